@@ -1,0 +1,54 @@
+"""drnet-edge: dynamic-resolution networks (DRNet) from PyTorch to measured edge inference.
+
+Public API (everything the CLI does is one of these calls)::
+
+    import drnet_edge as de
+    model = de.create_backbone("efficientnet_lite0")          # real ImageNet weights
+    report = de.evaluate(de.sample_dir(), backbone="efficientnet_lite0", resolutions="224,160,128")
+    print(report.policies["fixed-224"].top1, report.policies["oracle-agree"].macs_m)
+"""
+
+from .backbones import BackboneCfg, create_backbone, get_backbone_cfg, list_backbones, register_backbone
+from .data import ClassList, ImageFolder, imagenet_classes, read_class_file, sample_dir, scan_folder
+from .errors import BadImageError, CheckpointError, ConfigError, DataError, DrnetEdgeError, WeightsError
+from .evaluate import EvalReport, evaluate, parse_resolutions, predict_folder
+from .macs import backbone_macs, count_macs
+from .policies import Policy, Predictions, expand_policies, list_policies, register_policy
+from .preprocess import Preprocess, crop_and_resize, load_image, to_tensor
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BackboneCfg",
+    "BadImageError",
+    "CheckpointError",
+    "ClassList",
+    "ConfigError",
+    "DataError",
+    "DrnetEdgeError",
+    "EvalReport",
+    "ImageFolder",
+    "Policy",
+    "Predictions",
+    "Preprocess",
+    "WeightsError",
+    "backbone_macs",
+    "count_macs",
+    "create_backbone",
+    "crop_and_resize",
+    "evaluate",
+    "expand_policies",
+    "get_backbone_cfg",
+    "imagenet_classes",
+    "list_backbones",
+    "list_policies",
+    "load_image",
+    "parse_resolutions",
+    "predict_folder",
+    "read_class_file",
+    "register_backbone",
+    "register_policy",
+    "sample_dir",
+    "scan_folder",
+    "to_tensor",
+]

@@ -1,0 +1,187 @@
+"""Datasets: image folders mapped to a model's class indices by name, never by folder order alone.
+
+* ImageNet-style folders (one folder per wnid, ``n01440764/...``) map to the standard
+  ImageNet-1k indices through the class list shipped in the package.
+* Any other folder-per-class dataset maps through an explicit class list (``--classes FILE``,
+  or a checkpoint's class list), or failing that through sorted folder order (stated in the output).
+* A flat folder of images is an unlabelled dataset.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from .errors import BadImageError, DataError
+from .preprocess import IMAGE_EXTENSIONS, Preprocess, crop_and_resize, load_image
+
+WNID = re.compile(r"^n\d{8}$")
+
+
+@dataclass(frozen=True)
+class ClassList:
+    """Class identifiers (folder names: wnids or plain names) in model-output order."""
+
+    ids: tuple[str, ...]
+    names: tuple[str, ...]
+    source: str  # how the list was obtained, shown to the user
+
+    def index(self) -> dict[str, int]:
+        return {c: i for i, c in enumerate(self.ids)}
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+def read_class_file(path: str | Path, source: str | None = None) -> ClassList:
+    """Read ``id [display name]`` lines (the format of ImageNet's ``synsets.txt``)."""
+    p = Path(path)
+    if not p.is_file():
+        raise DataError(f"class list {p} does not exist")
+    ids, names = [], []
+    for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        parts = line.split(maxsplit=1)
+        if parts[0] in ids:
+            raise DataError(f"{p}:{n}: class {parts[0]!r} is listed twice")
+        ids.append(parts[0])
+        names.append(parts[1].strip() if len(parts) > 1 else parts[0])
+    if not ids:
+        raise DataError(f"class list {p} holds no classes")
+    return ClassList(tuple(ids), tuple(names), source or f"class list {p}")
+
+
+def imagenet_classes() -> ClassList:
+    """The standard ImageNet-1k class list (wnids in model-output order), shipped in the package."""
+    ref = resources.files("drnet_edge") / "resources" / "imagenet_synsets.txt"
+    with resources.as_file(ref) as p:
+        return read_class_file(p, source="ImageNet-1k class list (by wnid)")
+
+
+def sample_dir() -> Path:
+    """The bundled sample images (64 ImageNet photos, one folder per wnid)."""
+    return Path(str(resources.files("drnet_edge") / "resources" / "sample"))
+
+
+@dataclass
+class ImageFolder:
+    """A scanned folder: image paths with labels (``-1`` when unlabelled) and the class list."""
+
+    root: Path
+    paths: list[Path]
+    labels: list[int]
+    classes: ClassList | None
+    note: str = ""
+    skipped: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    @property
+    def labelled(self) -> bool:
+        return self.classes is not None
+
+
+def _is_image(p: Path) -> bool:
+    return p.suffix.lower() in IMAGE_EXTENSIONS
+
+
+def _visible(p: Path) -> bool:
+    return not p.name.startswith(".")
+
+
+def scan_folder(
+    root: str | Path,
+    *,
+    classes: ClassList | None = None,
+    limit: int | None = None,
+) -> ImageFolder:
+    """Scan ``root`` into an :class:`ImageFolder`.
+
+    ``classes`` (a checkpoint's or ``--classes`` list) maps folder names to indices; without
+    it, wnid folders map through the ImageNet list and other folders through sorted order.
+    ``limit`` keeps the first N images in a deterministic order spread over the classes.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise DataError(f"data folder {root} does not exist or is not a folder")
+    entries = sorted(p for p in root.iterdir() if _visible(p))
+    dirs = [p for p in entries if p.is_dir()]
+    loose = [p for p in entries if p.is_file() and _is_image(p)]
+    if dirs and loose:
+        raise DataError(
+            f"{root} mixes class folders with loose images ({loose[0].name}); "
+            "put every image in a class folder, or point --data at a flat folder of images"
+        )
+    if not dirs:
+        if not loose:
+            raise DataError(f"{root} holds no images ({', '.join(IMAGE_EXTENSIONS)})")
+        paths = loose[:limit] if limit else loose
+        return ImageFolder(root, paths, [-1] * len(paths), None, note="unlabelled (flat folder)")
+
+    note = ""
+    if classes is None:
+        names = [d.name for d in dirs]
+        if all(WNID.match(n) for n in names):
+            classes = imagenet_classes()
+        else:
+            classes = ClassList(tuple(names), tuple(names), "folder order (sorted folder names)")
+    index = classes.index()
+    per_class: list[list[tuple[Path, int]]] = []
+    for d in dirs:
+        if d.name not in index:
+            kind = "wnid" if WNID.match(d.name) else "class"
+            raise DataError(
+                f"folder {d} is an unknown {kind}: it is not in the {classes.source} "
+                f"({len(classes)} classes). Remove the folder or pass a matching --classes FILE."
+            )
+        files = sorted(p for p in d.rglob("*") if p.is_file() and _visible(p))
+        bad = [p for p in files if not _is_image(p)]
+        if bad:
+            raise DataError(
+                f"{bad[0]} is not an image file (expected one of {', '.join(IMAGE_EXTENSIONS)}); "
+                "remove it from the data folder"
+            )
+        if not files:
+            raise DataError(f"class folder {d} holds no images")
+        per_class.append([(p, index[d.name]) for p in files])
+    # Round-robin over classes so --limit N still spans many classes.
+    ordered = [item for rnd in range(max(map(len, per_class))) for c in per_class if rnd < len(c) for item in [c[rnd]]]
+    if limit:
+        ordered = ordered[:limit]
+    note = f"classes: {classes.source}"
+    return ImageFolder(root, [p for p, _ in ordered], [y for _, y in ordered], classes, note=note)
+
+
+class MultiResolutionDataset:
+    """Decodes each image once and yields its crops at every requested size (uint8 HWC)."""
+
+    def __init__(self, folder: ImageFolder, sizes: list[int], pre: Preprocess, skip_bad: bool = False) -> None:
+        self.folder, self.sizes, self.pre, self.skip_bad = folder, list(sizes), pre, skip_bad
+
+    def __len__(self) -> int:
+        return len(self.folder)
+
+    def __getitem__(self, i: int) -> dict | None:
+        path = self.folder.paths[i]
+        try:
+            img = load_image(path)
+        except BadImageError:
+            if self.skip_bad:
+                return None
+            raise
+        return {"index": i, "crops": crop_and_resize(img, self.sizes, self.pre)}
+
+
+def collate_multires(items: list[dict | None]) -> dict:
+    """Stack crops per size; drop images that failed to decode (``None``) and report their indices."""
+    good = [it for it in items if it is not None]
+    out: dict = {"index": np.array([it["index"] for it in good], dtype=np.int64), "n_bad": len(items) - len(good)}
+    if good:
+        out["crops"] = {s: np.stack([it["crops"][s] for it in good]) for s in good[0]["crops"]}
+    return out

@@ -1,0 +1,111 @@
+"""Image preprocessing: one decode, one centre crop, then one resize per resolution.
+
+The rule (identical in Python, in the converted-model runtime and in the Android app):
+
+1. decode to RGB uint8 (OpenCV);
+2. take the centred square whose side is ``crop_pct`` x the short side;
+3. resize that square to ``R x R`` with OpenCV bicubic interpolation (when the
+   square is more than twice ``R``, first shrink it to ``2R`` with ``INTER_AREA`` so
+   large photos do not alias);
+4. scale to 0..1, subtract ``mean``, divide by ``std``; NCHW for PyTorch.
+
+This covers the same field of view as torchvision's "resize the short side to
+R / crop_pct, centre-crop R", but needs only one crop for every resolution.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import torch
+
+from .errors import BadImageError, ConfigError
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+
+_INTERPOLATIONS = {
+    "cubic": cv2.INTER_CUBIC,
+    "linear": cv2.INTER_LINEAR,
+    "area": cv2.INTER_AREA,
+    "nearest": cv2.INTER_NEAREST,
+}
+
+
+@dataclass(frozen=True)
+class Preprocess:
+    """How a backbone wants its input; travels with checkpoints and artifacts."""
+
+    mean: tuple[float, float, float] = (0.485, 0.456, 0.406)
+    std: tuple[float, float, float] = (0.229, 0.224, 0.225)
+    crop_pct: float = 0.875
+    interpolation: str = "cubic"
+
+    def __post_init__(self) -> None:
+        if self.interpolation not in _INTERPOLATIONS:
+            raise ConfigError(f"interpolation {self.interpolation!r} is not one of {sorted(_INTERPOLATIONS)}")
+        if not 0.0 < self.crop_pct <= 1.0:
+            raise ConfigError(f"crop_pct must be in (0, 1], got {self.crop_pct}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-JSON form (for checkpoints and manifests)."""
+        d = asdict(self)
+        d["mean"], d["std"] = list(self.mean), list(self.std)
+        d["resize_rule"] = "center-crop crop_pct of short side, then resize to RxR"
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Preprocess:
+        """Inverse of :meth:`to_dict` (extra keys are ignored)."""
+        return cls(
+            mean=tuple(float(v) for v in d["mean"]),  # type: ignore[arg-type]
+            std=tuple(float(v) for v in d["std"]),  # type: ignore[arg-type]
+            crop_pct=float(d.get("crop_pct", 0.875)),
+            interpolation=str(d.get("interpolation", "cubic")),
+        )
+
+
+def load_image(path: str | Path) -> np.ndarray:
+    """Decode an image file to an RGB uint8 HWC array; raise :class:`BadImageError` if unreadable."""
+    try:
+        raw = np.fromfile(str(path), dtype=np.uint8)
+    except OSError as exc:
+        raise BadImageError(str(path), f"cannot be read ({exc.strerror})") from exc
+    img = cv2.imdecode(raw, cv2.IMREAD_COLOR) if raw.size else None
+    if img is None:
+        raise BadImageError(str(path))
+    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+
+
+def center_crop_square(img: np.ndarray, crop_pct: float) -> np.ndarray:
+    """The centred square of side ``round(crop_pct * short side)``."""
+    h, w = img.shape[:2]
+    side = max(1, int(round(min(h, w) * crop_pct)))
+    top, left = (h - side) // 2, (w - side) // 2
+    return img[top : top + side, left : left + side]
+
+
+def resize_square(square: np.ndarray, size: int, interpolation: str = "cubic") -> np.ndarray:
+    """Resize a square uint8 image to ``size x size`` (area pre-shrink beyond 2x)."""
+    if square.shape[0] > 2 * size:
+        square = cv2.resize(square, (2 * size, 2 * size), interpolation=cv2.INTER_AREA)
+    return cv2.resize(square, (size, size), interpolation=_INTERPOLATIONS[interpolation])
+
+
+def crop_and_resize(img: np.ndarray, sizes: list[int] | tuple[int, ...], pre: Preprocess) -> dict[int, np.ndarray]:
+    """One centre crop, then one resize per size: ``{size: uint8 HWC}``."""
+    square = center_crop_square(img, pre.crop_pct)
+    return {s: resize_square(square, s, pre.interpolation) for s in sizes}
+
+
+def to_tensor(batch: np.ndarray, pre: Preprocess) -> torch.Tensor:
+    """uint8 NHWC (or HWC) array -> normalised float32 NCHW tensor."""
+    if batch.ndim == 3:
+        batch = batch[None]
+    x = torch.from_numpy(np.ascontiguousarray(batch)).permute(0, 3, 1, 2).float().div_(255.0)
+    mean = torch.tensor(pre.mean, dtype=torch.float32).view(1, 3, 1, 1)
+    std = torch.tensor(pre.std, dtype=torch.float32).view(1, 3, 1, 1)
+    return (x - mean) / std

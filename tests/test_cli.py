@@ -1,0 +1,64 @@
+"""The CLI end to end on the bundled sample with real Lite0 weights, and its error paths."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import write_image
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "drnet_edge", *args], capture_output=True, text=True, timeout=600)
+
+
+def test_eval_bundled_sample_json_and_plot(tmp_path: Path) -> None:
+    js, png = tmp_path / "r.json", tmp_path / "r.png"
+    p = run("eval", "--limit", "8", "--resolutions", "128,96", "--quiet", "--json", str(js), "--plot", str(png))
+    assert p.returncode == 0, p.stderr
+    assert "fixed-128" in p.stdout and "upper bound" in p.stdout
+    report = json.loads(js.read_text())
+    assert report["n"] == 8 and report["backbone"] == "efficientnet_lite0" and report["resolutions"] == [128, 96]
+    for name in ("fixed-128", "fixed-96", "oracle", "oracle-agree"):
+        pol = report["policies"][name]
+        assert 0 <= pol["top1"] <= 1 and pol["macs_m"] > 0 and sum(pol["resolution_share"].values()) == pytest.approx(1)
+    assert png.read_bytes()[:4] == b"\x89PNG"
+    assert not list(tmp_path.glob(".*.tmp"))  # atomic writes leave no temp files
+
+
+def test_skip_bad_counts_corrupt_images(tmp_path: Path) -> None:
+    root = tmp_path / "d"
+    write_image(root / "n01440764" / "good.png", size=(64, 64))
+    (root / "n01440764" / "broken.jpg").write_bytes(b"\xff\xd8\xffjunk")
+    p = run("eval", "--data", str(root), "--resolutions", "96", "--quiet", "--json", str(tmp_path / "r.json"))
+    assert p.returncode == 2 and "broken.jpg" in p.stderr and "Traceback" not in p.stderr
+    p = run(
+        "eval", "--data", str(root), "--resolutions", "96", "--quiet", "--skip-bad", "--json", str(tmp_path / "r.json")
+    )
+    assert p.returncode == 0, p.stderr
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["n"] == 1 and report["skipped_bad"]["count"] == 1
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--data", "/nonexistent/dir"], "does not exist"),
+        (["--resolutions", "224,abc"], "--resolutions"),
+        (["--policies", "fixed,magic"], "unknown policy 'magic'"),
+        (["--backbone", "no_such_net"], "unknown backbone"),
+        (["--weights", "/nonexistent/w.pth"], "--weights"),
+        (["--backbone", "resnet50"], "--weights PATH"),
+    ],
+)
+def test_user_mistakes_are_messages_not_tracebacks(args: list[str], message: str) -> None:
+    p = run("eval", "--quiet", "--limit", "2", *args)
+    assert p.returncode == 2
+    assert message in p.stderr and "Traceback" not in p.stderr
+
+
+def test_backbones_command_lists_registry() -> None:
+    p = run("backbones")
+    assert p.returncode == 0 and "efficientnet_lite0" in p.stdout and "resnet50" in p.stdout

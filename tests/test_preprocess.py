@@ -1,0 +1,54 @@
+import numpy as np
+import pytest
+import torch
+
+from drnet_edge.errors import BadImageError, ConfigError
+from drnet_edge.preprocess import Preprocess, center_crop_square, crop_and_resize, load_image, resize_square, to_tensor
+
+from .conftest import write_image
+
+
+def test_center_crop_is_centred_square_of_crop_pct() -> None:
+    img = np.zeros((100, 200, 3), np.uint8)
+    img[:, 100:] = 255
+    sq = center_crop_square(img, 0.8)
+    assert sq.shape == (80, 80, 3)
+    assert sq[:, :40].max() == 0 and sq[:, 40:].min() == 255  # the split sits in the middle
+
+
+@pytest.mark.parametrize("size", [224, 96, 31])
+def test_resize_square_sizes(size: int) -> None:
+    sq = np.random.default_rng(0).integers(0, 255, (280, 280, 3), dtype=np.uint8)
+    assert resize_square(sq, size).shape == (size, size, 3)
+
+
+def test_crop_and_resize_one_crop_many_sizes() -> None:
+    img = np.random.default_rng(1).integers(0, 255, (320, 400, 3), dtype=np.uint8)
+    out = crop_and_resize(img, [224, 128], Preprocess())
+    assert {k: v.shape for k, v in out.items()} == {224: (224, 224, 3), 128: (128, 128, 3)}
+
+
+def test_to_tensor_normalises_nchw() -> None:
+    pre = Preprocess(mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5))
+    x = to_tensor(np.full((2, 4, 4, 3), 255, np.uint8), pre)
+    assert x.shape == (2, 3, 4, 4) and torch.allclose(x, torch.ones_like(x))
+
+
+def test_preprocess_roundtrip_and_validation() -> None:
+    pre = Preprocess(mean=(0.1, 0.2, 0.3), crop_pct=0.9, interpolation="area")
+    assert Preprocess.from_dict(pre.to_dict()) == pre
+    with pytest.raises(ConfigError, match="interpolation"):
+        Preprocess(interpolation="lanczos9")
+    with pytest.raises(ConfigError, match="crop_pct"):
+        Preprocess(crop_pct=0)
+
+
+def test_load_image_rgb_and_bad_file(tmp_path) -> None:
+    p = write_image(tmp_path / "a.png", size=(5, 7))
+    assert load_image(p).shape == (5, 7, 3)
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"not a jpeg at all")
+    with pytest.raises(BadImageError, match="bad.jpg.*--skip-bad"):
+        load_image(bad)
+    with pytest.raises(BadImageError, match="cannot be read"):
+        load_image(tmp_path / "missing.jpg")
