@@ -100,6 +100,22 @@ def create_backbone(
     return model.eval()
 
 
+def replace_head(model: nn.Module, num_classes: int) -> nn.Module:
+    """Give a (pretrained) backbone a fresh classifier with ``num_classes`` outputs."""
+    if hasattr(model, "reset_classifier"):  # timm
+        model.reset_classifier(num_classes)
+        return model
+    for attr in ("fc", "classifier"):  # torchvision
+        head = getattr(model, attr, None)
+        if isinstance(head, nn.Linear):
+            setattr(model, attr, nn.Linear(head.in_features, num_classes))
+            return model
+        if isinstance(head, nn.Sequential) and isinstance(head[-1], nn.Linear):
+            head[-1] = nn.Linear(head[-1].in_features, num_classes)
+            return model
+    raise ConfigError(f"do not know how to replace the classifier of {type(model).__name__}")
+
+
 def load_state_dict_file(path: str | Path) -> dict[str, torch.Tensor]:
     """Read a state dict safely (``weights_only=True``); unwraps ``state_dict``/``model`` keys and DDP prefixes."""
     p = Path(path)

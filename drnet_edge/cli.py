@@ -21,7 +21,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 # Wide enough for the tables when piped to a file or a CI log.
-out = Console(width=None if sys.stdout.isatty() else 140)
+console = Console(width=None if sys.stdout.isatty() else 140)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 140)
 
 
@@ -54,18 +54,26 @@ def eval_cmd(
     data: Annotated[
         Path | None, typer.Option(help="Image folder (one sub-folder per class). Default: the bundled sample.")
     ] = None,
-    backbone: Annotated[
-        str, typer.Option(help="Registered backbone or any timm architecture name.")
-    ] = "efficientnet_lite0",
-    weights: Annotated[
-        Path | None, typer.Option(help="State-dict file for the backbone (loaded with weights_only=True).")
+    model: Annotated[
+        str | None, typer.Option(help="DRNet checkpoint path or bundled model name (default: lite0-imagenet).")
     ] = None,
+    backbone: Annotated[
+        str | None, typer.Option(help="Evaluate a plain backbone instead (registered or any timm name).")
+    ] = None,
+    weights: Annotated[
+        Path | None, typer.Option(help="State-dict file for --backbone (loaded with weights_only=True).")
+    ] = None,
+    baseline: Annotated[str | None, typer.Option(help="Plain model checkpoint for the 'baseline' policy.")] = None,
     resolutions: Annotated[
-        str | None, typer.Option(help="Candidate resolutions, e.g. 224,192,160,128,96. Default: the backbone's.")
+        str | None, typer.Option(help="Candidate resolutions, e.g. 224,192,160,128,96. Default: the model's.")
     ] = None,
     policies: Annotated[
-        str, typer.Option(help="Comma-separated: fixed, fixed-R, oracle, oracle-agree.")
-    ] = "fixed,oracle,oracle-agree",
+        str | None,
+        typer.Option(help="Comma-separated: fixed, fixed-R, oracle, oracle-agree, drnet, random, baseline."),
+    ] = None,
+    subset: Annotated[
+        str | None, typer.Option(help="Hash-based split: test:K/N keeps fold K of N, train:K/N the rest.")
+    ] = None,
     classes: Annotated[
         Path | None, typer.Option(help="Class list file ('id [name]' per line) in model-output order.")
     ] = None,
@@ -81,7 +89,7 @@ def eval_cmd(
     plot: Annotated[Path | None, typer.Option(help="Write a top-1 vs MACs chart (PNG/SVG/PDF) here.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
 ) -> None:
-    """Evaluate a backbone at each resolution and score resolution policies."""
+    """Evaluate a DRNet (or a plain backbone) at each resolution and score resolution policies."""
     import torch
 
     from .data import read_class_file, sample_dir
@@ -94,8 +102,11 @@ def eval_cmd(
     class_list = read_class_file(classes) if classes else None
     report = evaluate(
         data or sample_dir(),
+        model=model,
         backbone=backbone,
         weights=weights,
+        baseline=baseline,
+        subset=subset,
         resolutions=resolutions,
         policies=policies,
         classes=class_list,
@@ -104,17 +115,118 @@ def eval_cmd(
         skip_bad=skip_bad,
         progress=not quiet,
     ).to_json()
-    out.print(policy_table(report))
-    out.print(
+    console.print(policy_table(report))
+    console.print(
         f"[dim]{report['classes']}; skipped unreadable: {report['skipped_bad']['count']}; "
         "oracle rows are upper bounds (they look at every resolution's output), not results.[/]"
     )
     if json_out:
         save_json(json_out, report)
-        out.print(f"JSON: {json_out}")
+        console.print(f"JSON: {json_out}")
     if plot:
         save_plot(plot, report)
-        out.print(f"plot: {plot}")
+        console.print(f"plot: {plot}")
+
+
+@app.command("train")
+@friendly
+def train_cmd(
+    data: Annotated[Path, typer.Option(help="Training images, one sub-folder per class.")],
+    out: Annotated[Path, typer.Option(help="Checkpoint to write (each epoch, atomically).")],
+    backbone: Annotated[str, typer.Option(help="Registered backbone or timm name.")] = "efficientnet_lite0",
+    resolutions: Annotated[str, typer.Option(help="Candidate resolutions, largest first.")] = "224,192,160,128",
+    mode: Annotated[
+        str, typer.Option(help="predictor (frozen backbone), joint (the paper's recipe) or plain (largest only).")
+    ] = "predictor",
+    weights: Annotated[Path | None, typer.Option(help="Backbone state dict to start from (weights_only=True).")] = None,
+    classes: Annotated[
+        Path | None, typer.Option(help="Class list file for non-ImageNet folders (default: folder order).")
+    ] = None,
+    subset: Annotated[
+        str | None, typer.Option(help="Train on a hash-based split, e.g. train:0/5 (hold out fold 0).")
+    ] = None,
+    extra_data: Annotated[
+        list[Path] | None, typer.Option(help="More training folders, used whole (repeatable; same classes).")
+    ] = None,
+    cache_dir: Annotated[
+        Path | None, typer.Option(help="predictor mode: where the backbone-outcome cache lives (default <out>.cache).")
+    ] = None,
+    init_from: Annotated[
+        str | None,
+        typer.Option(help="Start from this DRNet checkpoint's backbone and predictor (path or bundled name)."),
+    ] = None,
+    target_ratio: Annotated[
+        float | None, typer.Option(help="Target mean MACs as a fraction of the largest resolution's.")
+    ] = 0.6,
+    target_macs: Annotated[
+        float | None, typer.Option(help="Target mean MACs in millions (overrides --target-ratio).")
+    ] = None,
+    eta: Annotated[float, typer.Option(help="Weight of the MACs constraint loss.")] = 0.2,
+    tau: Annotated[float, typer.Option(help="Gumbel-softmax temperature.")] = 1.0,
+    epochs: Annotated[int, typer.Option(min=1)] = 10,
+    pretrain_epochs: Annotated[
+        int | None, typer.Option(help="joint: multi-resolution epochs before joint ones (default half).")
+    ] = None,
+    batch_size: Annotated[int, typer.Option(min=1)] = 32,
+    lr: Annotated[
+        float | None, typer.Option(help="Learning rate (default 1e-3 predictor/AdamW, 0.01 joint and plain/SGD).")
+    ] = None,
+    thumb_size: Annotated[int, typer.Option(help="Predictor thumbnail size (px, at most 128).", min=16, max=128)] = 64,
+    views: Annotated[
+        int, typer.Option(help="predictor mode: augmented views per image in the outcome cache.", min=1)
+    ] = 4,
+    resolution_bn: Annotated[
+        bool, typer.Option("--resolution-bn/--shared-bn", help="joint: private BN per resolution.")
+    ] = True,
+    augment: Annotated[bool, typer.Option("--augment/--no-augment", help="Random resized crops and flips.")] = True,
+    workers: Annotated[int, typer.Option(help="Data-loader worker processes.", min=0)] = 2,
+    seed: Annotated[int, typer.Option()] = 0,
+    limit: Annotated[int | None, typer.Option(min=1, help="Use at most N images.")] = None,
+    threads: Annotated[int | None, typer.Option(min=1, help="torch intra-op threads.")] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue the run in --out exactly where it stopped.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars.")] = False,
+) -> None:
+    """Train a DRNet (or the plain baseline); works under torchrun for several processes."""
+    import torch
+
+    from .evaluate import parse_resolutions
+    from .train import TrainConfig, train
+
+    if threads:
+        torch.set_num_threads(threads)
+    cfg = TrainConfig(
+        data=str(data), out=str(out), backbone=backbone, resolutions=parse_resolutions(resolutions), mode=mode,
+        weights=str(weights) if weights else None, classes=str(classes) if classes else None, subset=subset,
+        extra_data=[str(p) for p in extra_data or []], cache_dir=str(cache_dir) if cache_dir else None, init_from=init_from,
+        epochs=epochs, pretrain_epochs=pretrain_epochs, batch_size=batch_size, lr=lr,
+        target_ratio=target_ratio, target_macs=target_macs, eta=eta, tau=tau, thumb_size=thumb_size, views=views,
+        resolution_bn=resolution_bn, augment=augment, workers=workers, seed=seed, limit=limit,
+    )  # fmt: skip
+    try:
+        train(cfg, resume=resume, progress=not quiet, log=lambda m: console.print(m, highlight=False, markup=False))
+    except KeyboardInterrupt:
+        err.print(
+            f"[yellow]interrupted[/]: the last complete epoch's checkpoint in {out} is intact; continue with --resume"
+        )
+        raise typer.Exit(130) from None
+
+
+@app.command("models")
+@friendly
+def models_cmd() -> None:
+    """List the models bundled in the package (usable as --model NAME)."""
+    from rich.table import Table
+
+    from .checkpoint import _bundled
+
+    table = Table(title="bundled models")
+    for col in ("name", "description", "file", "sha256"):
+        table.add_column(col)
+    for m in _bundled().values():
+        table.add_row(m.name, m.description, m.file, m.sha256[:12])
+    console.print(table)
 
 
 @app.command("backbones")
@@ -142,7 +254,7 @@ def backbones_cmd(
         if macs:
             row.append(" ".join(f"{backbone_macs(name, r) / 1e6:.0f}" for r in cfg.resolutions))
         table.add_row(*row)
-    out.print(table)
+    console.print(table)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from importlib import resources
@@ -95,17 +96,38 @@ def _visible(p: Path) -> bool:
     return not p.name.startswith(".")
 
 
+def parse_subset(spec: str) -> tuple[str, int, int]:
+    """``"train:0/5"`` -> ``("train", 0, 5)``: fold 0 of 5 held out; ``"test:0/5"`` keeps only it."""
+    try:
+        part, _, frac = spec.partition(":")
+        k, n = (int(v) for v in frac.split("/"))
+    except ValueError:
+        raise DataError(f"--subset {spec!r}: expected train:K/N or test:K/N, e.g. test:0/5") from None
+    if part not in ("train", "test") or not 0 <= k < n or n < 2:
+        raise DataError(f"--subset {spec!r}: expected train:K/N or test:K/N with 0 <= K < N, N >= 2")
+    return part, k, n
+
+
+def fold_of(path: Path, root: Path, n: int) -> int:
+    """Stable fold (0..n-1) of a file, from a hash of its path relative to the data folder."""
+    rel = path.relative_to(root).as_posix().encode()
+    return int.from_bytes(hashlib.sha256(rel).digest()[:8], "big") % n
+
+
 def scan_folder(
     root: str | Path,
     *,
     classes: ClassList | None = None,
     limit: int | None = None,
+    subset: str | None = None,
 ) -> ImageFolder:
     """Scan ``root`` into an :class:`ImageFolder`.
 
     ``classes`` (a checkpoint's or ``--classes`` list) maps folder names to indices; without
     it, wnid folders map through the ImageNet list and other folders through sorted order.
     ``limit`` keeps the first N images in a deterministic order spread over the classes.
+    ``subset`` (``train:K/N`` or ``test:K/N``) splits files into N stable folds by a hash of
+    their relative path: for hold-out evaluation and cross-validation without copying files.
     """
     root = Path(root)
     if not root.is_dir():
@@ -121,10 +143,12 @@ def scan_folder(
     if not dirs:
         if not loose:
             raise DataError(f"{root} holds no images ({', '.join(IMAGE_EXTENSIONS)})")
-        paths = loose[:limit] if limit else loose
+        paths = _select(loose, root, subset)
+        paths = paths[:limit] if limit else paths
         return ImageFolder(root, paths, [-1] * len(paths), None, note="unlabelled (flat folder)")
 
-    note = ""
+    if subset:
+        parse_subset(subset)
     if classes is None:
         names = [d.name for d in dirs]
         if all(WNID.match(n) for n in names):
@@ -149,13 +173,24 @@ def scan_folder(
             )
         if not files:
             raise DataError(f"class folder {d} holds no images")
-        per_class.append([(p, index[d.name]) for p in files])
+        files = _select(files, root, subset)
+        if files:
+            per_class.append([(p, index[d.name]) for p in files])
+    if not per_class:
+        raise DataError(f"{root}: subset {subset} selects no images")
     # Round-robin over classes so --limit N still spans many classes.
     ordered = [item for rnd in range(max(map(len, per_class))) for c in per_class if rnd < len(c) for item in [c[rnd]]]
     if limit:
         ordered = ordered[:limit]
-    note = f"classes: {classes.source}"
+    note = f"classes: {classes.source}" + (f"; subset {subset}" if subset else "")
     return ImageFolder(root, [p for p, _ in ordered], [y for _, y in ordered], classes, note=note)
+
+
+def _select(files: list[Path], root: Path, subset: str | None) -> list[Path]:
+    if not subset:
+        return files
+    part, k, n = parse_subset(subset)
+    return [p for p in files if (fold_of(p, root, n) == k) == (part == "test")]
 
 
 class MultiResolutionDataset:

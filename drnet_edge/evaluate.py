@@ -12,7 +12,8 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from .backbones import create_backbone, get_backbone_cfg
-from .data import ClassList, ImageFolder, MultiResolutionDataset, collate_multires, scan_folder
+from .data import ClassList, ImageFolder, MultiResolutionDataset, collate_multires, imagenet_classes, scan_folder
+from .drnet import DRNet
 from .errors import ConfigError, DataError
 from .macs import backbone_macs
 from .policies import Policy, PolicyResult, Predictions, expand_policies, score
@@ -42,38 +43,60 @@ def predict_folder(
     batch_size: int = 32,
     skip_bad: bool = False,
     progress: bool = True,
+    chosen_only: bool = False,
 ) -> tuple[Predictions, list[str]]:
     """Run ``model`` on every image at every resolution (one decode per image).
 
+    ``model`` is a plain backbone or a :class:`DRNet` (resolution ``k`` then uses its BN ``k``, and
+    the predictor's choice is recorded). With ``chosen_only`` (DRNet only) each image runs at its
+    chosen resolution alone, as deployed; the other columns of ``top1`` hold -2.
     Returns the predictions and the paths of images skipped as unreadable.
     """
     model.eval()
-    ds = MultiResolutionDataset(folder, resolutions, pre, skip_bad=skip_bad)
+    drnet = model if isinstance(model, DRNet) else None
+    if chosen_only and (drnet is None or drnet.predictor is None):
+        raise ConfigError("chosen-only evaluation needs a DRNet with a predictor")
+    sizes = list(resolutions) + ([drnet.thumb_size] if drnet is not None and drnet.predictor is not None else [])
+    ds = MultiResolutionDataset(folder, sizes, pre, skip_bad=skip_bad)
     loader = DataLoader(ds, batch_size=batch_size, shuffle=False, num_workers=0, collate_fn=collate_multires)
     kept: list[np.ndarray] = []
-    top1 = {r: [] for r in resolutions}
-    conf = {r: [] for r in resolutions}
+    top1: list[np.ndarray] = []
+    conf: list[np.ndarray] = []
+    choices: list[np.ndarray] = []
     with progress_bar(len(ds), "evaluating", enabled=progress) as advance:
         for batch in loader:
-            if len(batch["index"]):
+            n = len(batch["index"])
+            if n:
                 kept.append(batch["index"])
-                for r in resolutions:
-                    prob = model(to_tensor(batch["crops"][r], pre)).softmax(dim=1)
-                    c, p = prob.max(dim=1)
-                    top1[r].append(p.numpy())
-                    conf[r].append(c.numpy())
-            advance(len(batch["index"]) + batch["n_bad"])
+                t1 = np.full((n, len(resolutions)), -2, dtype=np.int64)
+                cf = np.zeros((n, len(resolutions)), dtype=np.float32)
+                choice = None
+                if drnet is not None and drnet.predictor is not None:
+                    choice = drnet.choose(to_tensor(batch["crops"][drnet.thumb_size], pre)).numpy()
+                    choices.append(choice)
+                for k, r in enumerate(resolutions):
+                    rows = np.arange(n) if not chosen_only else np.nonzero(choice == k)[0]
+                    if not len(rows):
+                        continue
+                    x = to_tensor(batch["crops"][r][rows], pre)
+                    logits = drnet.backbone_at(x, k) if drnet is not None else model(x)
+                    c, p = logits.softmax(dim=1).max(dim=1)
+                    t1[rows, k], cf[rows, k] = p.numpy(), c.numpy()
+                top1.append(t1)
+                conf.append(cf)
+            advance(n + batch["n_bad"])
     idx = np.concatenate(kept) if kept else np.zeros(0, dtype=np.int64)
-    skipped = sorted(set(map(str, folder.paths)) - {str(folder.paths[i]) for i in idx})
     if not len(idx):
         raise DataError(f"no readable image in {folder.root}")
-    stack = lambda d: np.stack([np.concatenate(d[r]) for r in resolutions], axis=1)  # noqa: E731
+    kept_paths = {str(folder.paths[i]) for i in idx}
+    skipped = [str(p) for p in folder.paths if str(p) not in kept_paths]
     preds = Predictions(
         resolutions=list(resolutions),
         labels=np.asarray(folder.labels, dtype=np.int64)[idx],
-        top1=stack(top1),
-        confidence=stack(conf),
+        top1=np.concatenate(top1),
+        confidence=np.concatenate(conf),
         paths=[str(folder.paths[i]) for i in idx],
+        predictor_choice=np.concatenate(choices) if choices else None,
     )
     return preds, skipped
 
@@ -127,51 +150,113 @@ def score_policies(
 def evaluate(
     data: str | Path | ImageFolder,
     *,
-    backbone: str = "efficientnet_lite0",
+    backbone: str | None = None,
     weights: str | Path | None = None,
-    model: nn.Module | None = None,
+    model: str | Path | None = None,
+    baseline: str | Path | None = None,
     resolutions: list[int] | str | None = None,
-    policies: list[str] | str = ("fixed", "oracle", "oracle-agree"),
+    policies: list[str] | str | None = None,
     classes: ClassList | None = None,
     limit: int | None = None,
+    subset: str | None = None,
     batch_size: int = 32,
     skip_bad: bool = False,
     progress: bool = True,
 ) -> EvalReport:
-    """Evaluate a backbone on a folder at each resolution and score the policies.
+    """Evaluate a DRNet checkpoint (``model``: a path or bundled name) or a plain ``backbone`` on a
+    folder at each resolution, and score the policies.
+
+    With neither ``model`` nor ``backbone``, the bundled default model is used. ``baseline`` (a
+    checkpoint) adds a ``baseline`` row: that model at its own resolution.
 
     Example::
 
-        report = evaluate("images/", backbone="efficientnet_lite0", resolutions="224,160,128")
-        print(report.policies["fixed-224"].top1)
+        report = evaluate("images/", model="lite0-imagenet")
+        print(report.policies["drnet"].top1, report.policies["drnet"].macs_m)
     """
-    cfg = get_backbone_cfg(backbone)
-    res = parse_resolutions(resolutions) if resolutions is not None else list(cfg.resolutions)
-    pols = expand_policies(policies.split(",") if isinstance(policies, str) else list(policies), res)
+    from .checkpoint import DEFAULT_MODEL, list_models, load_model
+
     if batch_size < 1:
         raise ConfigError("--batch-size must be at least 1")
-    folder = data if isinstance(data, ImageFolder) else scan_folder(data, classes=classes, limit=limit)
-    net = model if model is not None else create_backbone(backbone, weights=weights)
-    num_classes = _num_classes(net)
+    if model is None and backbone is None:
+        if DEFAULT_MODEL in list_models():
+            model = DEFAULT_MODEL
+        else:
+            backbone = "efficientnet_lite0"
+    if model is not None:
+        if weights is not None:
+            raise ConfigError("--weights applies to --backbone; a --model checkpoint carries its own weights")
+        net, ckpt_classes, _ = load_model(
+            model, backbone=backbone, resolutions=parse_resolutions(resolutions) if resolutions else None
+        )
+        name, res, pre = net.backbone_name, list(net.resolutions), net.preprocess
+        if classes is None and ckpt_classes.ids != imagenet_classes().ids:
+            classes = ckpt_classes
+        default_pols = "fixed,oracle,oracle-agree" + (",drnet,random" if net.predictor is not None else "")
+        pred_macs = net.predictor_macs()
+    else:
+        assert backbone is not None
+        cfg = get_backbone_cfg(backbone)
+        res = parse_resolutions(resolutions) if resolutions is not None else list(cfg.resolutions)
+        name, pre, pred_macs = backbone, cfg.preprocess, 0
+        net = create_backbone(backbone, weights=weights)  # type: ignore[assignment]
+        default_pols = "fixed,oracle,oracle-agree"
+    if policies is None:
+        policies = default_pols + (",baseline" if baseline else "")
+    names = [p.strip() for p in (policies.split(",") if isinstance(policies, str) else list(policies)) if p.strip()]
+    want_baseline = "baseline" in names
+    if want_baseline and baseline is None:
+        raise ConfigError("policy 'baseline' needs --baseline CKPT (a plain model checkpoint)")
+    pols = expand_policies([p for p in names if p != "baseline"], res) if set(names) - {"baseline"} else []
+    if any(p.needs_predictor for p in pols) and not (isinstance(net, DRNet) and net.predictor is not None):
+        raise ConfigError("policies drnet and random need a DRNet model: pass --model CKPT or a bundled model name")
+    folder = data if isinstance(data, ImageFolder) else scan_folder(data, classes=classes, limit=limit, subset=subset)
+    num_classes = _num_classes(net.backbone if isinstance(net, DRNet) else net)
     if folder.classes is not None and len(folder.classes) != num_classes:
         raise DataError(
             f"{folder.root}: {len(folder.classes)} classes ({folder.classes.source}) but the model has "
             f"{num_classes} outputs; pass --classes FILE listing the model's classes in output order"
         )
+    chosen_only = bool(pols) and all(p.name == "drnet" for p in pols)
     preds, skipped = predict_folder(
-        net, folder, res, cfg.preprocess, batch_size=batch_size, skip_bad=skip_bad, progress=progress
+        net, folder, res, pre, batch_size=batch_size, skip_bad=skip_bad, progress=progress, chosen_only=chosen_only
     )
-    macs = {r: backbone_macs(backbone, r, num_classes) for r in res}
+    macs = {r: backbone_macs(name, r, num_classes) for r in res}
+    results = score_policies(preds, pols, macs, {"drnet": pred_macs, "random": pred_macs})
+    extra: dict = {"predictor_macs_m": pred_macs / 1e6} if pred_macs else {}
+    if model is not None:
+        extra["model"] = str(model)
+    if want_baseline:
+        results["baseline"] = _baseline_result(baseline, folder, batch_size, skip_bad, progress)  # type: ignore[arg-type]
+        extra["baseline_model"] = str(baseline)
     return EvalReport(
         n=preds.n,
-        backbone=backbone,
+        backbone=name,
         resolutions=res,
-        policies=score_policies(preds, pols, macs),
+        policies=results,
         macs_m={r: m / 1e6 for r, m in macs.items()},
         data=str(folder.root),
         classes=folder.note,
         skipped_bad=skipped,
+        extra=extra,
     )
+
+
+def _baseline_result(
+    ckpt: str | Path, folder: ImageFolder, batch_size: int, skip_bad: bool, progress: bool
+) -> PolicyResult:
+    """A plain model at its own (largest) resolution, on the same images."""
+    from .checkpoint import load_model
+
+    net, _, _ = load_model(ckpt)
+    r = net.resolutions[0]
+    preds, _ = predict_folder(
+        net, folder, [r], net.preprocess, batch_size=batch_size, skip_bad=skip_bad, progress=progress
+    )
+    num_classes = _num_classes(net.backbone)
+    res = score(expand_policies([f"fixed-{r}"], [r])[0], preds, {r: backbone_macs(net.backbone_name, r, num_classes)})
+    res.description = f"baseline model {ckpt} at {r}px"
+    return res
 
 
 def _num_classes(model: nn.Module) -> int:

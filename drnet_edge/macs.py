@@ -51,7 +51,8 @@ def backbone_macs(name: str, resolution: int, num_classes: int = 1000, model: nn
         if model is None:
             from .backbones import create_backbone
 
-            model = create_backbone(name, pretrained=False, num_classes=num_classes)
+            with torch.random.fork_rng():  # building a throw-away model must not shift anyone's random stream
+                model = create_backbone(name, pretrained=False, num_classes=num_classes)
         disk[key] = count_macs(model, resolution)
         try:
             atomic_write_text(path, json.dumps(disk, indent=1, sort_keys=True))

@@ -127,6 +127,30 @@ def _oracle(resolutions: list[int], arg: str | None) -> list[Policy]:
     ]
 
 
+@register_policy("drnet")
+def _drnet(resolutions: list[int], arg: str | None) -> list[Policy]:
+    def choose(p: Predictions) -> np.ndarray:
+        if p.predictor_choice is None:
+            raise ConfigError("policy 'drnet' needs a DRNet model (--model) with a resolution predictor")
+        return p.predictor_choice
+
+    return [
+        Policy("drnet", choose, "the resolution predictor's argmax (one backbone pass per image)", needs_predictor=True)
+    ]
+
+
+@register_policy("random")
+def _random(resolutions: list[int], arg: str | None) -> list[Policy]:
+    def choose(p: Predictions) -> np.ndarray:
+        if p.predictor_choice is None:
+            raise ConfigError("policy 'random' needs a DRNet model (--model): it reuses the predictor's resolution mix")
+        return np.random.default_rng(0).permutation(p.predictor_choice)
+
+    return [
+        Policy("random", choose, "the same resolution mix as drnet, assigned at random (control)", needs_predictor=True)
+    ]
+
+
 def expand_policies(names: list[str], resolutions: list[int]) -> list[Policy]:
     """Turn user policy names into concrete policies, rejecting unknown ones before any work."""
     out: list[Policy] = []

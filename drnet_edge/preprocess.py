@@ -89,8 +89,8 @@ def center_crop_square(img: np.ndarray, crop_pct: float) -> np.ndarray:
 
 
 def resize_square(square: np.ndarray, size: int, interpolation: str = "cubic") -> np.ndarray:
-    """Resize a square uint8 image to ``size x size`` (area pre-shrink beyond 2x)."""
-    if square.shape[0] > 2 * size:
+    """Resize a (square, or any) uint8 image to ``size x size`` (area pre-shrink beyond 2x)."""
+    if min(square.shape[:2]) > 2 * size:
         square = cv2.resize(square, (2 * size, 2 * size), interpolation=cv2.INTER_AREA)
     return cv2.resize(square, (size, size), interpolation=_INTERPOLATIONS[interpolation])
 

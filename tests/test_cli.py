@@ -62,3 +62,32 @@ def test_user_mistakes_are_messages_not_tracebacks(args: list[str], message: str
 def test_backbones_command_lists_registry() -> None:
     p = run("backbones")
     assert p.returncode == 0 and "efficientnet_lite0" in p.stdout and "resnet50" in p.stdout
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["train", "--data", "/nonexistent", "--out", "/tmp/x.pt"], "does not exist"),
+        (["train", "--data", ".", "--out", "/tmp/x.pt", "--mode", "magic"], "--mode must be one of"),
+        (["train", "--data", ".", "--out", "/tmp/x.pt", "--resolutions", "224"], "at least two"),
+        (["eval", "--model", "/nonexistent/model.pt"], "does not exist"),
+        (["eval", "--backbone", "efficientnet_lite0", "--policies", "drnet"], "need a DRNet model"),
+        (["eval", "--model", "lite0-imagewoof", "--policies", "baseline"], "--baseline"),
+    ],
+)
+def test_train_and_model_mistakes(args: list[str], message: str) -> None:
+    p = run(*args, "--quiet")
+    assert p.returncode == 2, p.stderr
+    assert message in p.stderr and "Traceback" not in p.stderr
+
+
+def test_bundled_models_listed_and_checked() -> None:
+    p = run("models")
+    assert p.returncode == 0 and "lite0-imagewoof-base" in p.stdout
+
+
+def test_eval_bundled_drnet_with_baseline(tmp_path: Path) -> None:
+    """A bundled DRNet on a few bundled photos mapped to its own classes by wnid is refused
+    (those photos are not dog breeds) with a message naming the folder."""
+    p = run("eval", "--model", "lite0-imagewoof", "--quiet", "--limit", "4")
+    assert p.returncode == 2 and "unknown wnid" in p.stderr

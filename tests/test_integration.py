@@ -23,3 +23,16 @@ def test_fewer_macs_fewer_correct_on_a_few_photos() -> None:
     p = report.policies
     assert p["fixed-96"].macs_m < p["fixed-224"].macs_m / 4
     assert p["oracle"].top1 >= p["fixed-224"].top1 and p["oracle-agree"].top1 == p["fixed-224"].top1
+
+
+def test_bundled_imagewoof_models_on_held_out_photos() -> None:
+    from .conftest import IMAGEWOOF
+
+    report = evaluate(
+        IMAGEWOOF, model="lite0-imagewoof", baseline="lite0-imagewoof-base", subset="test:0/5", limit=20, progress=False
+    )
+    p = report.policies
+    assert {"fixed-224", "fixed-128", "drnet", "random", "baseline"} <= set(p)
+    assert p["drnet"].resolution_share == p["random"].resolution_share
+    assert p["baseline"].macs_m == pytest.approx(p["fixed-224"].macs_m)
+    assert report.extra["predictor_macs_m"] < 0.05 * p["fixed-224"].macs_m

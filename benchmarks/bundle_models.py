@@ -1,0 +1,42 @@
+"""Export trained checkpoints as the models bundled in the package (fp16 conv weights, no training
+state) and write drnet_edge/resources/models/models.json with their sha256.
+
+    python benchmarks/bundle_models.py lite0-imagenet=runs/lite0-imagenet.pt lite0-imagewoof=... \\
+        --describe lite0-imagenet="..."
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from drnet_edge._io import atomic_write_json
+from drnet_edge.checkpoint import export_for_shipping, sha256_file
+
+MODELS = Path(__file__).resolve().parents[1] / "drnet_edge" / "resources" / "models"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("pairs", nargs="+", help="NAME=CHECKPOINT")
+    ap.add_argument("--describe", action="append", default=[], help="NAME=description")
+    args = ap.parse_args()
+    descriptions = dict(d.split("=", 1) for d in args.describe)
+    index_path = MODELS / "models.json"
+    index = json.loads(index_path.read_text()) if index_path.is_file() else {}
+    for pair in args.pairs:
+        name, src = pair.split("=", 1)
+        dst = MODELS / f"{name}.pt"
+        export_for_shipping(src, dst)
+        index[name] = {
+            "file": dst.name,
+            "sha256": sha256_file(dst),
+            "description": descriptions.get(name, index.get(name, {}).get("description", "")),
+        }
+        print(f"{name}: {dst} ({dst.stat().st_size / 1e6:.1f} MB)")
+    atomic_write_json(index_path, dict(sorted(index.items())))
+
+
+if __name__ == "__main__":
+    main()

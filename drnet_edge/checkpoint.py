@@ -1,0 +1,198 @@
+"""Checkpoints: tensors and plain metadata only (loadable with ``weights_only=True``), and the
+registry of bundled models (``--model lite0-imagenet`` works wherever a path does)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ._io import atomic_write
+from .backbones import create_backbone, get_backbone_cfg
+from .data import ClassList, imagenet_classes
+from .drnet import DRNet, PredictorCfg, ResolutionPredictor, make_resolution_aware
+from .errors import CheckpointError, DrnetEdgeError
+from .preprocess import Preprocess
+
+FORMAT = "drnet-edge/checkpoint"
+VERSION = 1
+DEFAULT_MODEL = "lite0-imagenet"
+
+
+def make_checkpoint(
+    model: DRNet,
+    classes: ClassList,
+    *,
+    include_backbone: bool,
+    half: bool = False,
+    train_state: dict[str, Any] | None = None,
+    meta: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A checkpoint dict. Without ``include_backbone`` the backbone comes from the registry's
+    pretrained weights at load time (only valid when it was not trained)."""
+
+    def tensors(module: torch.nn.Module) -> dict[str, torch.Tensor]:
+        return {
+            k: (v.half() if half and v.is_floating_point() else v).detach().cpu().clone()
+            for k, v in module.state_dict().items()
+        }
+
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "backbone": model.backbone_name,
+        "num_classes": len(classes),
+        "resolutions": list(model.resolutions),
+        "preprocess": model.preprocess.to_dict(),
+        "classes": {"ids": list(classes.ids), "names": list(classes.names), "source": classes.source},
+        "resolution_bn": model.resolution_bn,
+        "predictor_cfg": model.predictor.cfg.to_dict() if model.predictor is not None else None,
+        "predictor": tensors(model.predictor) if model.predictor is not None else None,
+        "backbone_state": tensors(model.backbone) if include_backbone else None,
+        "meta": meta or {},
+        "train_state": train_state,
+    }
+
+
+def save_checkpoint(path: str | Path, ckpt: dict[str, Any]) -> Path:
+    """Write atomically: a crash or Ctrl-C leaves the previous file intact."""
+    return atomic_write(path, lambda p: torch.save(ckpt, p))
+
+
+def read_checkpoint(path: str | Path) -> dict[str, Any]:
+    """Load and validate a checkpoint file (``weights_only=True``)."""
+    p = Path(path)
+    if not p.is_file():
+        raise CheckpointError(f"checkpoint {p} does not exist (give a file path or one of: {', '.join(list_models())})")
+    try:
+        ckpt = torch.load(p, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise CheckpointError(
+            f"{p} is not a readable drnet-edge checkpoint (corrupt or not a torch file): {exc}"
+        ) from exc
+    if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
+        raise CheckpointError(f"{p} is not a drnet-edge checkpoint (no '{FORMAT}' format tag)")
+    if ckpt.get("version", 0) > VERSION:
+        raise CheckpointError(f"{p} was written by a newer drnet-edge (checkpoint version {ckpt['version']}); upgrade")
+    missing = [k for k in ("backbone", "resolutions", "preprocess", "classes", "num_classes") if k not in ckpt]
+    if missing:
+        raise CheckpointError(f"{p} lacks {', '.join(missing)}")
+    return ckpt
+
+
+def build_model(ckpt: dict[str, Any], *, pretrained_trunk: bool = False) -> tuple[DRNet, ClassList]:
+    """Rebuild the :class:`DRNet` and its class list from a checkpoint dict."""
+    name, res = ckpt["backbone"], list(ckpt["resolutions"])
+    state = ckpt.get("backbone_state")
+    try:
+        backbone = create_backbone(name, pretrained=state is None, num_classes=int(ckpt["num_classes"]))
+        if ckpt.get("resolution_bn"):
+            make_resolution_aware(backbone, len(res))
+        if state is not None:
+            backbone.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
+        predictor = None
+        if ckpt.get("predictor_cfg") is not None:
+            predictor = ResolutionPredictor(PredictorCfg(**ckpt["predictor_cfg"]), pretrained_trunk=pretrained_trunk)
+            predictor.load_state_dict(
+                {k: v.float() if v.is_floating_point() else v for k, v in ckpt["predictor"].items()}
+            )
+    except DrnetEdgeError:
+        raise
+    except (RuntimeError, KeyError, TypeError) as exc:
+        raise CheckpointError(f"checkpoint tensors do not fit a {name} DRNet at {res}: {exc}") from exc
+    model = DRNet(
+        backbone.eval(),
+        res,
+        predictor.eval() if predictor else None,
+        Preprocess.from_dict(ckpt["preprocess"]),
+        backbone_name=name,
+    )
+    c = ckpt["classes"]
+    if len(c["ids"]) == 1000 and tuple(c["ids"]) == imagenet_classes().ids:
+        classes = imagenet_classes()
+    else:
+        classes = ClassList(
+            tuple(c["ids"]), tuple(c["names"]), f"the checkpoint's class list ({len(c['ids'])} classes)"
+        )
+    return model, classes
+
+
+@dataclass(frozen=True)
+class BundledModel:
+    name: str
+    file: str
+    sha256: str
+    description: str
+
+
+def _bundled() -> dict[str, BundledModel]:
+    ref = resources.files("drnet_edge") / "resources" / "models" / "models.json"
+    if not ref.is_file():
+        return {}
+    return {k: BundledModel(name=k, **v) for k, v in json.loads(ref.read_text()).items()}
+
+
+def list_models() -> list[str]:
+    """Names of the models shipped inside the package."""
+    return sorted(_bundled())
+
+
+def sha256_file(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def resolve_model(name_or_path: str | Path) -> Path:
+    """A bundled model's file (checked against its sha256) or the given path."""
+    models = _bundled()
+    key = str(name_or_path)
+    if key in models:
+        m = models[key]
+        path = Path(str(resources.files("drnet_edge") / "resources" / "models" / m.file))
+        if not path.is_file() or sha256_file(path) != m.sha256:
+            raise CheckpointError(
+                f"bundled model {key} ({path}) is missing or does not match its sha256; reinstall drnet-edge"
+            )
+        return path
+    return Path(name_or_path)
+
+
+def load_model(
+    name_or_path: str | Path = DEFAULT_MODEL,
+    *,
+    backbone: str | None = None,
+    resolutions: list[int] | None = None,
+) -> tuple[DRNet, ClassList, dict[str, Any]]:
+    """Load a bundled model by name or a checkpoint by path.
+
+    ``backbone``/``resolutions``, when given, must match the checkpoint (a clear error otherwise).
+    Returns ``(model, classes, checkpoint dict)``.
+    """
+    ckpt = read_checkpoint(resolve_model(name_or_path))
+    if backbone is not None and backbone != ckpt["backbone"]:
+        raise CheckpointError(f"{name_or_path} holds a {ckpt['backbone']} DRNet, not {backbone}")
+    if resolutions is not None and sorted(resolutions, reverse=True) != list(ckpt["resolutions"]):
+        raise CheckpointError(f"{name_or_path} was trained for resolutions {ckpt['resolutions']}, not {resolutions}")
+    get_backbone_cfg(ckpt["backbone"])  # unknown backbone -> ConfigError
+    model, classes = build_model(ckpt)
+    return model, classes, ckpt
+
+
+def export_for_shipping(src: str | Path, dst: str | Path, *, half: bool = True) -> Path:
+    """Strip the training state and (optionally) store weights in fp16: the small file we bundle."""
+    ckpt = read_checkpoint(src)
+    ckpt["train_state"] = None
+    if half and ckpt.get("backbone_state") is not None:
+        # conv and linear weights in fp16; BatchNorm parameters and statistics stay fp32
+        ckpt["backbone_state"] = {
+            k: v.half() if v.is_floating_point() and v.ndim > 1 else v for k, v in ckpt["backbone_state"].items()
+        }
+    return save_checkpoint(dst, ckpt)
