@@ -74,6 +74,10 @@ def eval_cmd(
     subset: Annotated[
         str | None, typer.Option(help="Hash-based split: test:K/N keeps fold K of N, train:K/N the rest.")
     ] = None,
+    runtime: Annotated[
+        str | None, typer.Option(help="Run converted artifacts with this runtime: tflite, executorch or onnx.")
+    ] = None,
+    artifacts: Annotated[Path | None, typer.Option(help="Artifact directory written by drnet-edge convert.")] = None,
     classes: Annotated[
         Path | None, typer.Option(help="Class list file ('id [name]' per line) in model-output order.")
     ] = None,
@@ -106,6 +110,9 @@ def eval_cmd(
         backbone=backbone,
         weights=weights,
         baseline=baseline,
+        runtime=runtime,
+        artifacts=artifacts,
+        threads=threads,
         subset=subset,
         resolutions=resolutions,
         policies=policies,
@@ -211,6 +218,55 @@ def train_cmd(
             f"[yellow]interrupted[/]: the last complete epoch's checkpoint in {out} is intact; continue with --resume"
         )
         raise typer.Exit(130) from None
+
+
+@app.command("convert")
+@friendly
+def convert_cmd(
+    out: Annotated[Path, typer.Option(help="Artifact directory to write (replaced only when every model passed).")],
+    target: Annotated[list[str], typer.Option(help="tflite, executorch, onnx or all (repeatable).")] = ["tflite"],  # noqa: B006
+    model: Annotated[str, typer.Option(help="DRNet checkpoint path or bundled model name.")] = "lite0-imagenet",
+    int8: Annotated[bool, typer.Option("--int8", help="Static int8 post-training quantization.")] = False,
+    via: Annotated[str, typer.Option(help="TFLite route: litert (default) or onnx2tf.")] = "litert",
+    calib: Annotated[Path | None, typer.Option(help="Calibration images (default: the bundled sample).")] = None,
+    calib_count: Annotated[
+        int, typer.Option(help="Calibration views per model (augmented when images are fewer).")
+    ] = 100,
+    threads: Annotated[int | None, typer.Option(min=1, help="torch intra-op threads.")] = None,
+) -> None:
+    """Convert the predictor and one backbone per resolution for each target, with parity checks."""
+    import torch
+    from rich.table import Table
+
+    from .convert import convert
+
+    if threads:
+        torch.set_num_threads(threads)
+    parity = convert(
+        model, targets=target, out=out, int8=int8, calib=calib, calib_count=calib_count, via=via,
+        log=lambda m: console.print(m, highlight=False, markup=False),
+    )  # fmt: skip
+    table = Table(title=f"parity against PyTorch ({'int8' if int8 else 'fp32'}; fp32 tolerance {parity['atol_fp32']})")
+    for col in (
+        "target",
+        "model",
+        "max |logit diff|",
+        "top-1 agree (calib)",
+        "top-1 agree (held)",
+        "held top-1 fp32 -> int8",
+    ):
+        table.add_column(col)
+    for tname, models in parity["targets"].items():
+        for mname, r in models.items():
+            held = (
+                f"{100 * r['top1_fp32_held']:.1f}% -> {100 * r['top1_int8_held']:.1f}%" if "top1_int8_held" in r else ""
+            )
+            agree_held = f"{100 * r['top1_agreement_held']:.1f}%" if "top1_agreement_held" in r else ""
+            table.add_row(
+                tname, mname, f"{r['max_abs_diff']:.2e}", f"{100 * r['top1_agreement_calib']:.1f}%", agree_held, held
+            )
+    console.print(table)
+    console.print(f"artifacts: {out} (manifest.json, parity.json)")
 
 
 @app.command("models")

@@ -29,3 +29,15 @@ class ConfigError(DrnetEdgeError):
 
 class CheckpointError(DrnetEdgeError):
     """A checkpoint file is missing, corrupt or does not match what was asked for."""
+
+
+class ConversionError(DrnetEdgeError):
+    """A model could not be converted, or the converted model failed its checks."""
+
+    def __init__(self, model: str, stage: str, reason: str) -> None:
+        self.model, self.stage = model, stage
+        super().__init__(f"{model}: {stage} failed: {reason}")
+
+
+class ArtifactError(DrnetEdgeError):
+    """An artifact directory is incomplete, altered or inconsistent with its manifest."""

@@ -13,7 +13,6 @@ from torch.utils.data import DataLoader
 
 from .backbones import create_backbone, get_backbone_cfg
 from .data import ClassList, ImageFolder, MultiResolutionDataset, collate_multires, imagenet_classes, scan_folder
-from .drnet import DRNet
 from .errors import ConfigError, DataError
 from .macs import backbone_macs
 from .policies import Policy, PolicyResult, Predictions, expand_policies, score
@@ -53,7 +52,7 @@ def predict_folder(
     Returns the predictions and the paths of images skipped as unreadable.
     """
     model.eval()
-    drnet = model if isinstance(model, DRNet) else None
+    drnet = model if hasattr(model, "backbone_at") else None  # a DRNet or converted artifacts
     if chosen_only and (drnet is None or drnet.predictor is None):
         raise ConfigError("chosen-only evaluation needs a DRNet with a predictor")
     sizes = list(resolutions) + ([drnet.thumb_size] if drnet is not None and drnet.predictor is not None else [])
@@ -154,6 +153,9 @@ def evaluate(
     weights: str | Path | None = None,
     model: str | Path | None = None,
     baseline: str | Path | None = None,
+    runtime: str | None = None,
+    artifacts: str | Path | None = None,
+    threads: int | None = None,
     resolutions: list[int] | str | None = None,
     policies: list[str] | str | None = None,
     classes: ClassList | None = None,
@@ -178,29 +180,51 @@ def evaluate(
 
     if batch_size < 1:
         raise ConfigError("--batch-size must be at least 1")
-    if model is None and backbone is None:
-        if DEFAULT_MODEL in list_models():
-            model = DEFAULT_MODEL
-        else:
-            backbone = "efficientnet_lite0"
-    if model is not None:
-        if weights is not None:
-            raise ConfigError("--weights applies to --backbone; a --model checkpoint carries its own weights")
-        net, ckpt_classes, _ = load_model(
-            model, backbone=backbone, resolutions=parse_resolutions(resolutions) if resolutions else None
-        )
-        name, res, pre = net.backbone_name, list(net.resolutions), net.preprocess
-        if classes is None and ckpt_classes.ids != imagenet_classes().ids:
-            classes = ckpt_classes
-        default_pols = "fixed,oracle,oracle-agree" + (",drnet,random" if net.predictor is not None else "")
-        pred_macs = net.predictor_macs()
+    if runtime is not None or artifacts is not None:
+        from .runtime import ArtifactDRNet
+
+        if runtime is None or artifacts is None:
+            raise ConfigError("--runtime and --artifacts go together: --runtime tflite|executorch|onnx --artifacts DIR")
+        if model is not None or backbone is not None or weights is not None:
+            raise ConfigError("--artifacts already fix the model; drop --model/--backbone/--weights")
+        art = ArtifactDRNet(artifacts, runtime, threads=threads)
+        net = art  # type: ignore[assignment]
+        name, res, pre, pred_macs = art.backbone_name, list(art.resolutions), art.preprocess, art.predictor_macs()
+        if classes is None and art.classes.ids != imagenet_classes().ids:
+            classes = art.classes
+        default_pols = "fixed" + (",drnet,random" if art.predictor is not None else "")
+        macs_of = art.backbone_macs
+        num_classes = len(art.classes)
     else:
-        assert backbone is not None
-        cfg = get_backbone_cfg(backbone)
-        res = parse_resolutions(resolutions) if resolutions is not None else list(cfg.resolutions)
-        name, pre, pred_macs = backbone, cfg.preprocess, 0
-        net = create_backbone(backbone, weights=weights)  # type: ignore[assignment]
-        default_pols = "fixed,oracle,oracle-agree"
+        if model is None and backbone is None:
+            if DEFAULT_MODEL in list_models():
+                model = DEFAULT_MODEL
+            else:
+                backbone = "efficientnet_lite0"
+        if model is not None:
+            if weights is not None:
+                raise ConfigError("--weights applies to --backbone; a --model checkpoint carries its own weights")
+            net, ckpt_classes, _ = load_model(
+                model, backbone=backbone, resolutions=parse_resolutions(resolutions) if resolutions else None
+            )
+            name, res, pre = net.backbone_name, list(net.resolutions), net.preprocess
+            if classes is None and ckpt_classes.ids != imagenet_classes().ids:
+                classes = ckpt_classes
+            default_pols = "fixed,oracle,oracle-agree" + (",drnet,random" if net.predictor is not None else "")
+            pred_macs = net.predictor_macs()
+            num_classes = _num_classes(net.backbone)
+        else:
+            assert backbone is not None
+            cfg = get_backbone_cfg(backbone)
+            res = parse_resolutions(resolutions) if resolutions is not None else list(cfg.resolutions)
+            name, pre, pred_macs = backbone, cfg.preprocess, 0
+            net = create_backbone(backbone, weights=weights)  # type: ignore[assignment]
+            default_pols = "fixed,oracle,oracle-agree"
+            num_classes = _num_classes(net)
+
+        def macs_of(r: int) -> int:
+            return backbone_macs(name, r, num_classes)
+
     if policies is None:
         policies = default_pols + (",baseline" if baseline else "")
     names = [p.strip() for p in (policies.split(",") if isinstance(policies, str) else list(policies)) if p.strip()]
@@ -208,10 +232,9 @@ def evaluate(
     if want_baseline and baseline is None:
         raise ConfigError("policy 'baseline' needs --baseline CKPT (a plain model checkpoint)")
     pols = expand_policies([p for p in names if p != "baseline"], res) if set(names) - {"baseline"} else []
-    if any(p.needs_predictor for p in pols) and not (isinstance(net, DRNet) and net.predictor is not None):
+    if any(p.needs_predictor for p in pols) and getattr(net, "predictor", None) is None:
         raise ConfigError("policies drnet and random need a DRNet model: pass --model CKPT or a bundled model name")
     folder = data if isinstance(data, ImageFolder) else scan_folder(data, classes=classes, limit=limit, subset=subset)
-    num_classes = _num_classes(net.backbone if isinstance(net, DRNet) else net)
     if folder.classes is not None and len(folder.classes) != num_classes:
         raise DataError(
             f"{folder.root}: {len(folder.classes)} classes ({folder.classes.source}) but the model has "
@@ -221,11 +244,13 @@ def evaluate(
     preds, skipped = predict_folder(
         net, folder, res, pre, batch_size=batch_size, skip_bad=skip_bad, progress=progress, chosen_only=chosen_only
     )
-    macs = {r: backbone_macs(name, r, num_classes) for r in res}
+    macs = {r: macs_of(r) for r in res}
     results = score_policies(preds, pols, macs, {"drnet": pred_macs, "random": pred_macs})
     extra: dict = {"predictor_macs_m": pred_macs / 1e6} if pred_macs else {}
     if model is not None:
         extra["model"] = str(model)
+    if runtime is not None:
+        extra.update(runtime=runtime, artifacts=str(artifacts), precision=net.precision)  # type: ignore[union-attr]
     if want_baseline:
         results["baseline"] = _baseline_result(baseline, folder, batch_size, skip_bad, progress)  # type: ignore[arg-type]
         extra["baseline_model"] = str(baseline)

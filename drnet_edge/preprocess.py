@@ -108,4 +108,4 @@ def to_tensor(batch: np.ndarray, pre: Preprocess) -> torch.Tensor:
     x = torch.from_numpy(np.ascontiguousarray(batch)).permute(0, 3, 1, 2).float().div_(255.0)
     mean = torch.tensor(pre.mean, dtype=torch.float32).view(1, 3, 1, 1)
     std = torch.tensor(pre.std, dtype=torch.float32).view(1, 3, 1, 1)
-    return (x - mean) / std
+    return ((x - mean) / std).contiguous()  # NCHW-contiguous: exporters bake the example's dim order in

@@ -1,0 +1,59 @@
+"""ExecuTorch ``.pte`` delegated to XNNPACK; int8 through XNNPACKQuantizer (PT2E)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from .base import ExportedModel, Runner, Target, TensorSpec, per_image, register_target
+
+
+@register_target
+class ExecuTorchTarget(Target):
+    name = "executorch"
+    suffix = ".pte"
+    packages = ("executorch",)
+    extra = "executorch"
+
+    def export(
+        self, module: nn.Module, example: torch.Tensor, path: Path, *, int8: bool, calib: Sequence[torch.Tensor] = ()
+    ) -> ExportedModel:
+        from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
+        from executorch.exir import to_edge_transform_and_lower
+
+        example = example.contiguous()  # ExecuTorch keeps the example's dim order
+        out_shape = list(module(example).shape)
+        if int8:
+            from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (
+                XNNPACKQuantizer,
+                get_symmetric_quantization_config,
+            )
+            from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
+
+            quantizer = XNNPACKQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=True))
+            graph = prepare_pt2e(torch.export.export(module, (example,)).module(), quantizer)
+            with torch.no_grad():
+                for c in calib:
+                    graph(c)
+            module = convert_pt2e(graph)
+        program = torch.export.export(module, (example,))
+        et = to_edge_transform_and_lower(program, partitioner=[XnnpackPartitioner()]).to_executorch()
+        path.write_bytes(et.buffer)
+        return ExportedModel(
+            file=path.name,
+            precision="int8" if int8 else "fp32",
+            input=TensorSpec(list(example.shape), "float32"),
+            output=TensorSpec(out_shape, "float32"),
+            extra={"layout": "NCHW", "delegate": "XNNPACK", "method": "forward"},
+        )
+
+    def load(self, path: Path, threads: int | None = None) -> Runner:
+        from executorch.runtime import Runtime
+
+        method = Runtime.get().load_program(str(path)).load_method("forward")
+        # outputs alias the runtime's buffers, which the next execute() overwrites: copy them
+        return per_image(lambda x: method.execute([torch.from_numpy(x)])[0].numpy().astype(np.float32, copy=True))

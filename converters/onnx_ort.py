@@ -1,0 +1,79 @@
+"""ONNX (opset 17) for onnxruntime; int8 by onnxruntime static quantization (QDQ, per-channel)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from .base import ExportedModel, Runner, Target, TensorSpec, register_target
+
+OPSET = 17
+
+
+@register_target
+class OnnxTarget(Target):
+    name = "onnx"
+    suffix = ".onnx"
+    packages = ("onnx", "onnxruntime")
+    extra = "onnx"
+
+    def export(
+        self, module: nn.Module, example: torch.Tensor, path: Path, *, int8: bool, calib: Sequence[torch.Tensor] = ()
+    ) -> ExportedModel:
+        fp32 = path if not int8 else path.with_suffix(".fp32.onnx")
+        torch.onnx.export(
+            module,
+            (example,),
+            str(fp32),
+            opset_version=OPSET,
+            input_names=["input"],
+            output_names=["output"],
+            dynamo=False,
+        )
+        out_shape = list(module(example).shape)
+        if int8:
+            from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+            from onnxruntime.quantization.calibrate import CalibrationDataReader
+
+            class Reader(CalibrationDataReader):
+                def __init__(self) -> None:
+                    self.it = iter([{"input": c.numpy()} for c in calib])
+
+                def get_next(self) -> dict | None:
+                    return next(self.it, None)
+
+            quantize_static(
+                str(fp32), str(path), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+                activation_type=QuantType.QInt8, weight_type=QuantType.QInt8, calibrate_method=CalibrationMethod.MinMax,
+            )  # fmt: skip
+            fp32.unlink()
+        return ExportedModel(
+            file=path.name,
+            precision="int8" if int8 else "fp32",
+            input=TensorSpec(list(example.shape), "float32"),
+            output=TensorSpec(out_shape, "float32"),
+            extra={"opset": OPSET, "layout": "NCHW"},
+        )
+
+    def load(self, path: Path, threads: int | None = None) -> Runner:
+        import onnxruntime as ort
+
+        opts = ort.SessionOptions()
+        if threads:
+            opts.intra_op_num_threads = threads
+        sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        name = sess.get_inputs()[0].name
+        batch = sess.get_inputs()[0].shape[0]
+
+        def run(x: np.ndarray) -> np.ndarray:
+            if batch == 1 and len(x) != 1:
+                return np.concatenate(
+                    [sess.run(None, {name: x[i : i + 1].astype(np.float32)})[0] for i in range(len(x))]
+                )
+            return sess.run(None, {name: x.astype(np.float32)})[0]
+
+        return run

@@ -1,0 +1,90 @@
+"""TFLite through litert-torch, run with ai-edge-litert (tflite-runtime's maintained successor).
+
+int8: PT2E static quantization (per-channel symmetric weights); the exported model then has int8
+input and output tensors, whose scale and zero point go into the manifest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from .base import ExportedModel, Runner, Target, TensorSpec, per_image, register_target
+
+
+def _spec(detail: dict) -> TensorSpec:
+    scale, zero = detail.get("quantization", (0.0, 0))
+    quantized = np.dtype(detail["dtype"]).kind in "iu" and scale
+    return TensorSpec(
+        [int(v) for v in detail["shape"]],
+        np.dtype(detail["dtype"]).name,
+        float(scale) if quantized else None,
+        int(zero) if quantized else None,
+    )
+
+
+@register_target
+class TFLiteTarget(Target):
+    name = "tflite"
+    suffix = ".tflite"
+    packages = ("litert-torch", "ai-edge-litert")
+    extra = "tflite"
+
+    def export(
+        self, module: nn.Module, example: torch.Tensor, path: Path, *, int8: bool, calib: Sequence[torch.Tensor] = ()
+    ) -> ExportedModel:
+        import litert_torch
+
+        if int8:
+            from litert_torch.quantize import pt2e_quantizer
+            from litert_torch.quantize.quant_config import QuantConfig
+            from torchao.quantization.pt2e import quantize_pt2e
+
+            quantizer = pt2e_quantizer.PT2EQuantizer().set_global(
+                pt2e_quantizer.get_symmetric_quantization_config(is_per_channel=True, is_dynamic=False)
+            )
+            graph = torch.export.export(module, (example,)).module()
+            graph = quantize_pt2e.prepare_pt2e(graph, quantizer)
+            with torch.no_grad():
+                for c in calib:
+                    graph(c)
+            graph = quantize_pt2e.convert_pt2e(graph, fold_quantize=False)
+            edge = litert_torch.convert(graph, (example,), quant_config=QuantConfig(pt2e_quantizer=quantizer))
+        else:
+            edge = litert_torch.convert(module, (example,))
+        edge.export(str(path))
+        from ai_edge_litert.interpreter import Interpreter
+
+        it = Interpreter(str(path))
+        return ExportedModel(
+            file=path.name,
+            precision="int8" if int8 else "fp32",
+            input=_spec(it.get_input_details()[0]),
+            output=_spec(it.get_output_details()[0]),
+            extra={"layout": "NCHW"},
+        )
+
+    def load(self, path: Path, threads: int | None = None) -> Runner:
+        from ai_edge_litert.interpreter import Interpreter
+
+        it = Interpreter(str(path), num_threads=threads)
+        it.allocate_tensors()
+        inp, out = it.get_input_details()[0], it.get_output_details()[0]
+        i_spec, o_spec = _spec(inp), _spec(out)
+
+        def run_one(x: np.ndarray) -> np.ndarray:
+            if i_spec.scale:
+                info = np.iinfo(inp["dtype"])
+                x = np.clip(np.round(x / i_spec.scale + i_spec.zero_point), info.min, info.max).astype(inp["dtype"])
+            it.set_tensor(inp["index"], x)
+            it.invoke()
+            y = it.get_tensor(out["index"])
+            if o_spec.scale:
+                y = (y.astype(np.float32) - o_spec.zero_point) * o_spec.scale
+            return y.astype(np.float32)
+
+        return per_image(run_one)

@@ -1,0 +1,253 @@
+"""``drnet-edge convert``: a trained DRNet -> deployable files for each target, checked against PyTorch.
+
+Stages (each failure names the model and the stage): load -> calibration data -> per target and
+per module (predictor; backbone folded to each resolution's BN) export -> parity -> manifest. The
+output is assembled in a temporary directory next to ``out`` and moved into place only when every
+model converted and passed its checks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from ._io import atomic_write_json
+from .checkpoint import DEFAULT_MODEL, load_model, sha256_file
+from .data import ImageFolder, imagenet_classes, sample_dir, scan_folder
+from .drnet import DRNet, fold_resolution
+from .errors import ConfigError, ConversionError, DataError
+from .macs import backbone_macs
+from .preprocess import load_image, to_tensor
+from .train import view_crops
+
+ARTIFACT_FORMAT = "drnet-edge/artifacts"
+ARTIFACT_VERSION = 1
+FP32_ATOL = 1e-3  # largest |logit difference| allowed between a converted fp32 model and PyTorch
+
+
+@dataclass
+class CalibrationSet:
+    """Calibration crops (augmented views of the calibration images) and held-aside labelled images."""
+
+    calib: dict[int, list[torch.Tensor]]  # size -> batch-1 tensors
+    held: dict[int, torch.Tensor]  # size -> N x 3 x s x s
+    held_labels: np.ndarray
+    n_calib_images: int
+
+
+def calibration_set(model: DRNet, folder: ImageFolder, count: int, seed: int = 0) -> CalibrationSet:
+    """Views of 4/5 of the images (centre crop first, then random resized crops) until ``count``
+    tensors per size; the other fifth (hash-based, ``test:0/5``) is held aside for accuracy."""
+    sizes = model.resolutions + ([model.thumb_size] if model.predictor is not None else [])
+    held_paths = (
+        set(map(str, scan_folder(folder.root, classes=folder.classes, subset="test:0/5").paths))
+        if folder.labelled
+        else set()
+    )
+    pool = [p for p in folder.paths if str(p) not in held_paths] or list(folder.paths)
+    held = [(p, y) for p, y in zip(folder.paths, folder.labels, strict=True) if str(p) in held_paths]
+    calib: dict[int, list[torch.Tensor]] = {s: [] for s in sizes}
+    images = [load_image(p) for p in pool]
+    view = 0
+    while len(calib[sizes[0]]) < count:
+        for i, img in enumerate(images):
+            g = None if view == 0 else torch.Generator().manual_seed(seed * 7919 + view * 104729 + i)
+            crops = view_crops(img, sizes, model.preprocess, g)
+            for s in sizes:
+                calib[s].append(to_tensor(crops[s], model.preprocess))
+            if len(calib[sizes[0]]) >= count:
+                break
+        view += 1
+    held_t = {
+        s: torch.cat(
+            [to_tensor(view_crops(load_image(p), [s], model.preprocess, None)[s], model.preprocess) for p, _ in held]
+        )
+        if held
+        else torch.zeros(0, 3, s, s)
+        for s in sizes
+    }
+    return CalibrationSet(calib, held_t, np.array([y for _, y in held], dtype=np.int64), len(pool))
+
+
+def modules_to_export(model: DRNet) -> dict[str, tuple[nn.Module, int, int | None]]:
+    """``name -> (module, input size, resolution index)``: the predictor and one backbone per resolution."""
+    out: dict[str, tuple[nn.Module, int, int | None]] = {}
+    if model.predictor is not None:
+        out["predictor"] = (model.predictor.eval(), model.thumb_size, None)
+    for k, r in enumerate(model.resolutions):
+        out[f"backbone_{r}"] = (fold_resolution(model.backbone, k).eval(), r, k)
+    return out
+
+
+def convert(
+    model: str | Path = DEFAULT_MODEL,
+    *,
+    targets: list[str],
+    out: str | Path,
+    int8: bool = False,
+    calib: str | Path | None = None,
+    calib_count: int = 100,
+    via: str = "litert",
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Convert a DRNet checkpoint (path or bundled name) for each target; returns the parity report."""
+    from drnet_edge.converters import get_target, list_targets
+
+    names = list_targets() if "all" in targets else list(dict.fromkeys(targets))
+    tgts = [get_target(t) for t in names]  # unknown target -> ConfigError before any work
+    if via != "litert":
+        if via == "onnx2tf":
+            raise ConfigError(
+                "--via onnx2tf is not available in this version: the ONNX -> onnx2tf route is not implemented yet "
+                "(use the default --via litert for TFLite)"
+            )
+        raise ConfigError(f"--via must be litert or onnx2tf, got {via!r}")
+    if calib_count < 1:
+        raise ConfigError("--calib-count must be at least 1")
+    for t in tgts:
+        t.check_installed()
+    out = Path(out)
+    if out.exists() and (
+        not out.is_dir()
+        or any(p for p in out.iterdir() if p.name not in ("manifest.json", "parity.json") and not p.is_dir())
+    ):
+        raise ConfigError(f"--out {out} exists and is not a drnet-edge artifact directory; choose a new path")
+
+    net, classes, ckpt = load_model(model)
+    folder = scan_folder(calib or sample_dir(), classes=None if classes.ids == imagenet_classes().ids else classes)
+    if len(folder) < 2:
+        raise DataError(f"calibration folder {folder.root} needs at least 2 images")
+    log(f"calibration: {calib_count} views from {folder.root} ({len(folder)} images; a fifth held aside for accuracy)")
+    cal = calibration_set(net, folder, calib_count)
+    mods = modules_to_export(net)
+    num_classes = len(classes)
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    tmp.chmod(0o755)
+    try:
+        manifest = _manifest_head(net, classes, ckpt, model)
+        parity: dict[str, Any] = {"atol_fp32": FP32_ATOL, "targets": {}}
+        for t in tgts:
+            (tmp / t.name).mkdir()
+            entry = {"precision": "int8" if int8 else "fp32", "versions": t.versions(), "models": {}}
+            parity["targets"][t.name] = {}
+            for name, (module, size, k) in mods.items():
+                path = tmp / t.name / f"{name}{t.suffix}"
+                log(f"{t.name}: converting {name} ({size}px, {'int8' if int8 else 'fp32'})")
+                example = cal.calib[size][0]
+                try:
+                    exported = t.export(module, example, path, int8=int8, calib=cal.calib[size] if int8 else ())
+                except Exception as exc:
+                    raise ConversionError(f"{t.name}/{name}", "export", f"{type(exc).__name__}: {exc}") from exc
+                try:
+                    runner = t.load(path, threads=2)
+                    check = _parity(module, runner, cal, size, int8, is_backbone=k is not None)
+                except ConversionError:
+                    raise
+                except Exception as exc:
+                    raise ConversionError(f"{t.name}/{name}", "load and run", f"{type(exc).__name__}: {exc}") from exc
+                if not int8 and check["max_abs_diff"] > FP32_ATOL:
+                    raise ConversionError(
+                        f"{t.name}/{name}", "fp32 parity", f"max |logit diff| {check['max_abs_diff']:.2e} > {FP32_ATOL}"
+                    )
+                parity["targets"][t.name][name] = check
+                info = exported.to_json()
+                info.update(
+                    file=f"{t.name}/{path.name}",
+                    sha256=sha256_file(path),
+                    bytes=path.stat().st_size,
+                    macs=net.predictor_macs() if k is None else backbone_macs(net.backbone_name, size, num_classes),
+                    input_size=size,
+                    resolution_index=k,
+                )
+                entry["models"][name] = info
+            manifest["targets"][t.name] = entry
+        atomic_write_json(tmp / "manifest.json", manifest)
+        atomic_write_json(tmp / "parity.json", parity)
+        _replace_dir(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return parity
+
+
+def _manifest_head(net: DRNet, classes: Any, ckpt: dict[str, Any], model: str | Path) -> dict[str, Any]:
+    pre = net.preprocess.to_dict()
+    pre["layout"] = "NCHW"
+    return {
+        "format": ARTIFACT_FORMAT,
+        "version": ARTIFACT_VERSION,
+        "source_model": str(model),
+        "backbone": net.backbone_name,
+        "resolutions": net.resolutions,
+        "predictor_input": net.thumb_size or None,
+        "resolution_bn": net.resolution_bn,
+        "preprocess": pre,
+        "classes": {"ids": list(classes.ids), "names": list(classes.names)},
+        "tools": {"torch": torch.__version__, "python": platform.python_version()},
+        "targets": {},
+    }
+
+
+@torch.no_grad()
+def _parity(
+    module: nn.Module, runner: Any, cal: CalibrationSet, size: int, int8: bool, is_backbone: bool
+) -> dict[str, Any]:
+    """fp32: largest |logit diff| on up to 16 calibration crops. int8 (backbones): top-1 agreement with
+    fp32 PyTorch and top-1 change on the held-aside images."""
+    xs = torch.cat(cal.calib[size][:16])
+    ref = module(xs).numpy()
+    got = runner(xs.numpy())
+    res: dict[str, Any] = {"n_calib_checked": len(xs), "max_abs_diff": float(np.abs(ref - got).max())}
+    res["top1_agreement_calib"] = float((ref.argmax(1) == got.argmax(1)).mean())
+    if int8 and len(cal.held_labels):
+        held = cal.held[size]
+        r = module(held).numpy().argmax(1)
+        g = runner(held.numpy()).argmax(1)
+        res["n_held"] = len(held)
+        res["top1_agreement_held"] = float((r == g).mean())
+        if is_backbone:
+            res["top1_fp32_held"] = float((r == cal.held_labels).mean())
+            res["top1_int8_held"] = float((g == cal.held_labels).mean())
+    return res
+
+
+def _replace_dir(new: Path, out: Path) -> None:
+    """Move ``new`` onto ``out``; an existing ``out`` is swapped out first and removed after."""
+    if out.exists():
+        old = out.with_name(f".{out.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(out, old)
+        os.replace(new, out)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(new, out)
+
+
+def read_manifest(artifacts: str | Path) -> dict[str, Any]:
+    from .errors import ArtifactError
+
+    path = Path(artifacts) / "manifest.json"
+    if not path.is_file():
+        raise ArtifactError(
+            f"{artifacts} is not an artifact directory (no manifest.json); create one with drnet-edge convert"
+        )
+    try:
+        manifest = json.loads(path.read_text())
+    except ValueError as exc:
+        raise ArtifactError(f"{path} is not valid JSON: {exc}") from exc
+    if manifest.get("format") != ARTIFACT_FORMAT:
+        raise ArtifactError(f"{path} is not a drnet-edge manifest")
+    return manifest
