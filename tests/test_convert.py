@@ -1,0 +1,126 @@
+"""Convert a tiny DRNet to every target, fp32 and int8, run it through the runtime; manifest; tampering."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+from drnet_edge.backbones import TF_LITE_PREPROCESS, create_backbone
+from drnet_edge.checkpoint import make_checkpoint, save_checkpoint
+from drnet_edge.convert import FP32_ATOL, convert
+from drnet_edge.converters import list_targets
+from drnet_edge.data import ClassList
+from drnet_edge.drnet import DRNet, PredictorCfg, ResolutionPredictor, make_resolution_aware
+from drnet_edge.errors import ArtifactError, ConfigError, ConversionError, DataError
+from drnet_edge.evaluate import evaluate
+
+from .conftest import write_image
+
+CLASSES = ("cat", "dog", "fox")
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A tiny resolution-aware DRNet checkpoint (resnet10t, 64/48 px) and a 3-class photo folder."""
+    root = tmp_path_factory.mktemp("tiny")
+    torch.manual_seed(0)
+    backbone = create_backbone("resnet10t", pretrained=False, num_classes=3)
+    make_resolution_aware(backbone, 2)
+    predictor = ResolutionPredictor(PredictorCfg(2, thumb_size=32, trunk_stages=2), pretrained_trunk=False)
+    model = DRNet(backbone.eval(), [64, 48], predictor.eval(), TF_LITE_PREPROCESS, backbone_name="resnet10t")
+    classes = ClassList(CLASSES, CLASSES, "test")
+    ckpt = save_checkpoint(root / "tiny.pt", make_checkpoint(model, classes, include_backbone=True))
+    data = root / "photos"
+    for c, name in enumerate(CLASSES):
+        for i in range(4):
+            write_image(data / name / f"{i}.png", size=(72, 80), seed=10 * c + i)
+    return ckpt, data
+
+
+@pytest.mark.parametrize("int8", [False, True], ids=["fp32", "int8"])
+@pytest.mark.parametrize("target", list_targets())
+def test_convert_and_run_every_target(tiny, tmp_path: Path, target: str, int8: bool) -> None:
+    ckpt, data = tiny
+    out = tmp_path / "art"
+    parity = convert(ckpt, targets=[target], out=out, int8=int8, calib=data, calib_count=8, log=lambda m: None)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["format"] == "drnet-edge/artifacts" and manifest["resolutions"] == [64, 48]
+    assert manifest["predictor_input"] == 32 and manifest["classes"]["ids"] == list(CLASSES)
+    assert {"mean", "std", "crop_pct", "layout"} <= set(manifest["preprocess"])
+    models = manifest["targets"][target]["models"]
+    assert set(models) == {"predictor", "backbone_64", "backbone_48"}
+    for m in models.values():
+        assert (out / m["file"]).is_file() and len(m["sha256"]) == 64 and m["macs"] > 0
+        assert m["precision"] == ("int8" if int8 else "fp32") and m["input"]["shape"][0] == 1
+    for name, check in parity["targets"][target].items():
+        if not int8:
+            assert check["max_abs_diff"] <= FP32_ATOL, name
+    report = evaluate(data, runtime=target, artifacts=out, policies="fixed,drnet,random", progress=False)
+    assert report.n == 12 and set(report.policies) == {"fixed-64", "fixed-48", "drnet", "random"}
+    assert report.extra["precision"] == ("int8" if int8 else "fp32")
+
+
+def test_fp32_runtime_matches_pytorch_pipeline(tiny, tmp_path: Path) -> None:
+    ckpt, data = tiny
+    convert(ckpt, targets=["onnx"], out=tmp_path / "a", calib=data, calib_count=4, log=lambda m: None)
+    a = evaluate(data, runtime="onnx", artifacts=tmp_path / "a", policies="fixed,drnet", progress=False)
+    b = evaluate(data, model=ckpt, policies="fixed,drnet", progress=False)
+    for name in a.policies:
+        assert a.policies[name].top1 == b.policies[name].top1
+        assert a.policies[name].resolution_share == b.policies[name].resolution_share
+
+
+@pytest.fixture
+def artifacts(tiny, tmp_path: Path) -> Path:
+    ckpt, data = tiny
+    out = tmp_path / "art"
+    convert(ckpt, targets=["onnx"], out=out, calib=data, calib_count=4, log=lambda m: None)
+    return out
+
+
+@pytest.mark.parametrize(
+    "tamper, message",
+    [
+        (lambda d: (d / "onnx" / "backbone_48.onnx").unlink(), "missing"),
+        (lambda d: (d / "onnx" / "backbone_48.onnx").write_bytes(b"altered"), "sha256"),
+        (lambda d: shutil.copy(d / "onnx" / "predictor.onnx", d / "onnx" / "extra.onnx"), "not in the manifest"),
+        (lambda d: (d / "manifest.json").unlink(), "no manifest.json"),
+    ],
+    ids=["missing", "altered", "extra", "no-manifest"],
+)
+def test_tampered_artifacts_are_refused(artifacts: Path, tiny, tamper, message: str) -> None:
+    tamper(artifacts)
+    with pytest.raises(ArtifactError, match=message):
+        evaluate(tiny[1], runtime="onnx", artifacts=artifacts, progress=False)
+
+
+def test_wrong_runtime_for_artifacts(artifacts: Path, tiny) -> None:
+    with pytest.raises(ArtifactError, match="holds no tflite models"):
+        evaluate(tiny[1], runtime="tflite", artifacts=artifacts, progress=False)
+
+
+def test_bad_convert_requests_leave_nothing_behind(tiny, tmp_path: Path) -> None:
+    ckpt, data = tiny
+    with pytest.raises(ConfigError, match="unknown target 'coreml'"):
+        convert(ckpt, targets=["coreml"], out=tmp_path / "x")
+    with pytest.raises(ConfigError, match="onnx2tf"):
+        convert(ckpt, targets=["tflite"], via="onnx2tf", out=tmp_path / "x")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(DataError, match="holds no images"):
+        convert(ckpt, targets=["onnx"], out=tmp_path / "x", calib=empty)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty"]  # no half-written output
+
+
+def test_export_failure_names_model_and_stage(tiny, tmp_path: Path, monkeypatch) -> None:
+    from drnet_edge.converters import get_target
+
+    def boom(*a, **k):
+        raise RuntimeError("unsupported op")
+
+    monkeypatch.setattr(get_target("onnx"), "export", boom)
+    with pytest.raises(ConversionError, match="onnx/predictor: export failed: RuntimeError: unsupported op"):
+        convert(tiny[0], targets=["onnx"], out=tmp_path / "x", calib=tiny[1], calib_count=2, log=lambda m: None)
+    assert not (tmp_path / "x").exists() and not list(tmp_path.glob(".x.*"))
