@@ -1,4 +1,5 @@
-"""ONNX (opset 17) for onnxruntime; int8 by onnxruntime static quantization (QDQ, per-channel)."""
+"""ONNX (opset 17) for onnxruntime; int8 by onnxruntime static quantization (QDQ: per-channel int8
+weights, asymmetric uint8 activations, which suit the non-negative ReLU6 outputs of mobile CNNs)."""
 
 from __future__ import annotations
 
@@ -48,7 +49,7 @@ class OnnxTarget(Target):
 
             quantize_static(
                 str(fp32), str(path), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
-                activation_type=QuantType.QInt8, weight_type=QuantType.QInt8, calibrate_method=CalibrationMethod.MinMax,
+                activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, calibrate_method=CalibrationMethod.MinMax,
             )  # fmt: skip
             fp32.unlink()
         return ExportedModel(
