@@ -180,7 +180,10 @@ def load_model(
     if backbone is not None and backbone != ckpt["backbone"]:
         raise CheckpointError(f"{name_or_path} holds a {ckpt['backbone']} DRNet, not {backbone}")
     if resolutions is not None and sorted(resolutions, reverse=True) != list(ckpt["resolutions"]):
-        raise CheckpointError(f"{name_or_path} was trained for resolutions {ckpt['resolutions']}, not {resolutions}")
+        raise CheckpointError(
+            f"{name_or_path} was trained for resolutions {ckpt['resolutions']}, not {resolutions}; "
+            f"to evaluate the plain backbone at other resolutions pass --backbone {ckpt['backbone']}"
+        )
     get_backbone_cfg(ckpt["backbone"])  # unknown backbone -> ConfigError
     model, classes = build_model(ckpt)
     return model, classes, ckpt

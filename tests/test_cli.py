@@ -16,7 +16,10 @@ def run(*args: str) -> subprocess.CompletedProcess:
 
 def test_eval_bundled_sample_json_and_plot(tmp_path: Path) -> None:
     js, png = tmp_path / "r.json", tmp_path / "r.png"
-    p = run("eval", "--limit", "8", "--resolutions", "128,96", "--quiet", "--json", str(js), "--plot", str(png))
+    p = run(
+        "eval", "--backbone", "efficientnet_lite0", "--limit", "8", "--resolutions", "128,96", "--quiet",
+        "--json", str(js), "--plot", str(png),
+    )  # fmt: skip
     assert p.returncode == 0, p.stderr
     assert "fixed-128" in p.stdout and "upper bound" in p.stdout
     report = json.loads(js.read_text())
@@ -32,10 +35,20 @@ def test_skip_bad_counts_corrupt_images(tmp_path: Path) -> None:
     root = tmp_path / "d"
     write_image(root / "n01440764" / "good.png", size=(64, 64))
     (root / "n01440764" / "broken.jpg").write_bytes(b"\xff\xd8\xffjunk")
-    p = run("eval", "--data", str(root), "--resolutions", "96", "--quiet", "--json", str(tmp_path / "r.json"))
+    p = run("eval", "--backbone", "efficientnet_lite0", "--data", str(root), "--resolutions", "96", "--quiet")
     assert p.returncode == 2 and "broken.jpg" in p.stderr and "Traceback" not in p.stderr
     p = run(
-        "eval", "--data", str(root), "--resolutions", "96", "--quiet", "--skip-bad", "--json", str(tmp_path / "r.json")
+        "eval",
+        "--backbone",
+        "efficientnet_lite0",
+        "--data",
+        str(root),
+        "--resolutions",
+        "96",
+        "--quiet",
+        "--skip-bad",
+        "--json",
+        str(tmp_path / "r.json"),
     )
     assert p.returncode == 0, p.stderr
     report = json.loads((tmp_path / "r.json").read_text())
@@ -79,6 +92,18 @@ def test_train_and_model_mistakes(args: list[str], message: str) -> None:
     p = run(*args, "--quiet")
     assert p.returncode == 2, p.stderr
     assert message in p.stderr and "Traceback" not in p.stderr
+
+
+def test_default_model_is_the_bundled_drnet(tmp_path: Path) -> None:
+    js = tmp_path / "r.json"
+    p = run("eval", "--limit", "6", "--quiet", "--json", str(js))
+    assert p.returncode == 0, p.stderr
+    report = json.loads(js.read_text())
+    assert report["model"] == "lite0-imagenet" and report["resolutions"] == [224, 192, 160, 128]
+    assert {"drnet", "random", "oracle", "fixed-224"} <= set(report["policies"])
+    assert 0 < report["predictor_macs_m"] < 0.05 * report["policies"]["fixed-224"]["macs_m"]
+    p = run("eval", "--limit", "2", "--quiet", "--resolutions", "128,96")
+    assert p.returncode == 2 and "--backbone" in p.stderr  # says how to evaluate other resolutions
 
 
 def test_bundled_models_listed_and_checked() -> None:
