@@ -57,8 +57,20 @@ class Target(ABC):
         """Convert ``module`` (eval mode, batch-1 ``example``) into ``path``; int8 uses ``calib``."""
 
     @abstractmethod
-    def load(self, path: Path, threads: int | None = None) -> Runner:
-        """A callable running the file on float32 NCHW batches (one image at a time if pinned to batch 1)."""
+    def load(self, path: Path, threads: int | None = None, entry: str | None = None) -> Runner:
+        """A callable running the file (its entry point ``entry`` when it holds several) on float32
+        NCHW batches, one image at a time where the model is pinned to batch 1."""
+
+    # Formats that hold several entry points over one copy of the weights (LiteRT signatures,
+    # ExecuTorch methods) set this and implement export_shared: the backbones of every resolution
+    # then cost the weights once when they share every weight (no resolution-aware BN).
+    shares_weights: bool = False
+
+    def export_shared(
+        self, module: nn.Module, examples: dict[str, torch.Tensor], path: Path
+    ) -> dict[str, ExportedModel]:
+        """One file with an entry point per example (fp32); returns a spec per entry point."""
+        raise NotImplementedError(f"target {self.name} cannot share weights between entry points")
 
     def versions(self) -> dict[str, str]:
         out = {}

@@ -51,9 +51,31 @@ class ExecuTorchTarget(Target):
             extra={"layout": "NCHW", "delegate": "XNNPACK", "method": "forward"},
         )
 
-    def load(self, path: Path, threads: int | None = None) -> Runner:
+    shares_weights = True  # XNNPACK's named data store keeps one copy of weights shared by methods
+
+    def export_shared(
+        self, module: nn.Module, examples: dict[str, torch.Tensor], path: Path
+    ) -> dict[str, ExportedModel]:
+        from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
+        from executorch.exir import to_edge_transform_and_lower
+
+        programs = {name: torch.export.export(module, (x.contiguous(),)) for name, x in examples.items()}
+        et = to_edge_transform_and_lower(programs, partitioner=[XnnpackPartitioner()]).to_executorch()
+        path.write_bytes(et.buffer)
+        return {
+            name: ExportedModel(
+                path.name,
+                "fp32",
+                TensorSpec(list(x.shape), "float32"),
+                TensorSpec(list(module(x).shape), "float32"),
+                {"layout": "NCHW", "delegate": "XNNPACK", "method": name},
+            )  # fmt: skip
+            for name, x in examples.items()
+        }
+
+    def load(self, path: Path, threads: int | None = None, entry: str | None = None) -> Runner:
         from executorch.runtime import Runtime
 
-        method = Runtime.get().load_program(str(path)).load_method("forward")
+        method = Runtime.get().load_program(str(path)).load_method(entry or "forward")
         # outputs alias the runtime's buffers, which the next execute() overwrites: copy them
         return per_image(lambda x: method.execute([torch.from_numpy(x)])[0].numpy().astype(np.float32, copy=True))

@@ -60,7 +60,7 @@ class OnnxTarget(Target):
             extra={"opset": OPSET, "layout": "NCHW"},
         )
 
-    def load(self, path: Path, threads: int | None = None) -> Runner:
+    def load(self, path: Path, threads: int | None = None, entry: str | None = None) -> Runner:
         import onnxruntime as ort
 
         opts = ort.SessionOptions()

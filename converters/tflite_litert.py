@@ -68,10 +68,35 @@ class TFLiteTarget(Target):
             extra={"layout": "NCHW"},
         )
 
-    def load(self, path: Path, threads: int | None = None) -> Runner:
+    shares_weights = True
+
+    def export_shared(
+        self, module: nn.Module, examples: dict[str, torch.Tensor], path: Path
+    ) -> dict[str, ExportedModel]:
+        import litert_torch
+        from ai_edge_litert.interpreter import Interpreter
+
+        names = list(examples)
+        conv = litert_torch.signature(names[0], module, (examples[names[0]],))
+        for name in names[1:]:
+            conv = conv.signature(name, module, (examples[name],))
+        conv.convert().export(str(path))
+        it = Interpreter(str(path))
+        out = {}
+        for name in names:
+            runner = it.get_signature_runner(name)
+            i, o = next(iter(runner.get_input_details().values())), next(iter(runner.get_output_details().values()))
+            out[name] = ExportedModel(path.name, "fp32", _spec(i), _spec(o), {"layout": "NCHW", "signature": name})
+        return out
+
+    def load(self, path: Path, threads: int | None = None, entry: str | None = None) -> Runner:
         from ai_edge_litert.interpreter import Interpreter
 
         it = Interpreter(str(path), num_threads=threads)
+        if entry is not None:
+            runner = it.get_signature_runner(entry)
+            in_name = next(iter(runner.get_input_details()))
+            return per_image(lambda x: next(iter(runner(**{in_name: x}).values())).astype(np.float32))
         it.allocate_tensors()
         inp, out = it.get_input_details()[0], it.get_output_details()[0]
         i_spec, o_spec = _spec(inp), _spec(out)

@@ -13,7 +13,8 @@ import os
 import platform
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -143,29 +144,41 @@ def convert(
             (tmp / t.name).mkdir()
             entry = {"precision": "int8" if int8 else "fp32", "versions": t.versions(), "models": {}}
             parity["targets"][t.name] = {}
+            shared = not int8 and t.shares_weights and not net.resolution_bn and len(net.resolutions) > 1
+            entry["shared_backbone_weights"] = shared
+            exported: dict[str, tuple[Path, Any, str | None]] = {}
             for name, (module, size, k) in mods.items():
+                if shared and k is not None:
+                    continue
                 path = tmp / t.name / f"{name}{t.suffix}"
                 log(f"{t.name}: converting {name} ({size}px, {'int8' if int8 else 'fp32'})")
-                example = cal.calib[size][0]
-                try:
-                    exported = t.export(module, example, path, int8=int8, calib=cal.calib[size] if int8 else ())
-                except Exception as exc:
-                    raise ConversionError(f"{t.name}/{name}", "export", f"{type(exc).__name__}: {exc}") from exc
-                try:
-                    runner = t.load(path, threads=2)
+                with _stage(t.name, name, "export"):
+                    exported[name] = (
+                        path,
+                        t.export(module, cal.calib[size][0], path, int8=int8, calib=cal.calib[size] if int8 else ()),
+                        None,
+                    )
+            if shared:
+                path = tmp / t.name / f"backbone{t.suffix}"
+                names = [n for n, (_, _, k) in mods.items() if k is not None]
+                log(f"{t.name}: converting {', '.join(names)} into one file (shared weights, one entry point each)")
+                with _stage(t.name, "backbone", "export"):
+                    specs = t.export_shared(mods[names[0]][0], {n: cal.calib[mods[n][1]][0] for n in names}, path)
+                exported.update({n: (path, specs[n], n) for n in names})
+            for name, (path, spec, entry_point) in exported.items():
+                module, size, k = mods[name]
+                with _stage(t.name, name, "load and run"):
+                    runner = t.load(path, threads=2, entry=entry_point)
                     check = _parity(module, runner, cal, size, int8, is_backbone=k is not None)
-                except ConversionError:
-                    raise
-                except Exception as exc:
-                    raise ConversionError(f"{t.name}/{name}", "load and run", f"{type(exc).__name__}: {exc}") from exc
                 if not int8 and check["max_abs_diff"] > FP32_ATOL:
                     raise ConversionError(
                         f"{t.name}/{name}", "fp32 parity", f"max |logit diff| {check['max_abs_diff']:.2e} > {FP32_ATOL}"
                     )
                 parity["targets"][t.name][name] = check
-                info = exported.to_json()
+                info = spec.to_json()
                 info.update(
                     file=f"{t.name}/{path.name}",
+                    entry=entry_point,
                     sha256=sha256_file(path),
                     bytes=path.stat().st_size,
                     macs=net.predictor_macs() if k is None else backbone_macs(net.backbone_name, size, num_classes),
@@ -173,6 +186,7 @@ def convert(
                     resolution_index=k,
                 )
                 entry["models"][name] = info
+            entry["bytes_total"] = sum(p.stat().st_size for p in (tmp / t.name).iterdir())
             manifest["targets"][t.name] = entry
         atomic_write_json(tmp / "manifest.json", manifest)
         atomic_write_json(tmp / "parity.json", parity)
@@ -181,6 +195,17 @@ def convert(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return parity
+
+
+@contextmanager
+def _stage(target: str, model: str, stage: str) -> Iterator[None]:
+    """Re-raise any failure inside as a :class:`ConversionError` naming the model and the stage."""
+    try:
+        yield
+    except ConversionError:
+        raise
+    except Exception as exc:
+        raise ConversionError(f"{target}/{model}", stage, f"{type(exc).__name__}: {exc}") from exc
 
 
 def _manifest_head(net: DRNet, classes: Any, ckpt: dict[str, Any], model: str | Path) -> dict[str, Any]:

@@ -59,7 +59,9 @@ class ArtifactDRNet:
         self.classes = ClassList(tuple(m["classes"]["ids"]), tuple(m["classes"]["names"]), "the artifacts' class list")
         models = m["targets"][target]["models"]
         self.precision = m["targets"][target]["precision"]
-        self._runners = {name: t.load(self.root / info["file"], threads) for name, info in models.items()}
+        self._runners = {
+            name: t.load(self.root / info["file"], threads, entry=info.get("entry")) for name, info in models.items()
+        }
         self.predictor = self._runners.get("predictor")
         self.models = models
 

@@ -124,3 +124,27 @@ def test_export_failure_names_model_and_stage(tiny, tmp_path: Path, monkeypatch)
     with pytest.raises(ConversionError, match="onnx/predictor: export failed: RuntimeError: unsupported op"):
         convert(tiny[0], targets=["onnx"], out=tmp_path / "x", calib=tiny[1], calib_count=2, log=lambda m: None)
     assert not (tmp_path / "x").exists() and not list(tmp_path.glob(".x.*"))
+
+
+@pytest.mark.parametrize("target", ["tflite", "executorch"])
+def test_shared_weights_stored_once(tmp_path: Path, tiny, target: str) -> None:
+    """Without resolution-aware BN every backbone shares all weights: one file, an entry point each."""
+    _, data = tiny
+    torch.manual_seed(0)
+    backbone = create_backbone("resnet10t", pretrained=False, num_classes=3).eval()
+    predictor = ResolutionPredictor(PredictorCfg(2, thumb_size=32, trunk_stages=2), pretrained_trunk=False).eval()
+    model = DRNet(backbone, [64, 48], predictor, TF_LITE_PREPROCESS, backbone_name="resnet10t")
+    ckpt = save_checkpoint(
+        tmp_path / "s.pt", make_checkpoint(model, ClassList(CLASSES, CLASSES, "t"), include_backbone=True)
+    )
+    out = tmp_path / "art"
+    convert(ckpt, targets=[target], out=out, calib=data, calib_count=4, log=lambda m: None)
+    entry = json.loads((out / "manifest.json").read_text())["targets"][target]
+    assert entry["shared_backbone_weights"]
+    b64, b48 = entry["models"]["backbone_64"], entry["models"]["backbone_48"]
+    assert b64["file"] == b48["file"] and b64["entry"] == "backbone_64" and b48["entry"] == "backbone_48"
+    weights = sum(p.numel() * 4 for p in backbone.parameters())
+    assert b64["bytes"] < 1.5 * weights  # one copy of the weights, not two
+    a = evaluate(data, runtime=target, artifacts=out, policies="fixed,drnet", progress=False)
+    b = evaluate(data, model=ckpt, policies="fixed,drnet", progress=False)
+    assert all(a.policies[k].top1 == b.policies[k].top1 for k in a.policies)
