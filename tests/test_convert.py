@@ -148,3 +148,23 @@ def test_shared_weights_stored_once(tmp_path: Path, tiny, target: str) -> None:
     a = evaluate(data, runtime=target, artifacts=out, policies="fixed,drnet", progress=False)
     b = evaluate(data, model=ckpt, policies="fixed,drnet", progress=False)
     assert all(a.policies[k].top1 == b.policies[k].top1 for k in a.policies)
+
+
+def test_real_default_model_converts_with_parity(tmp_path: Path) -> None:
+    """Integration tier: the bundled lite0-imagenet (real predictor, real Lite0 backbones) to ONNX."""
+    out = tmp_path / "art"
+    parity = convert("lite0-imagenet", targets=["onnx"], out=out, calib_count=8, log=lambda m: None)
+    assert set(parity["targets"]["onnx"]) == {
+        "predictor",
+        "backbone_224",
+        "backbone_192",
+        "backbone_160",
+        "backbone_128",
+    }
+    assert all(c["max_abs_diff"] <= FP32_ATOL for c in parity["targets"]["onnx"].values())
+    from drnet_edge.data import sample_dir
+
+    a = evaluate(sample_dir(), runtime="onnx", artifacts=out, policies="fixed-224,drnet", limit=12, progress=False)
+    b = evaluate(sample_dir(), model="lite0-imagenet", policies="fixed-224,drnet", limit=12, progress=False)
+    assert a.policies["drnet"].top1 == b.policies["drnet"].top1
+    assert a.policies["drnet"].resolution_share == b.policies["drnet"].resolution_share
