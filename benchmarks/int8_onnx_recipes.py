@@ -27,6 +27,9 @@ RECIPES = {
     "u8/s8, reduce_range": {"reduce_range": True},
     "u8 act / u8 weight": {"weight_type": QuantType.QUInt8},
     "u8/s8, percentile": {"calibrate_method": CalibrationMethod.Percentile},
+    "u8/s8, entropy": {"calibrate_method": CalibrationMethod.Entropy},
+    "u8/s8, stem and classifier in fp32": {"nodes_to_exclude": "stem+classifier"},
+    "u8/s8, centre crops only": {"centre_only": True},
 }
 
 
@@ -64,9 +67,14 @@ def main() -> None:
         out = np.concatenate([sess.run(None, {"input": x[i : i + 1]})[0] for i in range(len(x))])
         return float((out.argmax(1) == y).mean())
 
+    import onnx
+
+    convs = [n.name for n in onnx.load(str(fp32)).graph.node if n.op_type in ("Conv", "Gemm")]
+    n_centre = cal.n_calib_images  # the first views are the centre crops, one per calibration image
+
     class Reader(CalibrationDataReader):
-        def __init__(self) -> None:
-            self.it = iter([{"input": c.numpy()} for c in cal.calib[224]])
+        def __init__(self, views: list[torch.Tensor]) -> None:
+            self.it = iter([{"input": c.numpy()} for c in views])
 
         def get_next(self) -> dict | None:
             return next(self.it, None)
@@ -76,8 +84,12 @@ def main() -> None:
     for name, extra in RECIPES.items():
         kw = dict(quant_format=QuantFormat.QDQ, per_channel=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                   calibrate_method=CalibrationMethod.MinMax)  # fmt: skip
+        extra = dict(extra)
+        views = cal.calib[224][:n_centre] if extra.pop("centre_only", False) else cal.calib[224]
+        if extra.get("nodes_to_exclude") == "stem+classifier":
+            extra["nodes_to_exclude"] = [convs[0], convs[-1]]
         kw.update(extra)
-        quantize_static(str(fp32), str(tmp / "q.onnx"), Reader(), **kw)
+        quantize_static(str(fp32), str(tmp / "q.onnx"), Reader(views), **kw)
         results["int8"][name] = top1(tmp / "q.onnx")
         print(f"{name}: {100 * results['int8'][name]:.1f}%", flush=True)
     args.json.write_text(json.dumps(results, indent=2) + "\n")
