@@ -185,6 +185,12 @@ def train_cmd(
     resolution_bn: Annotated[
         bool, typer.Option("--resolution-bn/--shared-bn", help="joint: private BN per resolution.")
     ] = True,
+    joint_forward: Annotated[
+        str,
+        typer.Option(
+            help="joint phase: chosen (each image at its resolution only), all (fixed shapes), auto (all on GPU)."
+        ),
+    ] = "auto",
     augment: Annotated[bool, typer.Option("--augment/--no-augment", help="Random resized crops and flips.")] = True,
     workers: Annotated[int, typer.Option(help="Data-loader worker processes.", min=0)] = 2,
     seed: Annotated[int, typer.Option()] = 0,
@@ -209,7 +215,7 @@ def train_cmd(
         extra_data=[str(p) for p in extra_data or []], cache_dir=str(cache_dir) if cache_dir else None, init_from=init_from,
         epochs=epochs, pretrain_epochs=pretrain_epochs, batch_size=batch_size, lr=lr,
         target_ratio=target_ratio, target_macs=target_macs, eta=eta, tau=tau, thumb_size=thumb_size, views=views,
-        resolution_bn=resolution_bn, augment=augment, workers=workers, seed=seed, limit=limit,
+        resolution_bn=resolution_bn, joint_forward=joint_forward, augment=augment, workers=workers, seed=seed, limit=limit,
     )  # fmt: skip
     try:
         train(cfg, resume=resume, progress=not quiet, log=lambda m: console.print(m, highlight=False, markup=False))

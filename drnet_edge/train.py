@@ -78,6 +78,7 @@ class TrainConfig:
     thumb_size: int = 64
     views: int = 4  # predictor mode: augmented views per image in the outcome cache
     resolution_bn: bool = True
+    joint_forward: str = "auto"  # joint phase: chosen (split by resolution), all (fixed shapes), auto = all on CUDA
     augment: bool = True
     workers: int = 2
     seed: int = 0
@@ -92,6 +93,8 @@ class TrainConfig:
             raise ConfigError(f"--target-ratio must be in (0, 1], got {self.target_ratio}")
         if self.mode != "plain" and len(self.resolutions) < 2:
             raise ConfigError("DRNet needs at least two --resolutions")
+        if self.joint_forward not in ("auto", "chosen", "all"):
+            raise ConfigError(f"--joint-forward must be auto, chosen or all, got {self.joint_forward!r}")
         if self.pretrain_epochs is not None and not 0 <= self.pretrain_epochs <= self.epochs:
             raise ConfigError("--pretrain-epochs must be between 0 and --epochs")
 
@@ -652,18 +655,35 @@ class TrainStep(nn.Module):
     """One training step's forward as a single module call (so DDP sees one forward per backward).
 
     ``multi``/``plain``: every resolution, each with its own BN, losses averaged.
-    ``joint``: Gumbel choice; the backbone runs each image at its chosen resolution only (batch
-    split by resolution); the predictor also gets the exact straight-through signal
-    ``dL/dy_k = CE_k`` from every resolution's loss computed without gradient.
+    ``joint``: Gumbel choice, then one of two forwards (``joint_forward``):
+
+    * ``chosen``: the backbone runs each image at its chosen resolution only (batch split by
+      resolution); the predictor gets the exact straight-through signal ``dL/dy_k = CE_k`` from every
+      resolution's loss computed without gradient. Cheapest on a CPU.
+    * ``all``: every image at every resolution, ``logits = sum_k y_k * logits_k`` (the paper's
+      public implementation). The hard one-hot makes the forward value and the backbone gradients
+      those of the chosen resolution only, and each BN still sees only its own resolution, but the
+      tensor shapes stay fixed from step to step: on a GPU the split's changing group sizes make
+      every step meet new shapes (observed: joint epochs 5-10x slower than multi-resolution ones).
     """
 
     def __init__(
-        self, model: DRNet, macs_m: torch.Tensor, pred_macs: int, target_m: float, eta: float, tau: float
+        self,
+        model: DRNet,
+        macs_m: torch.Tensor,
+        pred_macs: int,
+        target_m: float,
+        eta: float,
+        tau: float,
+        joint_forward: str = "chosen",
     ) -> None:
         super().__init__()
+        if joint_forward not in ("chosen", "all"):
+            raise ConfigError(f"--joint-forward must be auto, chosen or all, got {joint_forward!r}")
         self.model = model
         self.register_buffer("macs_m", macs_m.clone(), persistent=False)
         self.pred_macs_m, self.target_m, self.eta, self.tau = pred_macs / 1e6, target_m, eta, tau
+        self.joint_forward = joint_forward
 
     def forward(
         self, phase: str, xs: list[torch.Tensor], thumb: torch.Tensor, labels: torch.Tensor
@@ -680,6 +700,13 @@ class TrainStep(nn.Module):
         assert self.model.predictor is not None
         y = gumbel_choice(self.model.predictor(thumb), self.tau)
         choice = y.argmax(1)
+        expected = self.pred_macs_m + (y * self.macs_m).sum(1).mean()
+        c_min, c_max = float(self.macs_m.min()), float(self.macs_m.max())
+        macs_loss = self.eta * macs_constraint_loss(expected, self.target_m, c_min, c_max)
+        if self.joint_forward == "all":
+            out = sum(y[:, k : k + 1] * self._at(x, k) for k, x in enumerate(xs))
+            loss = F.cross_entropy(out, labels, label_smoothing=0.1) + macs_loss
+            return loss, (out.argmax(1) == labels).float().mean(), expected.detach()
         with torch.no_grad():
             ce_all = torch.stack(
                 [F.cross_entropy(self._at(x, k), labels, reduction="none") for k, x in enumerate(xs)], 1
@@ -693,9 +720,7 @@ class TrainStep(nn.Module):
         scale = y.gather(1, choice[:, None])  # 1.0 in the forward pass; carries the soft gradient
         loss_ce = F.cross_entropy(out * scale, labels, label_smoothing=0.1)
         st = (y * ce_all).sum(1).mean()
-        expected = self.pred_macs_m + (y * self.macs_m).sum(1).mean()
-        c_min, c_max = float(self.macs_m.min()), float(self.macs_m.max())
-        loss = loss_ce + (st - st.detach()) + self.eta * macs_constraint_loss(expected, self.target_m, c_min, c_max)
+        loss = loss_ce + (st - st.detach()) + macs_loss
         return loss, (out.argmax(1) == labels).float().mean(), expected.detach()
 
     def _at(self, x: torch.Tensor, k: int) -> torch.Tensor:

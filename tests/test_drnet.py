@@ -73,10 +73,12 @@ def test_macs_loss_zero_under_target_positive_over() -> None:
     assert macs_constraint_loss(torch.tensor(200.0), 150.0, 50.0, 300.0).item() == pytest.approx(50 / 250)
 
 
-@pytest.mark.parametrize("phase", ["joint", "multi"])
-def test_train_step_gradients(phase: str) -> None:
+@pytest.mark.parametrize("phase, joint_forward", [("joint", "chosen"), ("joint", "all"), ("multi", "chosen")])
+def test_train_step_gradients(phase: str, joint_forward: str) -> None:
     model = tiny_drnet().train()
-    step = TrainStep(model, torch.tensor([10.0, 6.0]), pred_macs=0, target_m=7.0, eta=0.5, tau=1.0)
+    step = TrainStep(
+        model, torch.tensor([10.0, 6.0]), pred_macs=0, target_m=7.0, eta=0.5, tau=1.0, joint_forward=joint_forward
+    )
     xs = [torch.randn(6, 3, r, r) for r in RES]
     loss, _, _ = step(phase, xs, torch.randn(6, 3, 32, 32), torch.randint(0, 5, (6,)))
     loss.backward()
@@ -84,6 +86,20 @@ def test_train_step_gradients(phase: str) -> None:
     back_grad = sum(p.grad.abs().sum().item() for p in model.backbone.parameters() if p.grad is not None)
     assert back_grad > 0
     assert (pred_grad > 0) == (phase == "joint")  # gradients reach the predictor through the Gumbel step
+
+
+def test_joint_forwards_agree_on_the_loss_value() -> None:
+    """'all' and 'chosen' compute the same forward value (hard one-hot): only their cost differs."""
+    xs, thumb, labels = [torch.randn(6, 3, r, r) for r in RES], torch.randn(6, 3, 32, 32), torch.randint(0, 5, (6,))
+    losses = []
+    for mode in ("chosen", "all"):
+        torch.manual_seed(3)  # same weights and the same Gumbel noise for both
+        model = tiny_drnet().eval()  # eval: BN uses running statistics, so both see identical normalisation
+        step = TrainStep(
+            model, torch.tensor([10.0, 6.0]), pred_macs=0, target_m=7.0, eta=0.5, tau=1.0, joint_forward=mode
+        )
+        losses.append(step("joint", xs, thumb, labels)[0].item())
+    assert losses[0] == pytest.approx(losses[1], rel=1e-5)
 
 
 def test_inference_runs_each_image_once_at_its_resolution() -> None:
