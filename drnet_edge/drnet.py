@@ -143,6 +143,15 @@ def macs_constraint_loss(expected_macs: torch.Tensor, target: float, c_min: floa
     return torch.clamp((expected_macs - target) / max(c_max - c_min, 1.0), min=0.0)
 
 
+def macs_penalty(
+    y: torch.Tensor, macs_m: torch.Tensor, predictor_macs_m: float, target_m: float, eta: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(eta * constraint, E[MACs])`` for choices ``y`` (N x K) over resolutions costing ``macs_m``
+    (millions); E[MACs] includes the predictor."""
+    expected = predictor_macs_m + (y * macs_m).sum(1).mean()
+    return eta * macs_constraint_loss(expected, target_m, float(macs_m.min()), float(macs_m.max())), expected
+
+
 # ---------------------------------------------------------------------------------------------
 # DRNet
 # ---------------------------------------------------------------------------------------------

@@ -285,9 +285,8 @@ def _baseline_result(
 
 
 def _num_classes(model: nn.Module) -> int:
-    for attr in ("num_classes",):
-        if isinstance(getattr(model, attr, None), int):
-            return int(getattr(model, attr))
+    if isinstance(getattr(model, "num_classes", None), int):  # timm models say it
+        return int(model.num_classes)
     last = [m for m in model.modules() if isinstance(m, nn.Linear)]
     if not last:
         raise ConfigError("cannot tell the model's number of classes (no Linear layer)")

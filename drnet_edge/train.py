@@ -38,7 +38,7 @@ from .drnet import (
     PredictorCfg,
     ResolutionPredictor,
     gumbel_choice,
-    macs_constraint_loss,
+    macs_penalty,
     make_resolution_aware,
     set_resolution,
 )
@@ -547,15 +547,13 @@ class Trainer:
             )
         return metrics
 
-    def _predictor_step_loss(
-        self, logits: torch.Tensor, ce: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def _predictor_step_loss(self, logits: torch.Tensor, ce: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``sum_k y_k CE_k`` (backbone losses from the cache) plus the MACs penalty; and E[MACs]."""
         y = gumbel_choice(logits, self.cfg.tau)
-        macs = self.macs.to(logits.device)
-        expected = self.pred_macs / 1e6 + (y * macs).sum(1).mean()
-        loss_ce = (y * ce).sum(1).mean()
-        loss_macs = macs_constraint_loss(expected, self.target, float(macs.min()), float(macs.max()))
-        return loss_ce + self.cfg.eta * loss_macs, y, expected
+        penalty, expected = macs_penalty(
+            y, self.macs.to(logits.device), self.pred_macs / 1e6, self.target, self.cfg.eta
+        )
+        return (y * ce).sum(1).mean() + penalty, expected
 
     def _predictor_epoch(self, epoch: int, cache: dict[str, torch.Tensor]) -> dict[str, Any]:
         predictor = self.model.predictor
@@ -575,7 +573,7 @@ class Trainer:
                 idx = order[start : start + self.cfg.batch_size]
                 thumbs = to_tensor(cache["thumb"][idx, view[idx]].numpy(), self.model.preprocess).to(self.env.device)
                 ce = cache["ce"][idx, view[idx]].float().to(self.env.device)
-                loss, _, expected = self._predictor_step_loss(net(thumbs), ce)
+                loss, expected = self._predictor_step_loss(net(thumbs), ce)
                 expected = expected.detach()
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
@@ -700,21 +698,19 @@ class TrainStep(nn.Module):
         assert self.model.predictor is not None
         y = gumbel_choice(self.model.predictor(thumb), self.tau)
         choice = y.argmax(1)
-        expected = self.pred_macs_m + (y * self.macs_m).sum(1).mean()
-        c_min, c_max = float(self.macs_m.min()), float(self.macs_m.max())
-        macs_loss = self.eta * macs_constraint_loss(expected, self.target_m, c_min, c_max)
+        macs_loss, expected = macs_penalty(y, self.macs_m, self.pred_macs_m, self.target_m, self.eta)
         if self.joint_forward == "all":
-            out = sum(y[:, k : k + 1] * self._at(x, k) for k, x in enumerate(xs))
+            out = sum(y[:, k : k + 1] * self.model.backbone_at(x, k) for k, x in enumerate(xs))
             loss = F.cross_entropy(out, labels, label_smoothing=0.1) + macs_loss
             return loss, (out.argmax(1) == labels).float().mean(), expected.detach()
         with torch.no_grad():
             ce_all = torch.stack(
-                [F.cross_entropy(self._at(x, k), labels, reduction="none") for k, x in enumerate(xs)], 1
+                [F.cross_entropy(self.model.backbone_at(x, k), labels, reduction="none") for k, x in enumerate(xs)], 1
             )
         out: torch.Tensor | None = None
         for k in choice.unique().tolist():
             idx = (choice == k).nonzero(as_tuple=True)[0]
-            lg = self._at(xs[k][idx], k)
+            lg = self.model.backbone_at(xs[k][idx], k)
             out = (lg.new_zeros(len(choice), lg.shape[1]) if out is None else out).index_copy(0, idx, lg)
         assert out is not None
         scale = y.gather(1, choice[:, None])  # 1.0 in the forward pass; carries the soft gradient
@@ -722,10 +718,6 @@ class TrainStep(nn.Module):
         st = (y * ce_all).sum(1).mean()
         loss = loss_ce + (st - st.detach()) + macs_loss
         return loss, (out.argmax(1) == labels).float().mean(), expected.detach()
-
-    def _at(self, x: torch.Tensor, k: int) -> torch.Tensor:
-        set_resolution(self.model.backbone, k)
-        return self.model.backbone(x)
 
 
 def _ddp(module: nn.Module, env: Dist, find_unused: bool = False) -> nn.Module:
