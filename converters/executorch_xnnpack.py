@@ -76,6 +76,11 @@ class ExecuTorchTarget(Target):
     def load(self, path: Path, threads: int | None = None, entry: str | None = None) -> Runner:
         from executorch.runtime import Runtime
 
+        if threads:  # XNNPACK's shared thread pool (process-wide)
+            from executorch.extension.pybindings import portable_lib
+
+            if portable_lib._threadpool_get_thread_count() != threads:
+                portable_lib._unsafe_reset_threadpool(threads)
         method = Runtime.get().load_program(str(path)).load_method(entry or "forward")
         # outputs alias the runtime's buffers, which the next execute() overwrites: copy them
         return per_image(lambda x: method.execute([torch.from_numpy(x)])[0].numpy().astype(np.float32, copy=True))

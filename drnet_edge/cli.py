@@ -275,6 +275,92 @@ def convert_cmd(
     console.print(f"artifacts: {out} (manifest.json, parity.json)")
 
 
+@app.command("bench")
+@friendly
+def bench_cmd(
+    artifacts: Annotated[Path, typer.Option(help="Artifact directory written by drnet-edge convert.")],
+    device: Annotated[
+        str, typer.Option(help="local, a device profile (e.g. pixel7), an adb serial, or android (the one phone).")
+    ] = "local",
+    runtime: Annotated[
+        str | None, typer.Option(help="tflite, executorch or onnx (default: tflite if the artifacts hold it).")
+    ] = None,
+    data: Annotated[Path | None, typer.Option(help="Images for the policies (default: the bundled sample).")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Use at most N images.")] = None,
+    subset: Annotated[
+        str | None, typer.Option(help="Hash-based split of --data: test:K/N keeps fold K of N, train:K/N the rest.")
+    ] = None,
+    threads: Annotated[
+        int | None, typer.Option(min=1, help="Runtime threads (default: the profile's, or min(4, cores) locally).")
+    ] = None,
+    runs: Annotated[int, typer.Option(min=1, help="Timed runs per model.")] = 50,
+    warmup: Annotated[int, typer.Option(min=0, help="Untimed runs (images, for policies) first.")] = 5,
+    rounds: Annotated[int, typer.Option(min=1, help="Android: interleaved rounds the runs are split into.")] = 3,
+    cooldown: Annotated[float, typer.Option(min=0, help="Android: seconds to rest after each model run.")] = 0.0,
+    energy: Annotated[bool, typer.Option("--energy", help="Measure energy (RAPL locally, ODPM on Pixels).")] = False,
+    idle: Annotated[float, typer.Option(min=0.5, help="Seconds of idle-power baseline before energy runs.")] = 3.0,
+    profiles: Annotated[
+        Path | None, typer.Option(help="Extra device-profile JSON file (same format as bundled).")
+    ] = None,
+    benchmark_binary: Annotated[
+        Path | None, typer.Option(help="Android: local benchmark_model / executor_runner to push and use.")
+    ] = None,
+    skip_bad: Annotated[bool, typer.Option("--skip-bad", help="Skip unreadable images instead of stopping.")] = False,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the results as JSON here.")] = None,
+    report: Annotated[Path | None, typer.Option(help="Write a Markdown report here.")] = None,
+    plot: Annotated[Path | None, typer.Option(help="Write a top-1 vs latency chart (PNG/SVG/PDF) here.")] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Android: keep the models an interrupted run in --json already measured.")
+    ] = False,
+    app: Annotated[
+        bool, typer.Option("--app", help="Android: the installed demo app measures the whole pipeline on the phone.")
+    ] = False,
+    app_timeout: Annotated[float, typer.Option(min=1, help="--app: seconds to wait for the app's result.")] = 1800.0,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars.")] = False,
+) -> None:
+    """Measure latency (and energy) of converted artifacts against fixed resolutions."""
+    import json
+
+    from .bench import run_bench
+    from .bench.report import bench_table, model_table, save_latency_plot, save_markdown
+    from .report import save_json
+
+    previous = None
+    if resume:
+        if json_out is None or not json_out.is_file():
+            raise DrnetEdgeError("--resume needs --json FILE from the interrupted run")
+        try:
+            previous = json.loads(json_out.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise DrnetEdgeError(f"--json {json_out}: not valid JSON ({exc}); drop --resume to start over") from None
+    result = run_bench(
+        artifacts, device=device, runtime=runtime, data=data, limit=limit, subset=subset, threads=threads, runs=runs, warmup=warmup,
+        rounds=rounds, cooldown_s=cooldown, energy=energy, idle_s=idle, profiles=profiles,
+        benchmark_binary=benchmark_binary, skip_bad=skip_bad, previous=previous, app=app, app_timeout_s=app_timeout,
+        progress=not quiet, log=lambda m: err.print(m, highlight=False, markup=False),
+    )  # fmt: skip
+    if result["models"]:
+        console.print(model_table(result))
+    console.print(bench_table(result))
+    console.print(f"[dim]{result['schedule']}; energy: {result['energy']['note']}[/]", highlight=False)
+    if json_out:
+        save_json(json_out, result)
+        console.print(f"JSON: {json_out}")
+    if report:
+        save_markdown(report, result)
+        console.print(f"report: {report}")
+    if plot:
+        save_latency_plot(plot, result)
+        console.print(f"plot: {plot}")
+    if result.get("incomplete"):
+        err.print(
+            f"[bold red]error:[/] the run is incomplete: {result['incomplete']}. Results so far are saved and marked "
+            "incomplete; reconnect and rerun with --resume --json FILE to finish.",
+            highlight=False,
+        )
+        raise typer.Exit(3)
+
+
 @app.command("models")
 @friendly
 def models_cmd() -> None:

@@ -101,11 +101,17 @@ def crop_and_resize(img: np.ndarray, sizes: list[int] | tuple[int, ...], pre: Pr
     return {s: resize_square(square, s, pre.interpolation) for s in sizes}
 
 
-def to_tensor(batch: np.ndarray, pre: Preprocess) -> torch.Tensor:
-    """uint8 NHWC (or HWC) array -> normalised float32 NCHW tensor."""
+def to_array(batch: np.ndarray, pre: Preprocess) -> np.ndarray:
+    """uint8 NHWC (or HWC) array -> normalised float32 NCHW array (C-contiguous)."""
     if batch.ndim == 3:
         batch = batch[None]
-    x = torch.from_numpy(np.ascontiguousarray(batch)).permute(0, 3, 1, 2).float().div_(255.0)
-    mean = torch.tensor(pre.mean, dtype=torch.float32).view(1, 3, 1, 1)
-    std = torch.tensor(pre.std, dtype=torch.float32).view(1, 3, 1, 1)
-    return ((x - mean) / std).contiguous()  # NCHW-contiguous: exporters bake the example's dim order in
+    x = batch.astype(np.float32).transpose(0, 3, 1, 2) / np.float32(255.0)
+    mean = np.asarray(pre.mean, dtype=np.float32).reshape(1, 3, 1, 1)
+    std = np.asarray(pre.std, dtype=np.float32).reshape(1, 3, 1, 1)
+    return np.ascontiguousarray((x - mean) / std)
+
+
+def to_tensor(batch: np.ndarray, pre: Preprocess) -> torch.Tensor:
+    """uint8 NHWC (or HWC) array -> normalised float32 NCHW tensor (contiguous: exporters bake the
+    example's dim order in)."""
+    return torch.from_numpy(to_array(batch, pre))

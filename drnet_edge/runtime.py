@@ -3,8 +3,9 @@ of the chosen resolution. Every file is checked against the manifest's sha256 be
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -14,6 +15,9 @@ from .convert import read_manifest
 from .data import ClassList
 from .errors import ArtifactError, ConfigError
 from .preprocess import Preprocess
+
+if TYPE_CHECKING:
+    from drnet_edge.converters.base import Runner
 
 
 def verify_artifacts(artifacts: str | Path, target: str) -> dict[str, Any]:
@@ -59,9 +63,13 @@ class ArtifactDRNet:
         self.classes = ClassList(tuple(m["classes"]["ids"]), tuple(m["classes"]["names"]), "the artifacts' class list")
         models = m["targets"][target]["models"]
         self.precision = m["targets"][target]["precision"]
-        self._runners = {
-            name: t.load(self.root / info["file"], threads, entry=info.get("entry")) for name, info in models.items()
-        }
+        self.threads = threads
+        self.load_ms: dict[str, float] = {}  # wall time to load each model into its runtime
+        self._runners = {}
+        for name, info in models.items():
+            t0 = time.perf_counter()
+            self._runners[name] = t.load(self.root / info["file"], threads, entry=info.get("entry"))
+            self.load_ms[name] = 1e3 * (time.perf_counter() - t0)
         self.predictor = self._runners.get("predictor")
         self.models = models
 
@@ -81,6 +89,12 @@ class ArtifactDRNet:
 
     def predictor_macs(self) -> int:
         return int(self.models["predictor"]["macs"]) if "predictor" in self.models else 0
+
+    def runner(self, name: str) -> Runner:
+        """The loaded runner of model ``name`` (``predictor`` or ``backbone_<R>``)."""
+        if name not in self._runners:
+            raise ConfigError(f"no {name} in the artifacts (they hold: {', '.join(self._runners)})")
+        return self._runners[name]
 
     def backbone_macs(self, resolution: int) -> int:
         return int(self.models[f"backbone_{resolution}"]["macs"])

@@ -9,6 +9,11 @@ import numpy as np
 import pytest
 import torch
 
+from drnet_edge.backbones import TF_LITE_PREPROCESS, create_backbone
+from drnet_edge.checkpoint import make_checkpoint, save_checkpoint
+from drnet_edge.data import ClassList
+from drnet_edge.drnet import DRNet, PredictorCfg, ResolutionPredictor, make_resolution_aware
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
 IMAGENET_DEV = SHARED / "imagenet-sample-dev"
@@ -51,3 +56,24 @@ def wnid_folder(tmp_path: Path) -> Path:
     for wnid in ["n01443537", "n01440764"]:  # goldfish (1), tench (0)
         write_image(root / wnid / "a.jpg", seed=3)
     return root
+
+
+CLASSES = ("cat", "dog", "fox")
+
+
+@pytest.fixture(scope="session")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A tiny resolution-aware DRNet checkpoint (resnet10t, 64/48 px) and a 3-class photo folder."""
+    root = tmp_path_factory.mktemp("tiny")
+    torch.manual_seed(0)
+    backbone = create_backbone("resnet10t", pretrained=False, num_classes=3)
+    make_resolution_aware(backbone, 2)
+    predictor = ResolutionPredictor(PredictorCfg(2, thumb_size=32, trunk_stages=2), pretrained_trunk=False)
+    model = DRNet(backbone.eval(), [64, 48], predictor.eval(), TF_LITE_PREPROCESS, backbone_name="resnet10t")
+    classes = ClassList(CLASSES, CLASSES, "test")
+    ckpt = save_checkpoint(root / "tiny.pt", make_checkpoint(model, classes, include_backbone=True))
+    data = root / "photos"
+    for c, name in enumerate(CLASSES):
+        for i in range(4):
+            write_image(data / name / f"{i}.png", size=(72, 80), seed=10 * c + i)
+    return ckpt, data

@@ -1,0 +1,5 @@
+// Top-level build file. Plugin versions: Android Gradle Plugin 8.7 (compileSdk 35), Kotlin 2.0.
+plugins {
+    id("com.android.application") version "8.7.3" apply false
+    id("org.jetbrains.kotlin.android") version "2.0.21" apply false
+}

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Measured latency of the converted default model (lite0-imagenet) on this machine, every runtime,
+# fp32 and int8, against fixed resolutions: end to end per image (crop, resize, predictor, backbone;
+# decode excluded), policies interleaved image by image, on the held-out Imagewoof fold test:0/5
+# (628 photos; none used for training or calibration). Artifacts from benchmarks/convert_lite0_imagenet.sh
+# (converted here if missing). Writes benchmarks/results/bench_local_<precision>_<runtime>.json/.md
+# and a table of ratios against fixed-224 from the same run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS=${RUNS:-runs/convert}
+DATA=${DATA:-../shared/data/imagewoof-train-3k}
+SUBSET=${SUBSET:-test:0/5}
+THREADS=${THREADS:-2}
+OUT=benchmarks/results
+for prec in int8 fp32; do
+  if [ ! -f "$RUNS/$prec/manifest.json" ]; then
+    flag=""; [ "$prec" = int8 ] && flag="--int8"
+    .venv/bin/drnet-edge convert --model lite0-imagenet --target all $flag --threads "$THREADS" --out "$RUNS/$prec"
+  fi
+  for t in tflite executorch onnx; do
+    .venv/bin/drnet-edge bench --artifacts "$RUNS/$prec" --runtime "$t" --data "$DATA" --subset "$SUBSET" \
+      --threads "$THREADS" --runs 50 --warmup 5 --energy --quiet \
+      --json "$OUT/bench_local_${prec}_${t}.json" --report "$OUT/bench_local_${prec}_${t}.md" \
+      --plot "$OUT/bench_local_${prec}_${t}.png" > /dev/null
+  done
+done
+.venv/bin/python - "$OUT" <<'PYEOF'
+import json, sys
+from pathlib import Path
+out = Path(sys.argv[1])
+print("| runtime | precision | policy | top-1 | latency ms (mean) | p90 ms | vs fixed-224 | MACs vs fixed-224 |")
+print("|---|---|---|---|---|---|---|---|")
+for f in sorted(out.glob("bench_local_*.json")):
+    r = json.loads(f.read_text())
+    for name, p in r["policies"].items():
+        print(f"| {r['runtime']} | {r['precision']} | {name} | {100 * p['top1']:.1f}% | {p['latency_ms']:.2f} | "
+              f"{p['latency_p90_ms']:.2f} | {p['latency_vs_ref']:.2f}x | {p['macs_vs_ref']:.2f}x |")
+r = json.loads(next(out.glob("bench_local_*.json")).read_text())
+print(f"\nn={r['n']} images ({r['data']}, subset {r['subset']}); {r['device']['cpu']}, {r['threads']} threads; energy: {r['energy']['note']}")
+PYEOF
