@@ -3,7 +3,7 @@
 # fp32 and int8, against fixed resolutions: end to end per image (crop, resize, predictor, backbone;
 # decode excluded), policies interleaved image by image, on the held-out Imagewoof fold test:0/5
 # (628 photos; none used for training or calibration). Artifacts from benchmarks/convert_lite0_imagenet.sh
-# (converted here if missing). Writes benchmarks/results/bench_local_<precision>_<runtime>.json/.md
+# (converted here if missing), and the TFLite int8 of benchmarks/convert_onnx2tf.sh when present. Writes benchmarks/results/bench_local_<precision>_<runtime>.json/.md
 # and a table of ratios against fixed-224 from the same run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,6 +24,13 @@ for prec in int8 fp32; do
       --plot "$OUT/bench_local_${prec}_${t}.png" > /dev/null
   done
 done
+# the TFLite int8 made through --via onnx2tf (benchmarks/convert_onnx2tf.sh), when present
+if [ -f "$RUNS/onnx2tf-int8/manifest.json" ]; then
+  .venv/bin/drnet-edge bench --artifacts "$RUNS/onnx2tf-int8" --runtime tflite --data "$DATA" --subset "$SUBSET" \
+    --threads "$THREADS" --runs 50 --warmup 5 --energy --quiet \
+    --json "$OUT/bench_local_int8_tflite-onnx2tf.json" --report "$OUT/bench_local_int8_tflite-onnx2tf.md" \
+    --plot "$OUT/bench_local_int8_tflite-onnx2tf.png" > /dev/null
+fi
 .venv/bin/python - "$OUT" <<'PYEOF'
 import json, sys
 from pathlib import Path
@@ -33,7 +40,8 @@ print("|---|---|---|---|---|---|---|---|")
 for f in sorted(out.glob("bench_local_*.json")):
     r = json.loads(f.read_text())
     for name, p in r["policies"].items():
-        print(f"| {r['runtime']} | {r['precision']} | {name} | {100 * p['top1']:.1f}% | {p['latency_ms']:.2f} | "
+        route = " (onnx2tf)" if "onnx2tf" in f.name else ""
+        print(f"| {r['runtime']}{route} | {r['precision']} | {name} | {100 * p['top1']:.1f}% | {p['latency_ms']:.2f} | "
               f"{p['latency_p90_ms']:.2f} | {p['latency_vs_ref']:.2f}x | {p['macs_vs_ref']:.2f}x |")
 r = json.loads(next(out.glob("bench_local_*.json")).read_text())
 print(f"\nn={r['n']} images ({r['data']}, subset {r['subset']}); {r['device']['cpu']}, {r['threads']} threads; energy: {r['energy']['note']}")

@@ -10,7 +10,7 @@ DATA=${DATA:-../shared/data/imagewoof-train-3k}
 mkdir -p "$RUNS"
 .venv/bin/drnet-edge eval --model lite0-imagenet --data "$DATA" --subset test:0/5 --policies fixed,drnet \
   --threads 2 --quiet --json "$RUNS/pytorch.json" > /dev/null
-for prec in fp32 int8; do
+for prec in ${PRECISIONS:-fp32 int8}; do
   flag=""; [ "$prec" = int8 ] && flag="--int8"
   .venv/bin/drnet-edge convert --model lite0-imagenet --target all $flag --threads 2 --out "$RUNS/$prec" > "$RUNS/$prec.log" 2>&1
   for t in tflite executorch onnx; do

@@ -5,9 +5,9 @@ one file its runtime loads, and loads such a file back as a :class:`~drnet_edge.
 Register a new target with ``@register_target``; nothing else needs editing.
 """
 
-from .base import ExportedModel, Runner, Target, get_target, list_targets, register_target
+from .base import ExportedModel, Runner, Target, get_target, list_routes, list_targets, register_target
 
 # importing the modules registers the targets
-from . import executorch_xnnpack, onnx_ort, tflite_litert  # noqa: E402,F401  isort: skip
+from . import executorch_xnnpack, onnx_ort, tflite_litert, tflite_onnx2tf  # noqa: E402,F401  isort: skip
 
-__all__ = ["ExportedModel", "Runner", "Target", "get_target", "list_targets", "register_target"]
+__all__ = ["ExportedModel", "Runner", "Target", "get_target", "list_routes", "list_targets", "register_target"]

@@ -44,10 +44,12 @@ Runner = Callable[[np.ndarray], np.ndarray]  # float32 NCHW batch -> float32 log
 
 
 class Target(ABC):
-    """A deployment format: ``export`` writes a file, ``load`` runs it."""
+    """A deployment format: ``export`` writes a file, ``load`` runs it. Several routes may write
+    the same format (``route``: TFLite through litert-torch, or through ONNX and onnx2tf)."""
 
     name: str
     suffix: str
+    route: str = "default"
     packages: tuple[str, ...] = ()
 
     @abstractmethod
@@ -91,12 +93,12 @@ class Target(ABC):
     extra: str = "all"
 
 
-_TARGETS: dict[str, Target] = {}
+_TARGETS: dict[str, dict[str, Target]] = {}  # name -> route -> target; the first route is the default
 
 
 def register_target(cls: type[Target]) -> type[Target]:
-    """Class decorator: register one instance of a :class:`Target` under its ``name``."""
-    _TARGETS[cls.name] = cls()
+    """Class decorator: register one instance of a :class:`Target` under its ``name`` and ``route``."""
+    _TARGETS.setdefault(cls.name, {})[cls.route] = cls()
     return cls
 
 
@@ -104,10 +106,20 @@ def list_targets() -> list[str]:
     return sorted(_TARGETS)
 
 
-def get_target(name: str) -> Target:
+def list_routes(name: str) -> list[str]:
+    return list(_TARGETS.get(name, {}))
+
+
+def get_target(name: str, via: str | None = None) -> Target:
+    """The target ``name`` through route ``via`` (default: its first registered route)."""
     if name not in _TARGETS:
         raise ConfigError(f"unknown target {name!r}; choose from {', '.join(list_targets())} or all")
-    return _TARGETS[name]
+    routes = _TARGETS[name]
+    if via is None:
+        return next(iter(routes.values()))
+    if via not in routes:
+        raise ConfigError(f"target {name!r} has no route {via!r}; choose from {', '.join(routes)}")
+    return routes[via]
 
 
 def per_image(run_one: Callable[[np.ndarray], np.ndarray]) -> Runner:
@@ -117,3 +129,36 @@ def per_image(run_one: Callable[[np.ndarray], np.ndarray]) -> Runner:
         return np.concatenate([run_one(np.ascontiguousarray(x[i : i + 1], dtype=np.float32)) for i in range(len(x))])
 
     return run
+
+
+_RELU6 = (torch.ops.aten.hardtanh.default, torch.ops.aten.hardtanh_.default)
+
+
+def prepare_with_relu6_fused(graph: torch.fx.GraphModule, quantizer: Any) -> torch.fx.GraphModule:
+    """``prepare_pt2e`` that quantizes a convolution followed by ReLU6 as one fused op.
+
+    The PT2E quantizers (XNNPACK's and litert-torch's) fuse conv + ReLU but not conv + ReLU6
+    (``hardtanh(0, 6)``), so the convolution's raw output gets its own int8 range, far wider than the
+    0..6 that follows: EfficientNet-Lite then loses ~5 points in int8. Presenting each ReLU6 as a
+    ReLU while the quantizer annotates, then restoring it, puts the observer after the clamp (as the
+    TFLite converter does), so the range is the clipped one.
+    """
+    from torchao.quantization.pt2e.quantize_pt2e import prepare_pt2e
+
+    swapped = {}
+    for n in graph.graph.nodes:
+        if n.op == "call_function" and n.target in _RELU6 and tuple(float(a) for a in n.args[1:3]) == (0.0, 6.0):
+            swapped[n.name] = (n.target, n.args, n.kwargs)
+            n.target, n.args, n.kwargs = torch.ops.aten.relu.default, (n.args[0],), {}
+    graph.recompile()
+    prepared = prepare_pt2e(graph, quantizer)
+    restored = 0
+    for n in prepared.graph.nodes:
+        if n.name in swapped and n.target == torch.ops.aten.relu.default:
+            target, args, kwargs = swapped[n.name]
+            n.target, n.args, n.kwargs = target, (n.args[0], *args[1:]), kwargs
+            restored += 1
+    if restored != len(swapped):
+        raise RuntimeError(f"restored {restored} of {len(swapped)} ReLU6 ops after quantizer annotation")
+    prepared.recompile()
+    return prepared

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .base import ExportedModel, Runner, Target, TensorSpec, per_image, register_target
+from .base import ExportedModel, Runner, Target, TensorSpec, per_image, prepare_with_relu6_fused, register_target
 
 
 @register_target
@@ -32,10 +32,10 @@ class ExecuTorchTarget(Target):
                 XNNPACKQuantizer,
                 get_symmetric_quantization_config,
             )
-            from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
+            from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e
 
             quantizer = XNNPACKQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=True))
-            graph = prepare_pt2e(torch.export.export(module, (example,)).module(), quantizer)
+            graph = prepare_with_relu6_fused(torch.export.export(module, (example,)).module(), quantizer)
             with torch.no_grad():
                 for c in calib:
                     graph(c)

@@ -15,6 +15,14 @@ from .base import ExportedModel, Runner, Target, TensorSpec, register_target
 OPSET = 17
 
 
+def export_onnx(module: nn.Module, example: torch.Tensor, path: Path) -> Path:
+    """``module`` at ``example``'s fixed shape as ONNX (opset 17), input ``input``, output ``output``."""
+    torch.onnx.export(
+        module, (example,), str(path), opset_version=OPSET, input_names=["input"], output_names=["output"], dynamo=False
+    )
+    return path
+
+
 @register_target
 class OnnxTarget(Target):
     name = "onnx"
@@ -26,15 +34,7 @@ class OnnxTarget(Target):
         self, module: nn.Module, example: torch.Tensor, path: Path, *, int8: bool, calib: Sequence[torch.Tensor] = ()
     ) -> ExportedModel:
         fp32 = path if not int8 else path.with_suffix(".fp32.onnx")
-        torch.onnx.export(
-            module,
-            (example,),
-            str(fp32),
-            opset_version=OPSET,
-            input_names=["input"],
-            output_names=["output"],
-            dynamo=False,
-        )
+        export_onnx(module, example, fp32)
         out_shape = list(module(example).shape)
         if int8:
             from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .base import ExportedModel, Runner, Target, TensorSpec, per_image, register_target
+from .base import ExportedModel, Runner, Target, TensorSpec, per_image, prepare_with_relu6_fused, register_target
 
 
 def _spec(detail: dict) -> TensorSpec:
@@ -31,6 +31,7 @@ def _spec(detail: dict) -> TensorSpec:
 class TFLiteTarget(Target):
     name = "tflite"
     suffix = ".tflite"
+    route = "litert"
     packages = ("litert-torch", "ai-edge-litert")
     extra = "tflite"
 
@@ -48,7 +49,7 @@ class TFLiteTarget(Target):
                 pt2e_quantizer.get_symmetric_quantization_config(is_per_channel=True, is_dynamic=False)
             )
             graph = torch.export.export(module, (example,)).module()
-            graph = quantize_pt2e.prepare_pt2e(graph, quantizer)
+            graph = prepare_with_relu6_fused(graph, quantizer)
             with torch.no_grad():
                 for c in calib:
                     graph(c)

@@ -103,17 +103,15 @@ def convert(
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
     """Convert a DRNet checkpoint (path or bundled name) for each target; returns the parity report."""
-    from drnet_edge.converters import get_target, list_targets
+    from drnet_edge.converters import get_target, list_routes, list_targets
 
     names = list_targets() if "all" in targets else list(dict.fromkeys(targets))
-    tgts = [get_target(t) for t in names]  # unknown target -> ConfigError before any work
-    if via != "litert":
-        if via == "onnx2tf":
-            raise ConfigError(
-                "--via onnx2tf is not available in this version: the ONNX -> onnx2tf route is not implemented yet "
-                "(use the default --via litert for TFLite)"
-            )
-        raise ConfigError(f"--via must be litert or onnx2tf, got {via!r}")
+    if via not in list_routes("tflite"):
+        raise ConfigError(f"--via must be one of {', '.join(list_routes('tflite'))}, got {via!r}")
+    if via != "litert" and "tflite" not in names:
+        raise ConfigError(f"--via {via} is a TFLite route: add --target tflite")
+    # unknown target -> ConfigError before any work
+    tgts = [get_target(t, via=via if t == "tflite" else None) for t in names]
     if calib_count < 1:
         raise ConfigError("--calib-count must be at least 1")
     for t in tgts:
@@ -142,7 +140,7 @@ def convert(
         parity: dict[str, Any] = {"atol_fp32": FP32_ATOL, "targets": {}}
         for t in tgts:
             (tmp / t.name).mkdir()
-            entry = {"precision": "int8" if int8 else "fp32", "versions": t.versions(), "models": {}}
+            entry = {"precision": "int8" if int8 else "fp32", "route": t.route, "versions": t.versions(), "models": {}}
             parity["targets"][t.name] = {}
             shared = not int8 and t.shares_weights and not net.resolution_bn and len(net.resolutions) > 1
             entry["shared_backbone_weights"] = shared

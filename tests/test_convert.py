@@ -1,5 +1,6 @@
 """Convert a tiny DRNet to every target, fp32 and int8, run it through the runtime; manifest; tampering."""
 
+import importlib.util
 import json
 import shutil
 from pathlib import Path
@@ -85,8 +86,10 @@ def test_bad_convert_requests_leave_nothing_behind(tiny, tmp_path: Path) -> None
     ckpt, data = tiny
     with pytest.raises(ConfigError, match="unknown target 'coreml'"):
         convert(ckpt, targets=["coreml"], out=tmp_path / "x")
-    with pytest.raises(ConfigError, match="onnx2tf"):
-        convert(ckpt, targets=["tflite"], via="onnx2tf", out=tmp_path / "x")
+    with pytest.raises(ConfigError, match="--via must be one of litert, onnx2tf"):
+        convert(ckpt, targets=["tflite"], via="tf2onnx", out=tmp_path / "x")
+    with pytest.raises(ConfigError, match="--via onnx2tf is a TFLite route"):
+        convert(ckpt, targets=["onnx"], via="onnx2tf", out=tmp_path / "x")
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(DataError, match="holds no images"):
@@ -148,3 +151,68 @@ def test_real_default_model_converts_with_parity(tmp_path: Path) -> None:
     b = evaluate(sample_dir(), model="lite0-imagenet", policies="fixed-224,drnet", limit=12, progress=False)
     assert a.policies["drnet"].top1 == b.policies["drnet"].top1
     assert a.policies["drnet"].resolution_share == b.policies["drnet"].resolution_share
+
+
+needs_onnx2tf = pytest.mark.skipif(
+    importlib.util.find_spec("onnx2tf") is None or importlib.util.find_spec("tensorflow") is None,
+    reason="the onnx2tf route needs pip install 'drnet-edge[onnx]'",
+)
+
+
+@needs_onnx2tf
+@pytest.mark.parametrize("int8", [False, True], ids=["fp32", "int8"])
+def test_tflite_via_onnx2tf(tiny, tmp_path: Path, int8: bool) -> None:
+    ckpt, data = tiny
+    out = tmp_path / "art"
+    parity = convert(
+        ckpt, targets=["tflite"], via="onnx2tf", out=out, int8=int8, calib=data, calib_count=8, log=lambda m: None
+    )
+    manifest = json.loads((out / "manifest.json").read_text())
+    entry = manifest["targets"]["tflite"]
+    assert entry["route"] == "onnx2tf" and set(entry["models"]) == {"predictor", "backbone_64", "backbone_48"}
+    for m in entry["models"].values():
+        assert m["input"]["shape"] == [1, 3, m["input_size"], m["input_size"]]  # NCHW kept, like every target
+    if not int8:
+        assert max(c["max_abs_diff"] for c in parity["targets"]["tflite"].values()) <= FP32_ATOL
+    report = evaluate(data, runtime="tflite", artifacts=out, policies="fixed,drnet", progress=False)
+    assert report.n == 12 and report.extra["precision"] == ("int8" if int8 else "fp32")
+
+
+@needs_onnx2tf
+def test_onnx2tf_never_reaches_the_network(tmp_path: Path) -> None:
+    import requests
+    from onnx2tf.utils.common_functions import download_test_image_data
+
+    from drnet_edge.converters.tflite_onnx2tf import NetworkBlocked, _offline_in
+
+    with _offline_in(tmp_path):
+        assert download_test_image_data().shape == (20, 128, 128, 3)  # the placeholder, not a download
+        with pytest.raises(NetworkBlocked, match="keeps it offline"):
+            requests.get("https://github.com/PINTO0309/onnx2tf/releases/download/x.npy")
+    assert requests.get.__name__ == "get"
+
+
+def test_relu6_is_quantized_fused_with_its_convolution() -> None:
+    """The int8 range after conv + ReLU6 is the clipped 0..6, not the raw convolution output's."""
+    from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (
+        XNNPACKQuantizer,
+        get_symmetric_quantization_config,
+    )
+
+    from drnet_edge.converters.base import prepare_with_relu6_fused
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.ReLU6(), torch.nn.Conv2d(8, 4, 1)).eval()
+    x = 10 * torch.randn(1, 3, 16, 16)  # raw conv outputs far outside 0..6
+    quantizer = XNNPACKQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=True))
+    prepared = prepare_with_relu6_fused(torch.export.export(model, (x,)).module(), quantizer)
+    assert sum(n.target == torch.ops.aten.hardtanh.default for n in prepared.graph.nodes) == 1
+    prepared(x)
+    ranges = [
+        (float(m.min_val), float(m.max_val))
+        for m in prepared.modules()
+        if hasattr(m, "min_val") and m.min_val.numel() == 1
+    ]
+    inner = [r for r in ranges if r[0] >= 0]  # activation observers after the clamp
+    assert inner and all(0 <= lo and hi <= 6 for lo, hi in inner)
+    assert not any(lo < -5 and hi > 6 for lo, hi in ranges[1:-1]), ranges  # no observer on the raw conv output

@@ -1,0 +1,126 @@
+"""TFLite through ONNX and onnx2tf (the design card's route: ``--via onnx2tf``), run with ai-edge-litert.
+
+torch.onnx.export (opset 17) -> onnxsim (folds the shape arithmetic of TF-style "same" padding, which
+onnx2tf cannot convert unsimplified) -> onnx2tf, keeping the NCHW input so the artifacts take the same
+tensors as every other target. int8: TensorFlow Lite's post-training full-integer quantization
+(per-channel weights, int8 activations) calibrated on the given, already normalised, tensors; the
+model keeps float32 input and output.
+
+onnx2tf downloads a calibration sample from the internet when it finds none; here it runs in a
+temporary directory that holds a placeholder sample, with its HTTP client disabled, so it never
+reaches the network.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from .base import ExportedModel, register_target
+from .onnx_ort import export_onnx
+from .tflite_litert import TFLiteTarget, _spec
+
+SAMPLE = "calibration_image_sample_data_20x128x128x3_float32.npy"  # what onnx2tf would download
+
+
+class NetworkBlocked(RuntimeError):
+    pass
+
+
+@contextlib.contextmanager
+def _offline_in(folder: Path) -> Iterator[None]:
+    """Run inside ``folder`` (with onnx2tf's placeholder sample there) and with HTTP disabled."""
+    import requests
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise NetworkBlocked(
+            f"onnx2tf tried to download {args[0] if args else 'something'}; drnet-edge keeps it offline"
+        )
+
+    np.save(folder / SAMPLE, np.zeros((20, 128, 128, 3), dtype=np.float32))
+    old_cwd, old_get = os.getcwd(), requests.get
+    os.chdir(folder)
+    requests.get = refuse  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        requests.get = old_get  # type: ignore[assignment]
+        os.chdir(old_cwd)
+
+
+@register_target
+class TFLiteOnnx2tfTarget(TFLiteTarget):
+    route = "onnx2tf"
+    packages = ("onnx", "onnxsim", "onnx2tf", "tensorflow", "tf-keras", "onnx-graphsurgeon", "sng4onnx", "psutil")
+    packages += ("ai-edge-litert",)
+    extra = "onnx"
+    shares_weights = False  # onnx2tf writes one graph per file
+
+    def export(
+        self, module: nn.Module, example: torch.Tensor, path: Path, *, int8: bool, calib: Sequence[torch.Tensor] = ()
+    ) -> ExportedModel:
+        import onnx
+        import onnxsim
+
+        with tempfile.TemporaryDirectory(prefix="onnx2tf-") as tmp_name:
+            tmp = Path(tmp_name)
+            raw = export_onnx(module, example, tmp / "model.onnx")
+            simple, ok = onnxsim.simplify(onnx.load(str(raw)))
+            if not ok:
+                raise RuntimeError("onnxsim could not verify the simplified ONNX graph")
+            onnx.save(simple, str(tmp / "model_sim.onnx"))
+            kwargs: dict = {}
+            if int8:
+                np.save(tmp / "calib.npy", np.concatenate([c.numpy() for c in calib]).astype(np.float32))
+                zero, one = np.zeros((1, 3, 1, 1), np.float32), np.ones((1, 3, 1, 1), np.float32)
+                kwargs = {
+                    "output_integer_quantized_tflite": True,
+                    "quant_type": "per-channel",
+                    "custom_input_op_name_np_data_path": [["input", str(tmp / "calib.npy"), zero, one]],
+                }
+            self._run_onnx2tf(tmp, tmp / "model_sim.onnx", tmp / "tf", kwargs)
+            produced = tmp / "tf" / ("model_sim_integer_quant.tflite" if int8 else "model_sim_float32.tflite")
+            if not produced.is_file():
+                raise RuntimeError(f"onnx2tf wrote no {produced.name}")
+            shutil.copyfile(produced, path)
+        from ai_edge_litert.interpreter import Interpreter
+
+        it = Interpreter(str(path))
+        return ExportedModel(
+            file=path.name,
+            precision="int8" if int8 else "fp32",
+            input=_spec(it.get_input_details()[0]),
+            output=_spec(it.get_output_details()[0]),
+            extra={"layout": "NCHW", "route": "onnx -> onnxsim -> onnx2tf", "opset": 17},
+        )
+
+    @staticmethod
+    def _run_onnx2tf(workdir: Path, onnx_path: Path, out_dir: Path, kwargs: dict) -> None:
+        import onnx2tf
+
+        log = io.StringIO()
+        try:
+            with _offline_in(workdir), contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+                onnx2tf.convert(
+                    input_onnx_file_path=str(onnx_path),
+                    output_folder_path=str(out_dir),
+                    keep_ncw_or_nchw_or_ncdhw_input_names=["input"],
+                    copy_onnx_input_output_names_to_tflite=True,
+                    not_use_onnxsim=True,
+                    non_verbose=True,
+                    **kwargs,
+                )
+        except SystemExit as exc:  # onnx2tf exits on what it cannot convert
+            lines = [ln.strip() for ln in log.getvalue().splitlines() if "ERROR" in ln or "error" in ln.lower()]
+            raise RuntimeError(
+                f"onnx2tf cannot convert this graph (exit {exc.code}): {' | '.join(lines[-3:]) or log.getvalue()[-500:]}"
+            ) from None
