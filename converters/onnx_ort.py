@@ -1,4 +1,4 @@
-"""ONNX (opset 17) for onnxruntime; int8 by onnxruntime static quantization (QDQ: per-channel int8
+"""ONNX (opset 17, simplified by onnxsim) for onnxruntime; int8 by onnxruntime static quantization (QDQ: per-channel int8
 weights, asymmetric uint8 activations, which suit the non-negative ReLU6 outputs of mobile CNNs)."""
 
 from __future__ import annotations
@@ -16,10 +16,20 @@ OPSET = 17
 
 
 def export_onnx(module: nn.Module, example: torch.Tensor, path: Path) -> Path:
-    """``module`` at ``example``'s fixed shape as ONNX (opset 17), input ``input``, output ``output``."""
+    """``module`` at ``example``'s fixed shape as ONNX (opset 17), input ``input``, output ``output``,
+    simplified with onnxsim: TF-style "same" padding exports as shape arithmetic (Shape, Ceil, Sub,
+    Clip, Pad) that onnxsim folds into constant pads. Left in, that arithmetic gets quantized by
+    onnxruntime's int8 quantizer (wrong pads: -10 points at 128 px) and trips onnx2tf."""
+    import onnx
+    import onnxsim
+
     torch.onnx.export(
         module, (example,), str(path), opset_version=OPSET, input_names=["input"], output_names=["output"], dynamo=False
     )
+    simple, ok = onnxsim.simplify(onnx.load(str(path)))
+    if not ok:
+        raise RuntimeError("onnxsim could not verify the simplified ONNX graph")
+    onnx.save(simple, str(path))
     return path
 
 
@@ -27,7 +37,7 @@ def export_onnx(module: nn.Module, example: torch.Tensor, path: Path) -> Path:
 class OnnxTarget(Target):
     name = "onnx"
     suffix = ".onnx"
-    packages = ("onnx", "onnxruntime")
+    packages = ("onnx", "onnxsim", "onnxruntime")
     extra = "onnx"
 
     def export(

@@ -68,16 +68,9 @@ class TFLiteOnnx2tfTarget(TFLiteTarget):
     def export(
         self, module: nn.Module, example: torch.Tensor, path: Path, *, int8: bool, calib: Sequence[torch.Tensor] = ()
     ) -> ExportedModel:
-        import onnx
-        import onnxsim
-
         with tempfile.TemporaryDirectory(prefix="onnx2tf-") as tmp_name:
             tmp = Path(tmp_name)
-            raw = export_onnx(module, example, tmp / "model.onnx")
-            simple, ok = onnxsim.simplify(onnx.load(str(raw)))
-            if not ok:
-                raise RuntimeError("onnxsim could not verify the simplified ONNX graph")
-            onnx.save(simple, str(tmp / "model_sim.onnx"))
+            export_onnx(module, example, tmp / "model_sim.onnx")  # simplified: onnx2tf needs the folded pads
             kwargs: dict = {}
             if int8:
                 np.save(tmp / "calib.npy", np.concatenate([c.numpy() for c in calib]).astype(np.float32))
