@@ -37,7 +37,13 @@ def save_json(path: str | Path, report: dict) -> Path:
     return atomic_write_json(path, report)
 
 
-def save_plot(path: str | Path, report: dict, x_key: str = "macs_m", x_label: str = "mean MACs per image (M)") -> Path:
+def save_plot(
+    path: str | Path,
+    report: dict,
+    x_key: str = "macs_m",
+    x_label: str = "mean MACs per image (M)",
+    title: str | None = None,
+) -> Path:
     """Top-1 against cost, one point per policy; fixed resolutions joined by a line; bounds hollow."""
     import matplotlib
 
@@ -61,7 +67,7 @@ def save_plot(path: str | Path, report: dict, x_key: str = "macs_m", x_label: st
         )
     ax.set_xlabel(x_label)
     ax.set_ylabel("top-1 (%)")
-    ax.set_title(f"{report['backbone']}, n={report['n']}")
+    ax.set_title(title or f"{report['backbone']}, n={report['n']}", fontsize=9 if title else None)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()

@@ -118,5 +118,5 @@ def save_markdown(path: str | Path, report: dict) -> Path:
 def save_latency_plot(path: str | Path, report: dict) -> Path:
     """Top-1 against mean latency per image, fixed resolutions joined by a line."""
     return save_plot(
-        path, report, x_key="latency_ms", x_label=f"mean latency per image (ms), {report['device']['name']}"
+        path, report, x_key="latency_ms", x_label="mean end-to-end latency per image (ms)", title=title(report)
     )
