@@ -58,6 +58,11 @@ class TFLiteTarget(Target):
         else:
             edge = litert_torch.convert(module, (example,))
         edge.export(str(path))
+        return self.described(path, int8, {"layout": "NCHW"})
+
+    @staticmethod
+    def described(path: Path, int8: bool, extra: dict) -> ExportedModel:
+        """The manifest entry of a written ``.tflite`` file, tensor specs read back by the interpreter."""
         from ai_edge_litert.interpreter import Interpreter
 
         it = Interpreter(str(path))
@@ -66,7 +71,7 @@ class TFLiteTarget(Target):
             precision="int8" if int8 else "fp32",
             input=_spec(it.get_input_details()[0]),
             output=_spec(it.get_output_details()[0]),
-            extra={"layout": "NCHW"},
+            extra=extra,
         )
 
     shares_weights = True

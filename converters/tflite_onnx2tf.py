@@ -27,7 +27,7 @@ from torch import nn
 
 from .base import ExportedModel, register_target
 from .onnx_ort import export_onnx
-from .tflite_litert import TFLiteTarget, _spec
+from .tflite_litert import TFLiteTarget
 
 SAMPLE = "calibration_image_sample_data_20x128x128x3_float32.npy"  # what onnx2tf would download
 
@@ -85,16 +85,7 @@ class TFLiteOnnx2tfTarget(TFLiteTarget):
             if not produced.is_file():
                 raise RuntimeError(f"onnx2tf wrote no {produced.name}")
             shutil.copyfile(produced, path)
-        from ai_edge_litert.interpreter import Interpreter
-
-        it = Interpreter(str(path))
-        return ExportedModel(
-            file=path.name,
-            precision="int8" if int8 else "fp32",
-            input=_spec(it.get_input_details()[0]),
-            output=_spec(it.get_output_details()[0]),
-            extra={"layout": "NCHW", "route": "onnx -> onnxsim -> onnx2tf", "opset": 17},
-        )
+        return self.described(path, int8, {"layout": "NCHW", "route": "onnx -> onnxsim -> onnx2tf", "opset": 17})
 
     @staticmethod
     def _run_onnx2tf(workdir: Path, onnx_path: Path, out_dir: Path, kwargs: dict) -> None:

@@ -9,7 +9,6 @@ On-Device Power Monitor (Pixel 6 and later) read before and after each run, idle
 
 from __future__ import annotations
 
-import hashlib
 import math
 import re
 import shlex
@@ -18,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..checkpoint import sha256_file
 from ..errors import ConfigError
 from .adb import Adb, AdbDevice, AdbError, DeviceGone
 from .energy import EnergyMeter, EnergyReading, EnergyUnavailable, IdleBaseline, measure_idle, net_energy_mj
@@ -228,17 +228,9 @@ def get_tool(target: str) -> DeviceTool:
     return TOOLS[target]
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def push_if_changed(adb: Adb, local: Path, remote: str, sha256: str | None = None) -> bool:
     """Push ``local`` unless the device already holds identical bytes; returns whether it pushed."""
-    sha256 = sha256 or _sha256(local)
+    sha256 = sha256 or sha256_file(local)
     have = adb.shell(f"sha256sum {shlex.quote(remote)} 2>/dev/null", check=False).split()
     if have and have[0] == sha256:
         return False

@@ -72,13 +72,9 @@ def net_energy_mj(
     meter: EnergyMeter, a: EnergyReading, b: EnergyReading, idle: IdleBaseline | None, count: int = 1
 ) -> dict[str, float]:
     """Energy above idle per rail and ``total``, in millijoules per unit of ``count``."""
-    dt = b.t_s - a.t_s
-    per_rail = {}
-    for rail, uj in delta_uj(meter, a, b).items():
-        idle_uj = (idle.power_w.get(rail, 0.0) * 1e6 * dt) if idle else 0.0
-        per_rail[rail] = (uj - idle_uj) * 1e-3 / count
-    per_rail["total"] = sum(per_rail.values())
-    return per_rail
+    acc = EnergyAccumulator(meter)
+    acc.add(a, b, count)
+    return acc.net_mj(idle)  # type: ignore[return-value]  # count >= 1, so never None
 
 
 # -- local: Intel/AMD RAPL through the Linux powercap interface -----------------------------------
