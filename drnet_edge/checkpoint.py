@@ -130,7 +130,8 @@ class BundledModel:
     description: str
 
 
-def _bundled() -> dict[str, BundledModel]:
+def bundled_models() -> dict[str, BundledModel]:
+    """The models shipped inside the package, by name (from ``resources/models/models.json``)."""
     ref = resources.files("drnet_edge") / "resources" / "models" / "models.json"
     if not ref.is_file():
         return {}
@@ -139,7 +140,7 @@ def _bundled() -> dict[str, BundledModel]:
 
 def list_models() -> list[str]:
     """Names of the models shipped inside the package."""
-    return sorted(_bundled())
+    return sorted(bundled_models())
 
 
 def sha256_file(path: str | Path) -> str:
@@ -152,7 +153,7 @@ def sha256_file(path: str | Path) -> str:
 
 def resolve_model(name_or_path: str | Path) -> Path:
     """A bundled model's file (checked against its sha256) or the given path."""
-    models = _bundled()
+    models = bundled_models()
     key = str(name_or_path)
     if key in models:
         m = models[key]

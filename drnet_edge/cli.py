@@ -367,12 +367,12 @@ def models_cmd() -> None:
     """List the models bundled in the package (usable as --model NAME)."""
     from rich.table import Table
 
-    from .checkpoint import _bundled
+    from .checkpoint import bundled_models
 
     table = Table(title="bundled models")
     for col in ("name", "description", "file", "sha256"):
         table.add_column(col)
-    for m in _bundled().values():
+    for m in bundled_models().values():
         table.add_row(m.name, m.description, m.file, m.sha256[:12])
     console.print(table)
 

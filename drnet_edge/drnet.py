@@ -103,14 +103,11 @@ class ResolutionPredictor(nn.Module):
 
     def __init__(self, cfg: PredictorCfg, pretrained_trunk: bool = True) -> None:
         super().__init__()
-        import timm
+        from .backbones import create_backbone
 
         self.cfg = cfg
-        lite = timm.create_model("tf_efficientnet_lite0", pretrained=False)
-        if pretrained_trunk:
-            from .backbones import create_backbone
-
-            lite = create_backbone("efficientnet_lite0")
+        # Random init when the weights come from a checkpoint anyway (pretrained_trunk=False).
+        lite = create_backbone("efficientnet_lite0", pretrained=pretrained_trunk)
         self.trunk = nn.Sequential(lite.conv_stem, lite.bn1, *lite.blocks[: cfg.trunk_stages])
         with torch.no_grad():
             width = self.trunk(torch.zeros(1, 3, cfg.thumb_size, cfg.thumb_size)).shape[1]

@@ -10,12 +10,36 @@ from __future__ import annotations
 import platform
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ConfigError
 
 FORMAT = "drnet-edge/bench"
 VERSION = 1
+
+
+@dataclass(frozen=True)
+class BenchOptions:
+    """How to measure, whatever the device: what ``run_bench`` hands to the local and Android paths."""
+
+    data_dir: Path
+    limit: int | None = None
+    subset: str | None = None
+    threads: int | None = None
+    runs: int = 50
+    warmup: int = 5
+    rounds: int = 3
+    cooldown_s: float = 0.0
+    energy: bool = False
+    idle_s: float = 3.0
+    profiles: str | Path | None = None
+    benchmark_binary: Path | None = None
+    skip_bad: bool = False
+    app: bool = False
+    app_timeout_s: float = 1800.0
+    progress: bool = True
+    log: Callable[[str], None] = lambda m: None
 
 
 def choose_runtime(manifest: dict, runtime: str | None, device: str) -> str:
@@ -84,6 +108,12 @@ def run_bench(
     manifest = read_manifest(root)
     target = choose_runtime(manifest, runtime, device)
     data_dir = Path(data) if data else sample_dir()
+    opts = BenchOptions(
+        data_dir, limit=limit, subset=subset, threads=threads, runs=runs, warmup=warmup, rounds=rounds,
+        cooldown_s=cooldown_s, energy=energy, idle_s=idle_s, profiles=profiles,
+        benchmark_binary=Path(benchmark_binary) if benchmark_binary else None, skip_bad=skip_bad, app=app,
+        app_timeout_s=app_timeout_s, progress=progress, log=log,
+    )  # fmt: skip
     classes = None
     from ..runtime import ArtifactDRNet
 
@@ -105,12 +135,7 @@ def run_bench(
         dev_info = local_device()
         n = len(images)
     else:
-        body, dev_info, n, bad, threads = _android(
-            root, manifest, target, device, data_dir, limit=limit, threads=threads, runs=runs, warmup=warmup,
-            rounds=rounds, cooldown_s=cooldown_s, energy=energy, idle_s=idle_s, profiles=profiles,
-            benchmark_binary=benchmark_binary, skip_bad=skip_bad, previous=previous, progress=progress, log=log,
-            app=app, app_timeout_s=app_timeout_s, limit_=limit, subset=subset,
-        )  # fmt: skip
+        body, dev_info, n, bad, threads = _android(root, manifest, target, device, opts, previous)
     report = {
         "format": FORMAT,
         "version": VERSION,
@@ -148,7 +173,7 @@ def _manifest_sha(root: Path) -> str:
     return sha256_file(root / "manifest.json")
 
 
-def _android(root: Path, manifest: dict, target: str, device: str, data_dir: Path, **kw) -> tuple:
+def _android(root: Path, manifest: dict, target: str, device: str, opts: BenchOptions, previous: dict | None) -> tuple:
     """Per-model times on the phone, then policies computed with the resolution mix and top-1 that
     the same artifacts give on the host for ``data_dir``."""
     from ..evaluate import evaluate
@@ -157,25 +182,25 @@ def _android(root: Path, manifest: dict, target: str, device: str, data_dir: Pat
     from .profiles import load_profiles
 
     adb = Adb.find()
-    dev, profile = select_device(adb, device, load_profiles(kw["profiles"]))
+    dev, profile = select_device(adb, device, load_profiles(opts.profiles))
     adb = adb.bound(dev.serial)
     info = android_device_info(adb, dev, profile)
-    if kw["app"]:
-        return _android_app(adb, profile, manifest, target, data_dir, info, **kw)
-    prev = kw["previous"]
+    if opts.app:
+        return _android_app(adb, profile, manifest, target, info, opts)
     done = {}
-    if prev and prev.get("device", {}).get("serial") == dev.serial and prev.get("runtime") == target:
-        if prev.get("artifacts_manifest_sha256") == _manifest_sha(root):
-            done = prev.get("models", {})
+    if previous and previous.get("device", {}).get("serial") == dev.serial and previous.get("runtime") == target:
+        if previous.get("artifacts_manifest_sha256") == _manifest_sha(root):
+            done = previous.get("models", {})
     body = bench_android(
-        adb, dev, profile, root, manifest, target, threads=kw["threads"], runs=kw["runs"], warmup=kw["warmup"],
-        rounds=kw["rounds"], cooldown_s=kw["cooldown_s"], energy=kw["energy"], idle_s=kw["idle_s"],
-        binary=Path(kw["benchmark_binary"]) if kw["benchmark_binary"] else None, done=done, log=kw["log"],
+        adb, dev, profile, root, manifest, target, threads=opts.threads, runs=opts.runs, warmup=opts.warmup,
+        rounds=opts.rounds, cooldown_s=opts.cooldown_s, energy=opts.energy, idle_s=opts.idle_s,
+        binary=opts.benchmark_binary, done=done, log=opts.log,
     )  # fmt: skip
     threads = body["tool"]["threads"]
+    data_dir = opts.data_dir
     host = evaluate(
-        data_dir, runtime=target, artifacts=root, policies="fixed,drnet", limit=kw["limit"], subset=kw["subset"],
-        skip_bad=kw["skip_bad"], progress=kw["progress"],
+        data_dir, runtime=target, artifacts=root, policies="fixed,drnet", limit=opts.limit, subset=opts.subset,
+        skip_bad=opts.skip_bad, progress=opts.progress,
     ).to_json()  # fmt: skip
     body["policies"] = computed_policies(host, body["models"], manifest["resolutions"])
     body["accuracy_source"] = (
@@ -185,7 +210,7 @@ def _android(root: Path, manifest: dict, target: str, device: str, data_dir: Pat
     return body, info, host["n"], host["skipped_bad"]["files"], threads
 
 
-def _android_app(adb, profile, manifest: dict, target: str, data_dir: Path, info: dict, **kw) -> tuple:  # noqa: ANN001
+def _android_app(adb, profile, manifest: dict, target: str, info: dict, opts: BenchOptions) -> tuple:  # noqa: ANN001
     """The demo app's own end-to-end measurement on the phone."""
     from ..data import imagenet_classes, scan_folder
     from .android import app_policies, bench_app
@@ -198,14 +223,14 @@ def _android_app(adb, profile, manifest: dict, target: str, data_dir: Path, info
         from ..data import ClassList
 
         classes = ClassList(ids, tuple(manifest["classes"]["names"]), "the artifacts' class list")
-    folder = scan_folder(data_dir, classes=classes, limit=kw["limit_"], subset=kw["subset"])
+    folder = scan_folder(opts.data_dir, classes=classes, limit=opts.limit, subset=opts.subset)
     images = [
         (p, folder.classes.ids[y] if folder.classes and y >= 0 else None)
         for p, y in zip(folder.paths, folder.labels, strict=True)
     ]
-    threads = kw["threads"] or profile.threads
+    threads = opts.threads or profile.threads
     result = bench_app(
-        adb, images, threads=threads, runs=kw["runs"], warmup=kw["warmup"], timeout_s=kw["app_timeout_s"], log=kw["log"]
+        adb, images, threads=threads, runs=opts.runs, warmup=opts.warmup, timeout_s=opts.app_timeout_s, log=opts.log
     )
     body = {
         "models": {},

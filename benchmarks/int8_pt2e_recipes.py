@@ -1,0 +1,112 @@
+"""Compare PT2E int8 recipes (the ExecuTorch/XNNPACK and litert-torch quantizers) on one backbone.
+
+Made to settle which recipe closes the int8 gap at 128 px. Each recipe is prepared, calibrated and
+converted with torchao's PT2E flow, then the quantize/dequantize graph is run in PyTorch (what the
+runtimes compute, up to integer rounding) on a development fold that no reported figure uses:
+``train:0/5`` of imagewoof-train-3k, 2,372 photos (the reported held-out fold is ``test:0/5``; the
+ImageNet backbones never trained on any Imagewoof photo). Calibration is the
+bundled sample, as in ``drnet-edge convert``.
+
+    .venv/bin/python benchmarks/int8_pt2e_recipes.py [--quantizer xnnpack|litert] [--resolution 128]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+import drnet_edge as de
+from converters.base import prepare_with_relu6_fused
+from drnet_edge.convert import calibration_set, modules_to_export
+
+
+def _xnnpack(per_channel: bool = True) -> Any:
+    from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (
+        XNNPACKQuantizer,
+        get_symmetric_quantization_config,
+    )
+
+    return XNNPACKQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=per_channel))
+
+
+def _litert(per_channel: bool = True) -> Any:
+    from litert_torch.quantize import pt2e_quantizer as q
+
+    return q.PT2EQuantizer().set_global(q.get_symmetric_quantization_config(is_per_channel=per_channel))
+
+
+QUANTIZERS: dict[str, Callable[[], Any]] = {"xnnpack": _xnnpack, "litert": _litert}
+
+# name -> (calibration views, centre crops only, module names kept in fp32)
+RECIPES: dict[str, tuple[int, bool, tuple[str, ...]]] = {
+    "100 views (convert's default)": (100, False, ()),
+    "centre crops only": (100, True, ()),
+    "300 views": (300, False, ()),
+    "stem in fp32": (100, False, ("conv_stem",)),
+    "classifier in fp32": (100, False, ("classifier",)),
+    "stem and classifier in fp32": (100, False, ("conv_stem", "classifier")),
+    "300 views, stem and classifier in fp32": (300, False, ("conv_stem", "classifier")),
+}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--data", default="../shared/data/imagewoof-train-3k")
+    ap.add_argument("--subset", default="train:0/5")
+    ap.add_argument("--quantizer", choices=sorted(QUANTIZERS), default="xnnpack")
+    ap.add_argument("--resolution", type=int, default=128)
+    ap.add_argument("--recipes", default="", help="Comma-separated recipe names (default: all).")
+    ap.add_argument("--json", type=Path, default=None)
+    args = ap.parse_args()
+    torch.manual_seed(0)
+    net, _, _ = de.load_model("lite0-imagenet")
+    module, size, _ = modules_to_export(net)[f"backbone_{args.resolution}"]
+    cal = calibration_set(net, de.scan_folder(de.sample_dir()), max(v for v, _, _ in RECIPES.values()))
+    dev = de.scan_folder(args.data, subset=args.subset)
+    x = torch.cat(
+        [de.to_tensor(de.crop_and_resize(de.load_image(p), [size], net.preprocess)[size], net.preprocess) for p in dev.paths]
+    )
+    y = np.array(dev.labels)
+
+    def top1(f: Callable[[torch.Tensor], torch.Tensor]) -> float:
+        with torch.no_grad():
+            out = torch.cat([f(x[i : i + 1]) for i in range(len(x))])
+        return float((out.argmax(1).numpy() == y).mean())
+
+    results: dict[str, Any] = {
+        "quantizer": args.quantizer, "resolution": size, "dev": f"{args.data} {args.subset}", "n": len(y),
+        "fp32": top1(module), "int8": {},
+    }  # fmt: skip
+    print(f"fp32 at {size}: {100 * results['fp32']:.1f}% (n={len(y)}, {args.subset})", flush=True)
+    from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e
+
+    chosen = [r for r in args.recipes.split(",") if r] or list(RECIPES)
+    for name in chosen:
+        views, centre, fp32_modules = RECIPES[name]
+        if fp32_modules and args.quantizer == "xnnpack":
+            print(f"{name}: skipped (XNNPACKQuantizer cannot leave a module unquantized)", flush=True)
+            continue
+        quantizer = QUANTIZERS[args.quantizer]()
+        for m in fp32_modules:
+            quantizer.set_module_name(m, None)
+        graph = prepare_with_relu6_fused(torch.export.export(module, (cal.calib[size][0],)).module(), quantizer)
+        calib = cal.calib[size][: cal.n_calib_images] if centre else cal.calib[size][:views]
+        with torch.no_grad():
+            for c in calib:
+                graph(c)
+        q = convert_pt2e(graph)
+        acc = top1(q)
+        results["int8"][name] = acc
+        print(f"{name}: {100 * acc:.1f}% ({100 * (acc - results['fp32']):+.1f})", flush=True)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
