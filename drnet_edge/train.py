@@ -31,7 +31,7 @@ from torch.utils.data.distributed import DistributedSampler
 
 from ._io import atomic_write, atomic_write_text
 from .backbones import create_backbone, get_backbone_cfg, replace_head
-from .checkpoint import build_model, make_checkpoint, read_checkpoint, resolve_model, save_checkpoint
+from .checkpoint import build_model, make_checkpoint, read_checkpoint, resolve_model, save_checkpoint, sha256_file
 from .data import ClassList, ImageFolder, imagenet_classes, read_class_file, scan_folder
 from .drnet import (
     DRNet,
@@ -222,9 +222,24 @@ def init_distributed() -> Dist:
 # ---------------------------------------------------------------------------------------------
 
 
-def _classes_for(cfg: TrainConfig) -> tuple[ImageFolder, ClassList, bool]:
-    """The training folder, its class list and whether the ImageNet head is kept."""
-    given = read_class_file(cfg.classes) if cfg.classes else None
+def _frozen_drnet(cfg: TrainConfig) -> tuple[DRNet, ClassList] | None:
+    """Predictor mode on a trained DRNet (``--init-from``): that DRNet (its backbone stays frozen) and
+    its class list."""
+    if cfg.mode != "predictor" or not cfg.init_from:
+        return None
+    model, classes = build_model(read_checkpoint(resolve_model(cfg.init_from)))
+    if model.backbone_name != cfg.backbone or model.resolutions != list(cfg.resolutions):
+        raise CheckpointError(
+            f"--init-from {cfg.init_from}: a {model.backbone_name} DRNet at {model.resolutions}, "
+            f"not {cfg.backbone} at {list(cfg.resolutions)}"
+        )
+    return model, classes
+
+
+def _classes_for(cfg: TrainConfig, frozen_classes: ClassList | None = None) -> tuple[ImageFolder, ClassList, bool]:
+    """The training folder, its class list and whether the ImageNet head is kept. A frozen DRNet's
+    class list (``frozen_classes``) is used unless ``--classes`` is given; folders map to it by name."""
+    given = read_class_file(cfg.classes) if cfg.classes else frozen_classes
     folder = scan_folder(cfg.data, classes=given, limit=cfg.limit, subset=cfg.subset)
     if folder.classes is None:
         raise ConfigError(f"{cfg.data} is a flat folder; training needs one sub-folder per class")
@@ -244,10 +259,11 @@ def _classes_for(cfg: TrainConfig) -> tuple[ImageFolder, ClassList, bool]:
                 f"the data folder's own {len(present)} classes (wnids)",
             )
             return _classes_for(_with_classes(cfg, own))
-    if cfg.mode == "predictor" and not imagenet and cfg.weights is None:
+    if cfg.mode == "predictor" and not imagenet and cfg.weights is None and frozen_classes is None:
         raise ConfigError(
             "predictor mode keeps the backbone frozen, so it needs a backbone already trained on these classes: "
-            "ImageNet wnid folders for the pretrained weights, or --weights PATH with a matching head"
+            "ImageNet wnid folders for the pretrained weights, --init-from a DRNet trained on them, or --weights PATH "
+            "with a matching head"
         )
     return folder, folder.classes, imagenet
 
@@ -261,7 +277,11 @@ def _with_classes(cfg: TrainConfig, classes: ClassList) -> TrainConfig:
     return dataclasses.replace(cfg, classes=str(path))
 
 
-def build_for_training(cfg: TrainConfig, classes: ClassList, imagenet_head: bool) -> DRNet:
+def build_for_training(cfg: TrainConfig, classes: ClassList, imagenet_head: bool, frozen: DRNet | None = None) -> DRNet:
+    if frozen is not None:  # predictor mode on a trained DRNet: keep its backbone (and its BN layout)
+        if frozen.predictor is None or frozen.thumb_size != cfg.thumb_size:
+            frozen.predictor = ResolutionPredictor(PredictorCfg(len(cfg.resolutions), thumb_size=cfg.thumb_size))
+        return frozen
     bcfg = get_backbone_cfg(cfg.backbone)
     if cfg.weights is not None:
         backbone = create_backbone(cfg.backbone, weights=cfg.weights, num_classes=len(classes))
@@ -304,6 +324,8 @@ def _cache_key(cfg: TrainConfig, model: DRNet) -> str:
         "seed": cfg.seed,
         "augment": cfg.augment,
     }
+    if cfg.init_from:  # a trained DRNet's backbone: its file's content decides the outcomes
+        parts["init_from"] = sha256_file(resolve_model(cfg.init_from))
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -323,7 +345,7 @@ def outcome_cache(
     keys = [str(p.resolve()) for p in folder.paths]
     todo = [i for i, k in enumerate(keys) if k not in store or store[k]["ce"].shape[0] < cfg.views]
     mine = todo[env.rank :: env.world]
-    backbone = model.backbone.to(env.device).eval()
+    model.to(env.device).eval()
     thumb = model.thumb_size
     views = list(range(cfg.views))
     new: dict[str, dict[str, torch.Tensor]] = {}
@@ -338,7 +360,8 @@ def outcome_cache(
             crops = {s: np.stack([it[2]["crops"][s] for it in items]) for s in ds.sizes}
             labels = torch.tensor([it[2]["label"] for it in items])
             logits = [
-                backbone(to_tensor(crops[r], model.preprocess).to(env.device)).float().cpu() for r in model.resolutions
+                model.backbone_at(to_tensor(crops[r], model.preprocess).to(env.device), k).float().cpu()
+                for k, r in enumerate(model.resolutions)
             ]
             top1 = torch.stack([lg.argmax(1) for lg in logits], 1)
             target = torch.where(labels >= 0, labels, top1[:, 0])
@@ -389,14 +412,15 @@ class Trainer:
         self.env = init_distributed()
         self.log = log if self.env.main else (lambda msg: None)
         torch.manual_seed(cfg.seed)
-        self.folder, self.classes, imagenet_head = _classes_for(cfg)
-        self.model = build_for_training(cfg, self.classes, imagenet_head)
+        frozen = _frozen_drnet(cfg)
+        self.folder, self.classes, imagenet_head = _classes_for(cfg, frozen[1] if frozen else None)
+        self.model = build_for_training(cfg, self.classes, imagenet_head, frozen[0] if frozen else None)
         self.macs, self.pred_macs = macs_table(self.model, len(self.classes))
         self.target = target_macs_m(cfg, self.macs)
         self.start_epoch = 0
         self.out = Path(cfg.out)
         self.metrics_path = Path(str(cfg.out) + ".metrics.jsonl")
-        if cfg.init_from:
+        if cfg.init_from and frozen is None:
             self._init_from(cfg.init_from)
         self.model.to(self.env.device)
         self.step_module = TrainStep(self.model, self.macs, self.pred_macs, self.target, cfg.eta, cfg.tau).to(
@@ -442,7 +466,7 @@ class Trainer:
             "rng": torch.get_rng_state(),
             "config": json.dumps(asdict(self.cfg), sort_keys=True),
         }
-        include_backbone = self.cfg.mode != "predictor" or self.cfg.weights is not None
+        include_backbone = self.cfg.mode != "predictor" or self.cfg.weights is not None or bool(self.cfg.init_from)
         meta = {"mode": self.cfg.mode, "epochs_done": epoch + 1, "target_macs_m": self.target, "metrics": metrics}
         model = self.model
         ckpt = make_checkpoint(model, self.classes, include_backbone=include_backbone, train_state=state, meta=meta)

@@ -96,3 +96,22 @@ def test_two_process_ddp_on_cpu(tiny_folder: Path, tmp_path: Path) -> None:
     assert p.returncode == 0, p.stderr[-3000:]
     assert read_checkpoint(out)["meta"]["epochs_done"] == 2
     assert p.stdout.count("epoch 2/2") == 1  # only rank 0 reports
+
+
+def test_predictor_mode_on_a_trained_drnet_keeps_its_backbone(tiny_folder: Path, tmp_path: Path) -> None:
+    """--init-from a joint checkpoint (own classes, resolution-aware BN): only the predictor learns."""
+    cfg = joint_cfg(tiny_folder, tmp_path / "joint.pt")
+    cfg.epochs, cfg.pretrain_epochs = 1, 1
+    train(cfg, progress=False, log=lambda m: None)
+    out = tmp_path / "pred.pt"
+    train(
+        TrainConfig(data=str(tiny_folder), out=str(out), mode="predictor", init_from=str(tmp_path / "joint.pt"),
+                    epochs=1, lr=0.05, **TINY),
+        progress=False, log=lambda m: None,
+    )  # fmt: skip
+    before, after = read_checkpoint(tmp_path / "joint.pt"), read_checkpoint(out)
+    assert after["resolution_bn"] and after["classes"]["ids"] == before["classes"]["ids"]
+    assert all(torch.equal(before["backbone_state"][k], v) for k, v in after["backbone_state"].items())
+    assert any(not torch.equal(before["predictor"][k], v) for k, v in after["predictor"].items())
+    report = evaluate(tiny_folder, model=out, policies="fixed,drnet", progress=False)
+    assert set(report.policies) == {"fixed-64", "fixed-48", "drnet"}
