@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +23,7 @@ import torch
 
 import drnet_edge as de
 from drnet_edge._io import atomic_write_text
+from drnet_edge.evaluate import paired_top1
 from drnet_edge.policies import Predictions
 from drnet_edge.runtime import ArtifactDRNet
 
@@ -41,18 +41,6 @@ def columns(p: Predictions) -> dict[str, np.ndarray]:
     if p.predictor_choice is not None:
         out["drnet"] = p.top1[np.arange(p.n), p.predictor_choice]
     return out
-
-
-def paired(ref: np.ndarray, new: np.ndarray, labels: np.ndarray) -> dict[str, float]:
-    """Top-1 of both, the change, its paired standard error and the class agreement."""
-    d = (new == labels).astype(float) - (ref == labels).astype(float)
-    return {
-        "top1_fp32": float((ref == labels).mean()),
-        "top1_int8": float((new == labels).mean()),
-        "delta": float(d.mean()),
-        "delta_se": float(d.std(ddof=1) / math.sqrt(len(d))),
-        "agreement": float((ref == new).mean()),
-    }
 
 
 def main() -> None:
@@ -78,7 +66,7 @@ def main() -> None:
             art = ArtifactDRNet(root, target, threads=args.threads)
             got, _ = de.predict_folder(art, folder, net.resolutions, net.preprocess, progress=False)
             assert got.paths == ref.paths
-            rows[route] = {name: paired(ref_cols[name], col, ref.labels) for name, col in columns(got).items()}
+            rows[route] = {name: paired_top1(ref.labels, ref_cols[name], col) for name, col in columns(got).items()}
         res["subsets"][subset] = {"n": ref.n, "routes": rows}
         names = list(ref_cols)
         lines += [
