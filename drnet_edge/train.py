@@ -222,18 +222,23 @@ def init_distributed() -> Dist:
 # ---------------------------------------------------------------------------------------------
 
 
+def _init_checkpoint(cfg: TrainConfig, resolutions: list[int]) -> dict[str, Any]:
+    """The ``--init-from`` checkpoint, refused unless it is a ``cfg.backbone`` DRNet at ``resolutions``."""
+    ckpt = read_checkpoint(resolve_model(str(cfg.init_from)))
+    if ckpt["backbone"] != cfg.backbone or list(ckpt["resolutions"]) != list(resolutions):
+        raise CheckpointError(
+            f"--init-from {cfg.init_from}: a {ckpt['backbone']} DRNet at {ckpt['resolutions']}, "
+            f"not {cfg.backbone} at {list(resolutions)}"
+        )
+    return ckpt
+
+
 def _frozen_drnet(cfg: TrainConfig) -> tuple[DRNet, ClassList] | None:
     """Predictor mode on a trained DRNet (``--init-from``): that DRNet (its backbone stays frozen) and
     its class list."""
     if cfg.mode != "predictor" or not cfg.init_from:
         return None
-    model, classes = build_model(read_checkpoint(resolve_model(cfg.init_from)))
-    if model.backbone_name != cfg.backbone or model.resolutions != list(cfg.resolutions):
-        raise CheckpointError(
-            f"--init-from {cfg.init_from}: a {model.backbone_name} DRNet at {model.resolutions}, "
-            f"not {cfg.backbone} at {list(cfg.resolutions)}"
-        )
-    return model, classes
+    return build_model(_init_checkpoint(cfg, cfg.resolutions))
 
 
 def _classes_for(cfg: TrainConfig, frozen_classes: ClassList | None = None) -> tuple[ImageFolder, ClassList, bool]:
@@ -475,11 +480,7 @@ class Trainer:
             f.write(json.dumps({"epoch": epoch + 1, **metrics}) + "\n")
 
     def _init_from(self, path: str) -> None:
-        ckpt = read_checkpoint(resolve_model(path))
-        if ckpt["backbone"] != self.cfg.backbone or list(ckpt["resolutions"]) != list(self.model.resolutions):
-            raise CheckpointError(
-                f"--init-from {path}: a {ckpt['backbone']} DRNet at {ckpt['resolutions']}, not {self.cfg.backbone} at {self.model.resolutions}"
-            )
+        ckpt = _init_checkpoint(self.cfg, self.model.resolutions)
         if tuple(ckpt["classes"]["ids"]) != self.classes.ids:
             raise CheckpointError(f"--init-from {path}: its classes differ from the training folder's")
         model, _ = build_model(ckpt)
