@@ -3,7 +3,7 @@
 # the same ImageNet Lite0 start, data (train:0/5 of ../shared/data/imagewoof-train-3k), seed, data order,
 # batch 64, SGD lr 0.01 cosine, and $EPOCHS multi-resolution epochs (every image at 224/192/160/128 in
 # each step). Then every fixed resolution of both on the held-out fold test:0/5 (628 photos).
-# The default 3 epochs fits 2 CPU cores (about 12 minutes an epoch per variant); the bundled recipe's
+# The default 3 epochs fits 2 CPU cores (about 7-8 minutes an epoch when nothing else runs); the bundled recipe's
 # 15 epochs wants a GPU. A stopped run continues with RESUME=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
