@@ -31,18 +31,4 @@ if [ -f "$RUNS/onnx2tf-int8/manifest.json" ]; then
     --json "$OUT/bench_local_int8_tflite-onnx2tf.json" --report "$OUT/bench_local_int8_tflite-onnx2tf.md" \
     --plot "$OUT/bench_local_int8_tflite-onnx2tf.png" > /dev/null
 fi
-.venv/bin/python - "$OUT" <<'PYEOF'
-import json, sys
-from pathlib import Path
-out = Path(sys.argv[1])
-print("| runtime | precision | policy | top-1 | latency ms (mean) | p90 ms | vs fixed-224 | MACs vs fixed-224 |")
-print("|---|---|---|---|---|---|---|---|")
-for f in sorted(out.glob("bench_local_*.json")):
-    r = json.loads(f.read_text())
-    for name, p in r["policies"].items():
-        route = " (onnx2tf)" if "onnx2tf" in f.name else ""
-        print(f"| {r['runtime']}{route} | {r['precision']} | {name} | {100 * p['top1']:.1f}% | {p['latency_ms']:.2f} | "
-              f"{p['latency_p90_ms']:.2f} | {p['latency_vs_ref']:.2f}x | {p['macs_vs_ref']:.2f}x |")
-r = json.loads(next(out.glob("bench_local_*.json")).read_text())
-print(f"\nn={r['n']} images ({r['data']}, subset {r['subset']}); {r['device']['cpu']}, {r['threads']} threads; energy: {r['energy']['note']}")
-PYEOF
+.venv/bin/python benchmarks/bench_lite0_local_table.py "$OUT"

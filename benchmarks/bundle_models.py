@@ -12,7 +12,8 @@ import json
 from pathlib import Path
 
 from drnet_edge._io import atomic_write_json
-from drnet_edge.checkpoint import export_for_shipping, sha256_file
+from drnet_edge._io import sha256_file
+from drnet_edge.checkpoint import export_for_shipping
 
 MODELS = Path(__file__).resolve().parents[1] / "drnet_edge" / "resources" / "models"
 

@@ -24,25 +24,5 @@ for variant in resolution-bn shared-bn; do
     --threads "$THREADS" --json "$RESULTS/bn_compare_${variant}_e$EPOCHS.json"
 done
 # Image by image on the same photos: shared minus resolution-aware top-1 per resolution, paired SE.
-$PY - "$DATA" "$RUNS" "$EPOCHS" "$RESULTS" "$THREADS" <<'PYEOF'
-import json, sys
-import torch
-import drnet_edge as de
-from drnet_edge._io import atomic_write_text
-from drnet_edge.evaluate import paired_top1
-data, runs, epochs, results, threads = sys.argv[1:]
-torch.set_num_threads(int(threads))
-preds = {}
-for v in ("resolution-bn", "shared-bn"):
-    net, classes, _ = de.load_model(f"{runs}/{v}-e{epochs}.pt")
-    folder = de.scan_folder(data, classes=classes, subset="test:0/5")
-    preds[v], _ = de.predict_folder(net, folder, net.resolutions, net.preprocess, progress=False)
-ref, new = preds["resolution-bn"], preds["shared-bn"]
-assert ref.paths == new.paths
-out = {"n": ref.n, "epochs": int(epochs), "ref": "resolution-bn", "new": "shared-bn", "subset": "test:0/5",
-       "fixed": {str(r): paired_top1(ref.labels, ref.top1[:, k], new.top1[:, k]) for k, r in enumerate(ref.resolutions)}}
-atomic_write_text(f"{results}/bn_compare_e{epochs}.json", json.dumps(out, indent=2) + "\n")
-print(f"shared BN minus resolution-aware BN, top-1 points (paired SE), n = {ref.n}:")
-for r, c in out["fixed"].items():
-    print(f"  {r}: {100 * c['top1_ref']:.1f}% -> {100 * c['top1_new']:.1f}%  {100 * c['delta']:+.1f} ({100 * c['delta_se']:.1f})")
-PYEOF
+$PY benchmarks/compare_bn_paired.py --data "$DATA" --runs "$RUNS" --epochs "$EPOCHS" --results "$RESULTS" \
+  --threads "$THREADS"

@@ -18,27 +18,4 @@ for prec in ${PRECISIONS:-fp32 int8}; do
       --policies fixed,drnet --threads 2 --quiet --json "$RUNS/$prec-$t.json" > /dev/null
   done
 done
-.venv/bin/python - "$RUNS" <<'PYEOF'
-import json, sys
-from pathlib import Path
-from rich.console import Console
-from rich.table import Table
-runs = Path(sys.argv[1])
-ref = json.loads((runs / "pytorch.json").read_text())["policies"]
-rows, table = [], Table(title=f"lite0-imagenet converted; top-1 on {json.loads((runs / 'pytorch.json').read_text())['n']} held-out Imagewoof photos")
-for col in ("target", "precision", "files (MB)", "shared backbone weights", "fixed-224", "fixed-128", "drnet", "drnet vs PyTorch fp32"):
-    table.add_column(col)
-table.add_row("pytorch", "fp32", "", "", *(f"{100 * ref[p]['top1']:.1f}%" for p in ("fixed-224", "fixed-128", "drnet")), "")
-for prec in ("fp32", "int8"):
-    manifest = json.loads((runs / prec / "manifest.json").read_text())
-    for t, entry in manifest["targets"].items():
-        pol = json.loads((runs / f"{prec}-{t}.json").read_text())["policies"]
-        row = {"target": t, "precision": prec, "bytes": entry["bytes_total"], "shared": entry["shared_backbone_weights"],
-               **{p: pol[p]["top1"] for p in ("fixed-224", "fixed-192", "fixed-160", "fixed-128", "drnet")}}
-        rows.append(row)
-        table.add_row(t, prec, f"{row['bytes'] / 1e6:.1f}", str(row["shared"]), *(f"{100 * row[p]:.1f}%" for p in ("fixed-224", "fixed-128", "drnet")),
-                      f"{100 * (row['drnet'] - ref['drnet']['top1']):+.1f} pt")
-Console(width=160).print(table)
-out = {"n": json.loads((runs / "pytorch.json").read_text())["n"], "pytorch": {k: v["top1"] for k, v in ref.items()}, "artifacts": rows}
-Path("benchmarks/results/convert_lite0_imagenet.json").write_text(json.dumps(out, indent=2) + "\n")
-PYEOF
+.venv/bin/python benchmarks/convert_lite0_imagenet_table.py "$RUNS"

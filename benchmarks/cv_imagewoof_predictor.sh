@@ -15,17 +15,7 @@ RUNS=${RUNS:-runs/cv-imagewoof-predictor}
 HOLD="$RUNS/holdout"   # the held-out fold as a folder of links, so it can be split again
 mkdir -p "$RUNS"
 if [ ! -d "$HOLD" ]; then
-  .venv/bin/python - "$WOOF" "$HOLD.tmp" <<'PYEOF'
-import sys
-from pathlib import Path
-from drnet_edge import scan_folder
-src, dst = Path(sys.argv[1]).resolve(), Path(sys.argv[2])
-for p in scan_folder(src, subset="test:0/5").paths:
-    rel = Path(p).resolve().relative_to(src)  # renamed: the same relative paths would all hash to fold 0 again
-    link = dst / rel.parent / f"cv-{rel.name}"
-    link.parent.mkdir(parents=True, exist_ok=True)
-    link.symlink_to(Path(p).resolve())
-PYEOF
+  .venv/bin/python benchmarks/cv_imagewoof_holdout_links.py "$WOOF" "$HOLD.tmp"
   mv "$HOLD.tmp" "$HOLD"
 fi
 for k in 0 1 2 3 4; do

@@ -22,14 +22,4 @@ timeout "$LIMIT_S" $PY -m drnet_edge train "${common[@]}" --mode plain --out "$R
 timeout "$LIMIT_S" $PY -m drnet_edge train "${common[@]}" --mode joint --out "$RUNS/joint.pt" > "$RUNS/joint.log" 2>&1 || true
 wait || true
 tail -n 40 "$RUNS/base.log" "$RUNS/joint.log"
-$PY - "$RUNS" "$RESULTS" <<'PYEOF'
-import sys, shutil
-from pathlib import Path
-from drnet_edge.checkpoint import export_for_shipping
-runs, results = Path(sys.argv[1]), Path(sys.argv[2])
-for src, name in (("joint.pt", "lite0-imagewoof.pt"), ("base.pt", "lite0-imagewoof-base.pt")):
-    if (runs / src).is_file():
-        export_for_shipping(runs / src, results / name)
-        shutil.copy(runs / (src + ".metrics.jsonl"), results / (name.replace(".pt", "") + ".metrics.jsonl"))
-        print("exported", results / name, (results / name).stat().st_size)
-PYEOF
+$PY benchmarks/train_imagewoof_export.py "$RUNS" "$RESULTS"

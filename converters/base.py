@@ -50,7 +50,14 @@ class Target(ABC):
     name: str
     suffix: str
     route: str = "default"
-    packages: tuple[str, ...] = ()
+    # Distribution names (as pip knows them). ``runtime_packages``: what ``load`` needs to run a file;
+    # ``export_packages``: what ``export``/``export_shared`` need on top (they also read their own output
+    # back, so exporting needs the runtime too). Modules import export-only packages inside the export
+    # code paths, so running a file never needs the export tools.
+    runtime_packages: tuple[str, ...] = ()
+    export_packages: tuple[str, ...] = ()
+    extra: str = "all"  # the pip extra that installs both
+    default: bool = False  # the default route of its format (see register_target)
 
     @abstractmethod
     def export(
@@ -74,7 +81,13 @@ class Target(ABC):
         """One file with an entry point per example (fp32); returns a spec per entry point."""
         raise NotImplementedError(f"target {self.name} cannot share weights between entry points")
 
+    @property
+    def packages(self) -> tuple[str, ...]:
+        """Every package the target uses: runtime first, then the export-only ones."""
+        return tuple(dict.fromkeys(self.runtime_packages + self.export_packages))
+
     def versions(self) -> dict[str, str]:
+        """Installed version of every runtime and export package ("not installed" when absent)."""
         out = {}
         for pkg in self.packages:
             try:
@@ -83,22 +96,47 @@ class Target(ABC):
                 out[pkg] = "not installed"
         return out
 
+    def check_runtime(self) -> None:
+        """Raise :class:`ConfigError` unless what ``load`` needs is installed."""
+        self._check(self.runtime_packages, "run its files")
+
+    def check_export(self) -> None:
+        """Raise :class:`ConfigError` unless what ``export`` needs (runtime included) is installed."""
+        self._check(self.packages, "convert to it")
+
     def check_installed(self) -> None:
-        missing = [p for p, v in self.versions().items() if v == "not installed"]
+        """Deprecated alias of :meth:`check_export`."""
+        self.check_export()
+
+    def _check(self, packages: tuple[str, ...], what: str) -> None:
+        missing = [p for p in packages if not _installed(p)]
         if missing:
+            route = f" (route {self.route})" if self.route != "default" else ""
             raise ConfigError(
-                f"target {self.name!r} needs {', '.join(missing)}: pip install 'drnet-edge[{self.extra}]'"
+                f"target {self.name!r}{route} needs {', '.join(missing)} to {what}: "
+                f"pip install 'drnet-edge[{self.extra}]'"
             )
 
-    extra: str = "all"
+
+def _installed(pkg: str) -> bool:
+    try:
+        metadata.version(pkg)
+    except metadata.PackageNotFoundError:
+        return False
+    return True
 
 
 _TARGETS: dict[str, dict[str, Target]] = {}  # name -> route -> target; the first route is the default
 
 
 def register_target(cls: type[Target]) -> type[Target]:
-    """Class decorator: register one instance of a :class:`Target` under its ``name`` and ``route``."""
-    _TARGETS.setdefault(cls.name, {})[cls.route] = cls()
+    """Class decorator: register one instance of a :class:`Target` under its ``name`` and ``route``.
+    A target with ``default = True`` becomes its format's default route whatever the import order;
+    otherwise the first route registered is."""
+    routes = _TARGETS.setdefault(cls.name, {})
+    routes[cls.route] = cls()
+    if cls.default:
+        _TARGETS[cls.name] = {cls.route: routes.pop(cls.route), **routes}
     return cls
 
 

@@ -16,7 +16,8 @@ from .base import ExportedModel, Runner, Target, TensorSpec, per_image, prepare_
 class ExecuTorchTarget(Target):
     name = "executorch"
     suffix = ".pte"
-    packages = ("executorch",)
+    runtime_packages = ("executorch",)
+    export_packages = ("executorch", "torchao")  # torchao: PT2E int8
     extra = "executorch"
 
     def export(

@@ -37,7 +37,8 @@ def export_onnx(module: nn.Module, example: torch.Tensor, path: Path) -> Path:
 class OnnxTarget(Target):
     name = "onnx"
     suffix = ".onnx"
-    packages = ("onnx", "onnxsim", "onnxruntime")
+    runtime_packages = ("onnxruntime",)
+    export_packages = ("onnx", "onnxsim")  # int8 quantization is onnxruntime's
     extra = "onnx"
 
     def export(

@@ -32,7 +32,9 @@ class TFLiteTarget(Target):
     name = "tflite"
     suffix = ".tflite"
     route = "litert"
-    packages = ("litert-torch", "ai-edge-litert")
+    runtime_packages = ("ai-edge-litert",)
+    export_packages = ("litert-torch", "torchao")  # torchao: PT2E int8
+    default = True  # --via litert unless told otherwise
     extra = "tflite"
 
     def export(

@@ -60,8 +60,18 @@ def _offline_in(folder: Path) -> Iterator[None]:
 @register_target
 class TFLiteOnnx2tfTarget(TFLiteTarget):
     route = "onnx2tf"
-    packages = ("onnx", "onnxsim", "onnx2tf", "tensorflow", "tf-keras", "onnx-graphsurgeon", "sng4onnx", "psutil")
-    packages += ("ai-edge-litert",)
+    runtime_packages = ("ai-edge-litert",)
+    export_packages = (
+        "onnx",
+        "onnxsim",
+        "onnx2tf",
+        "tensorflow",
+        "tf-keras",
+        "onnx-graphsurgeon",
+        "sng4onnx",
+        "psutil",
+    )
+    default = False
     extra = "onnx"
     shares_weights = False  # onnx2tf writes one graph per file
 

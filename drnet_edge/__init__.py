@@ -8,20 +8,98 @@ Public API (everything the CLI does is one of these calls)::
     print(report.policies["drnet"].top1, report.policies["drnet"].macs_m)
 """
 
-from .backbones import BackboneCfg, create_backbone, get_backbone_cfg, list_backbones, register_backbone
-from .checkpoint import list_models, load_model
-from .data import ClassList, ImageFolder, imagenet_classes, read_class_file, sample_dir, scan_folder
-from .drnet import DRNet, ResolutionBN, ResolutionPredictor, make_resolution_aware, set_resolution
-from .errors import BadImageError, CheckpointError, ConfigError, DataError, DrnetEdgeError, WeightsError
-from .evaluate import EvalReport, evaluate, parse_resolutions, predict_folder
-from .macs import backbone_macs, count_macs
-from .policies import Policy, Predictions, expand_policies, list_policies, register_policy
-from .preprocess import Preprocess, crop_and_resize, load_image, to_tensor
-from .train import TrainConfig, train
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# name -> module: imported on first use, so `import drnet_edge.runtime` or `drnet_edge.bench` never
+# pulls in the trainer (DDP, DataLoader workers) or an export tool.
+_LAZY = {
+    "BackboneCfg": "backbones",
+    "BadImageError": "errors",
+    "CheckpointError": "errors",
+    "ClassList": "data",
+    "ConfigError": "errors",
+    "DRNet": "drnet",
+    "DataError": "errors",
+    "DrnetEdgeError": "errors",
+    "EvalReport": "evaluate",
+    "ImageFolder": "data",
+    "Manifest": "manifest",
+    "Policy": "policies",
+    "PolicyRow": "results",
+    "Predictions": "policies",
+    "Preprocess": "preprocess",
+    "ResolutionBN": "drnet",
+    "ResolutionPredictor": "drnet",
+    "RunnableDRNet": "runnable",
+    "TrainConfig": "train",
+    "WeightsError": "errors",
+    "backbone_macs": "macs",
+    "calibrate": "calibrate",
+    "count_macs": "macs",
+    "create_backbone": "backbones",
+    "crop_and_resize": "preprocess",
+    "evaluate": "evaluate",
+    "expand_policies": "policies",
+    "get_backbone_cfg": "backbones",
+    "imagenet_classes": "data",
+    "list_backbones": "backbones",
+    "list_models": "checkpoint",
+    "list_policies": "policies",
+    "load_image": "preprocess",
+    "load_model": "checkpoint",
+    "make_resolution_aware": "drnet",
+    "parse_resolutions": "options",
+    "predict_folder": "evaluate",
+    "read_class_file": "data",
+    "read_manifest": "manifest",
+    "register_backbone": "backbones",
+    "register_policy": "policies",
+    "sample_dir": "data",
+    "scan_folder": "data",
+    "set_resolution": "drnet",
+    "to_tensor": "preprocess",
+    "train": "train",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'drnet_edge' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])
+
+
+if TYPE_CHECKING:  # static analysers see the eager imports
+    from .backbones import BackboneCfg, create_backbone, get_backbone_cfg, list_backbones, register_backbone
+    from .calibrate import calibrate
+    from .checkpoint import list_models, load_model
+    from .data import ClassList, ImageFolder, imagenet_classes, read_class_file, sample_dir, scan_folder
+    from .drnet import DRNet, ResolutionBN, ResolutionPredictor, make_resolution_aware, set_resolution
+    from .errors import BadImageError, CheckpointError, ConfigError, DataError, DrnetEdgeError, WeightsError
+    from .evaluate import EvalReport, evaluate, predict_folder
+    from .macs import backbone_macs, count_macs
+    from .manifest import Manifest, read_manifest
+    from .options import parse_resolutions
+    from .policies import Policy, Predictions, expand_policies, list_policies, register_policy
+    from .preprocess import Preprocess, crop_and_resize, load_image, to_tensor
+    from .results import PolicyRow
+    from .runnable import RunnableDRNet
+    from .train import TrainConfig, train
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Manifest",
+    "PolicyRow",
+    "RunnableDRNet",
+    "calibrate",
+    "read_manifest",
     "BackboneCfg",
     "DRNet",
     "ResolutionBN",

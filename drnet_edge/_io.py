@@ -1,7 +1,8 @@
-"""Small file helpers: every write goes to a temporary file, then is renamed into place."""
+"""Small file helpers: atomic writes (a temporary file, then a rename) and file hashing."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -40,3 +41,12 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
 def atomic_write_json(path: str | Path, obj: Any) -> Path:
     """Write JSON (indented, trailing newline) atomically."""
     return atomic_write_text(path, json.dumps(obj, indent=2) + "\n")
+
+
+def sha256_file(path: str | Path) -> str:
+    """The hex sha256 of a file, read in 1 MiB chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()

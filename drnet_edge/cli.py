@@ -204,7 +204,7 @@ def train_cmd(
     """Train a DRNet (or the plain baseline); works under torchrun for several processes."""
     import torch
 
-    from .evaluate import parse_resolutions
+    from .options import parse_resolutions
     from .train import TrainConfig, train
 
     if threads:
@@ -319,26 +319,26 @@ def bench_cmd(
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars.")] = False,
 ) -> None:
     """Measure latency (and energy) of converted artifacts against fixed resolutions."""
-    import json
+    # Long only for its option declarations above. BenchOptions refuses phone-only options with --device local;
+    # --resume without --json is passed as set (Path()) so that refusal comes before the --json one.
+    from .bench import BenchOptions, run_bench
 
-    from .bench import run_bench
+    opts = BenchOptions(
+        device=device, runtime=runtime, data=data, limit=limit, subset=subset, threads=threads, runs=runs,
+        warmup=warmup, energy=energy, idle_s=idle, skip_bad=skip_bad, rounds=rounds, cooldown_s=cooldown,
+        profiles=profiles, benchmark_binary=benchmark_binary, resume=(json_out or Path()) if resume else None,
+        app=app, app_timeout_s=app_timeout, progress=not quiet, log=lambda m: err.print(m, highlight=False, markup=False),
+    )  # fmt: skip
+    if resume and json_out is None:
+        raise DrnetEdgeError("--resume needs --json FILE from the interrupted run")
+    _bench_output(run_bench(artifacts, opts), json_out, report, plot)
+
+
+def _bench_output(result: dict, json_out: Path | None, report: Path | None, plot: Path | None) -> None:
+    """``bench``'s tables and files; exit code 3 when the run is incomplete."""
     from .bench.report import bench_table, model_table, save_latency_plot, save_markdown
     from .report import save_json
 
-    previous = None
-    if resume:
-        if json_out is None or not json_out.is_file():
-            raise DrnetEdgeError("--resume needs --json FILE from the interrupted run")
-        try:
-            previous = json.loads(json_out.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise DrnetEdgeError(f"--json {json_out}: not valid JSON ({exc}); drop --resume to start over") from None
-    result = run_bench(
-        artifacts, device=device, runtime=runtime, data=data, limit=limit, subset=subset, threads=threads, runs=runs, warmup=warmup,
-        rounds=rounds, cooldown_s=cooldown, energy=energy, idle_s=idle, profiles=profiles,
-        benchmark_binary=benchmark_binary, skip_bad=skip_bad, previous=previous, app=app, app_timeout_s=app_timeout,
-        progress=not quiet, log=lambda m: err.print(m, highlight=False, markup=False),
-    )  # fmt: skip
     if result["models"]:
         console.print(model_table(result))
     console.print(bench_table(result))

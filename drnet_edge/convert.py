@@ -8,7 +8,6 @@ model converted and passed its checks.
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import shutil
@@ -23,17 +22,17 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._io import atomic_write_json
-from .checkpoint import DEFAULT_MODEL, load_model, sha256_file
+from ._io import atomic_write_json, sha256_file
+from .augment import view_crops
+from .checkpoint import DEFAULT_MODEL, load_model
 from .data import ImageFolder, imagenet_classes, sample_dir, scan_folder
 from .drnet import DRNet, fold_resolution
 from .errors import ConfigError, ConversionError, DataError
 from .macs import backbone_macs
+from .manifest import MANIFEST_FORMAT, MANIFEST_VERSION, write_manifest
+from .manifest import read_manifest as _read_manifest
 from .preprocess import load_image, to_tensor
-from .train import view_crops
 
-ARTIFACT_FORMAT = "drnet-edge/artifacts"
-ARTIFACT_VERSION = 1
 FP32_ATOL = 1e-3  # largest |logit difference| allowed between a converted fp32 model and PyTorch
 
 
@@ -186,7 +185,7 @@ def convert(
                 entry["models"][name] = info
             entry["bytes_total"] = sum(p.stat().st_size for p in (tmp / t.name).iterdir())
             manifest["targets"][t.name] = entry
-        atomic_write_json(tmp / "manifest.json", manifest)
+        write_manifest(tmp, manifest)
         atomic_write_json(tmp / "parity.json", parity)
         _replace_dir(tmp, out)
     except BaseException:
@@ -210,8 +209,8 @@ def _manifest_head(net: DRNet, classes: Any, ckpt: dict[str, Any], model: str | 
     pre = net.preprocess.to_dict()
     pre["layout"] = "NCHW"
     return {
-        "format": ARTIFACT_FORMAT,
-        "version": ARTIFACT_VERSION,
+        "format": MANIFEST_FORMAT,
+        "version": MANIFEST_VERSION,
         "source_model": str(model),
         "backbone": net.backbone_name,
         "resolutions": net.resolutions,
@@ -221,6 +220,7 @@ def _manifest_head(net: DRNet, classes: Any, ckpt: dict[str, Any], model: str | 
         "classes": {"ids": list(classes.ids), "names": list(classes.names)},
         "tools": {"torch": torch.__version__, "python": platform.python_version()},
         "targets": {},
+        **({"policy": ckpt["policy"]} if ckpt.get("policy") else {}),
     }
 
 
@@ -260,17 +260,5 @@ def _replace_dir(new: Path, out: Path) -> None:
 
 
 def read_manifest(artifacts: str | Path) -> dict[str, Any]:
-    from .errors import ArtifactError
-
-    path = Path(artifacts) / "manifest.json"
-    if not path.is_file():
-        raise ArtifactError(
-            f"{artifacts} is not an artifact directory (no manifest.json); create one with drnet-edge convert"
-        )
-    try:
-        manifest = json.loads(path.read_text())
-    except ValueError as exc:
-        raise ArtifactError(f"{path} is not valid JSON: {exc}") from exc
-    if manifest.get("format") != ARTIFACT_FORMAT:
-        raise ArtifactError(f"{path} is not a drnet-edge manifest")
-    return manifest
+    """The validated manifest as a plain dict (kept for the bench until it reads :class:`Manifest`)."""
+    return _read_manifest(artifacts).raw

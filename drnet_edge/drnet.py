@@ -176,6 +176,29 @@ class DRNet(nn.Module):
         self.resolutions = list(resolutions)
         self.preprocess = preprocess
         self.backbone_name = backbone_name
+        self.default_policy: str | None = None  # set from a calibrated checkpoint (drnet-edge calibrate)
+
+    @property
+    def has_predictor(self) -> bool:
+        return self.predictor is not None
+
+    @property
+    def num_classes(self) -> int:
+        if isinstance(getattr(self.backbone, "num_classes", None), int):  # timm models say it
+            return int(self.backbone.num_classes)
+        last = [m for m in self.backbone.modules() if isinstance(m, nn.Linear)]
+        if not last:
+            raise ConfigError("cannot tell the model's number of classes (no Linear layer)")
+        return last[-1].out_features
+
+    def backbone_macs(self, index: int) -> int:
+        """MACs of one backbone pass at ``resolutions[index]`` (cached by backbone name when registered)."""
+        from .macs import backbone_macs
+
+        r = self.resolutions[index]
+        if self.backbone_name:
+            return backbone_macs(self.backbone_name, r, self.num_classes)
+        return count_macs(self.backbone, r)
 
     @property
     def thumb_size(self) -> int:
@@ -197,34 +220,7 @@ class DRNet(nn.Module):
             return torch.zeros(thumb.shape[0], dtype=torch.long)
         return self.predictor(thumb).argmax(dim=1)
 
-    @torch.no_grad()
-    def classify(self, crops: dict[int, torch.Tensor], thumb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Inference: choose a resolution per image, run the backbone once per image at it.
-
-        ``crops[r]`` may hold only the images that need it; here it is indexed by choice.
-        Returns ``(logits, choice)``.
-        """
-        choice = self.choose(thumb)
-        out: torch.Tensor | None = None
-        for k in choice.unique().tolist():
-            idx = (choice == k).nonzero(as_tuple=True)[0]
-            logits = self.backbone_at(crops[self.resolutions[k]][idx], k)
-            if out is None:
-                out = logits.new_zeros(choice.shape[0], logits.shape[1])
-            out[idx] = logits
-        assert out is not None
-        return out, choice
-
     def predictor_macs(self) -> int:
         if self.predictor is None:
             return 0
         return count_macs(self.predictor, self.thumb_size)
-
-    def describe(self) -> dict:
-        return {
-            "backbone": self.backbone_name,
-            "resolutions": self.resolutions,
-            "resolution_bn": self.resolution_bn,
-            "thumb_size": self.thumb_size,
-            "predictor": self.predictor.cfg.to_dict() if self.predictor is not None else None,
-        }

@@ -13,28 +13,19 @@ from torch.utils.data import DataLoader
 
 from .backbones import create_backbone, get_backbone_cfg
 from .data import ClassList, ImageFolder, MultiResolutionDataset, collate_multires, imagenet_classes, scan_folder
+from .drnet import DRNet
 from .errors import ConfigError, DataError
-from .macs import backbone_macs
-from .policies import Policy, PolicyResult, Predictions, expand_policies, score
+from .options import parse_resolutions
+from .policies import Policy, Predictions, expand_policies
 from .preprocess import Preprocess, to_tensor
 from .progress import progress_bar
-
-
-def parse_resolutions(text: str | list[int] | tuple[int, ...]) -> list[int]:
-    """``"224,160,128"`` -> ``[224, 160, 128]`` sorted largest first; rejects junk."""
-    items = text.split(",") if isinstance(text, str) else list(text)
-    try:
-        res = sorted({int(str(r).strip()) for r in items if str(r).strip()}, reverse=True)
-    except ValueError:
-        raise ConfigError(f"--resolutions must be comma-separated integers, got {text!r}") from None
-    if not res or any(r < 16 or r > 2048 for r in res):
-        raise ConfigError(f"--resolutions must be integers between 16 and 2048, got {text!r}")
-    return res
+from .results import PolicyRow, compare_to_fixed_line, score
+from .runnable import RunnableDRNet
 
 
 @torch.no_grad()
 def predict_folder(
-    model: nn.Module,
+    model: RunnableDRNet | nn.Module,
     folder: ImageFolder,
     resolutions: list[int],
     pre: Preprocess,
@@ -46,22 +37,18 @@ def predict_folder(
 ) -> tuple[Predictions, list[str]]:
     """Run ``model`` on every image at every resolution (one decode per image).
 
-    ``model`` is a plain backbone or a :class:`DRNet` (resolution ``k`` then uses its BN ``k``, and
-    the predictor's choice is recorded). With ``chosen_only`` (DRNet only) each image runs at its
-    chosen resolution alone, as deployed; the other columns of ``top1`` hold -2.
-    Returns the predictions and the paths of images skipped as unreadable.
+    ``model`` is a :class:`~drnet_edge.runnable.RunnableDRNet` (a DRNet or converted artifacts) or a
+    plain backbone. With ``chosen_only`` each image runs at its predictor-chosen resolution alone, as
+    deployed; the other columns of ``top1`` hold -2. Returns the predictions and the skipped paths.
     """
-    model.eval()
-    drnet = model if hasattr(model, "backbone_at") else None  # a DRNet or converted artifacts
-    if chosen_only and (drnet is None or drnet.predictor is None):
+    net = as_runnable(model, resolutions, pre)
+    if chosen_only and not net.has_predictor:
         raise ConfigError("chosen-only evaluation needs a DRNet with a predictor")
-    sizes = list(resolutions) + ([drnet.thumb_size] if drnet is not None and drnet.predictor is not None else [])
+    index = [net.resolutions.index(r) for r in resolutions]
+    sizes = list(resolutions) + ([net.thumb_size] if net.has_predictor else [])
     ds = MultiResolutionDataset(folder, sizes, pre, skip_bad=skip_bad)
     loader = DataLoader(ds, batch_size=batch_size, shuffle=False, num_workers=0, collate_fn=collate_multires)
-    kept: list[np.ndarray] = []
-    top1: list[np.ndarray] = []
-    conf: list[np.ndarray] = []
-    choices: list[np.ndarray] = []
+    kept, top1, conf, margin, choices = [], [], [], [], []
     with progress_bar(len(ds), "evaluating", enabled=progress) as advance:
         for batch in loader:
             n = len(batch["index"])
@@ -69,20 +56,22 @@ def predict_folder(
                 kept.append(batch["index"])
                 t1 = np.full((n, len(resolutions)), -2, dtype=np.int64)
                 cf = np.zeros((n, len(resolutions)), dtype=np.float32)
+                mg = np.zeros((n, len(resolutions)), dtype=np.float32)
                 choice = None
-                if drnet is not None and drnet.predictor is not None:
-                    choice = drnet.choose(to_tensor(batch["crops"][drnet.thumb_size], pre)).numpy()
+                if net.has_predictor:
+                    choice = net.choose(to_tensor(batch["crops"][net.thumb_size], pre)).numpy()
                     choices.append(choice)
-                for k, r in enumerate(resolutions):
+                for j, (k, r) in enumerate(zip(index, resolutions, strict=True)):
                     rows = np.arange(n) if not chosen_only else np.nonzero(choice == k)[0]
                     if not len(rows):
                         continue
-                    x = to_tensor(batch["crops"][r][rows], pre)
-                    logits = drnet.backbone_at(x, k) if drnet is not None else model(x)
-                    c, p = logits.softmax(dim=1).max(dim=1)
-                    t1[rows, k], cf[rows, k] = p.numpy(), c.numpy()
+                    probs = net.backbone_at(to_tensor(batch["crops"][r][rows], pre), k).softmax(dim=1)
+                    top2 = probs.topk(min(2, probs.shape[1]), dim=1)
+                    t1[rows, j], cf[rows, j] = top2.indices[:, 0].numpy(), top2.values[:, 0].numpy()
+                    mg[rows, j] = (top2.values[:, 0] - top2.values[:, -1]).numpy()
                 top1.append(t1)
                 conf.append(cf)
+                margin.append(mg)
             advance(n + batch["n_bad"])
     idx = np.concatenate(kept) if kept else np.zeros(0, dtype=np.int64)
     if not len(idx):
@@ -96,21 +85,16 @@ def predict_folder(
         confidence=np.concatenate(conf),
         paths=[str(folder.paths[i]) for i in idx],
         predictor_choice=np.concatenate(choices) if choices else None,
+        margin=np.concatenate(margin),
     )
     return preds, skipped
 
 
-def paired_top1(labels: np.ndarray, ref: np.ndarray, new: np.ndarray) -> dict[str, float]:
-    """Two models' predicted classes on the same images: both top-1s, the change (new minus ref), its
-    paired standard error, and how often they predict the same class."""
-    d = (new == labels).astype(float) - (ref == labels).astype(float)
-    return {
-        "top1_ref": float((ref == labels).mean()),
-        "top1_new": float((new == labels).mean()),
-        "delta": float(d.mean()),
-        "delta_se": float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else float("nan"),
-        "agreement": float((ref == new).mean()),
-    }
+def as_runnable(model: RunnableDRNet | nn.Module, resolutions: list[int], pre: Preprocess) -> RunnableDRNet:
+    """A plain backbone becomes a DRNet without predictor (shared BN); a DRNet or artifacts pass through."""
+    if isinstance(model, DRNet) or not isinstance(model, nn.Module):
+        return model  # type: ignore[return-value]  # a DRNet, or converted artifacts
+    return DRNet(model, sorted(resolutions, reverse=True), None, pre, backbone_name="")
 
 
 @dataclass
@@ -120,16 +104,19 @@ class EvalReport:
     n: int
     backbone: str
     resolutions: list[int]
-    policies: dict[str, PolicyResult]
+    policies: dict[str, PolicyRow]
     macs_m: dict[int, float]
     data: str = ""
     classes: str = ""
     skipped_bad: list[str] = field(default_factory=list)
     extra: dict = field(default_factory=dict)
+    default_policy: str | None = None  # key in ``policies`` of the model's default policy
+    predictions: Predictions | None = field(default=None, repr=False)  # per image, for further analysis
 
     def to_json(self) -> dict:
         return {
             "n": self.n,
+            "default_policy": self.default_policy,
             "backbone": self.backbone,
             "resolutions": self.resolutions,
             "policies": {k: v.to_json() for k, v in self.policies.items()},
@@ -148,15 +135,62 @@ class EvalReport:
 
 
 def score_policies(
-    preds: Predictions, policies: list[Policy], macs: dict[int, int], extra_macs: dict[str, int] | None = None
-) -> dict[str, PolicyResult]:
-    """Score each policy; ``extra_macs`` adds per-image overhead by policy name (e.g. a predictor)."""
+    preds: Predictions, policies: list[Policy], macs: dict[int, int], predictor_macs: int = 0
+) -> dict[str, PolicyRow]:
+    """Score each policy (the predictor's MACs count for every policy that runs it), then compare
+    every dynamic policy with the fixed-resolution line and its control."""
     out = {}
     for pol in policies:
         if pol.needs_labels and not preds.labelled:
             continue  # oracle needs labels; an unlabelled folder simply has no such row
-        out[pol.name] = score(pol, preds, macs, (extra_macs or {}).get(pol.name, 0))
+        out[pol.name] = score(pol, preds, macs, predictor_macs if pol.needs_predictor else 0)
+    compare_to_fixed_line(out)
     return out
+
+
+def default_policy_names(net: RunnableDRNet) -> list[str]:
+    """Every fixed resolution, and the model's default policy with its control (a bare backbone: fixed only)."""
+    if net.default_policy:
+        return ["fixed", "default"]
+    return ["fixed", "drnet", "random"] if net.has_predictor else ["fixed"]
+
+
+def load_runnable(
+    *,
+    backbone: str | None = None,
+    weights: str | Path | None = None,
+    model: str | Path | None = None,
+    runtime: str | None = None,
+    artifacts: str | Path | None = None,
+    threads: int | None = None,
+    resolutions: list[int] | str | None = None,
+) -> tuple[RunnableDRNet, ClassList | None]:
+    """The model to evaluate (artifacts, a checkpoint or bundled name, or a plain backbone; with none
+    of these the bundled default model) and its class list when it is not ImageNet's."""
+    from .checkpoint import DEFAULT_MODEL, list_models, load_model
+
+    if runtime is not None or artifacts is not None:
+        from .runtime import ArtifactDRNet
+
+        if runtime is None or artifacts is None:
+            raise ConfigError("--runtime and --artifacts go together: --runtime tflite|executorch|onnx --artifacts DIR")
+        if model is not None or backbone is not None or weights is not None:
+            raise ConfigError("--artifacts already fix the model; drop --model/--backbone/--weights")
+        art = ArtifactDRNet(artifacts, runtime, threads=threads)
+        return art, art.classes
+    if model is None and backbone is None:
+        model = DEFAULT_MODEL if DEFAULT_MODEL in list_models() else None
+        backbone = None if model else "efficientnet_lite0"
+    if model is not None:
+        if weights is not None:
+            raise ConfigError("--weights applies to --backbone; a --model checkpoint carries its own weights")
+        res = parse_resolutions(resolutions) if resolutions else None
+        net, classes, _ = load_model(model, backbone=backbone, resolutions=res)
+        return net, classes
+    assert backbone is not None
+    cfg = get_backbone_cfg(backbone)
+    res = parse_resolutions(resolutions) if resolutions is not None else list(cfg.resolutions)
+    return DRNet(create_backbone(backbone, weights=weights), res, None, cfg.preprocess, backbone_name=backbone), None
 
 
 def evaluate(
@@ -178,98 +212,79 @@ def evaluate(
     skip_bad: bool = False,
     progress: bool = True,
 ) -> EvalReport:
-    """Evaluate a DRNet checkpoint (``model``: a path or bundled name) or a plain ``backbone`` on a
-    folder at each resolution, and score the policies.
+    """Evaluate a DRNet checkpoint (``model``: a path or bundled name), converted ``artifacts`` or a plain
+    ``backbone`` on a folder at each resolution, and score the policies.
 
-    With neither ``model`` nor ``backbone``, the bundled default model is used. ``baseline`` (a
+    With neither ``model`` nor ``backbone``, the bundled default model is used. Without ``policies``:
+    every fixed resolution and the model's default policy with its control. ``baseline`` (a
     checkpoint) adds a ``baseline`` row: that model at its own resolution.
 
     Example::
 
         report = evaluate("images/", model="lite0-imagenet")
-        print(report.policies["drnet"].top1, report.policies["drnet"].macs_m)
+        print(report.default_policy, report.policies[report.default_policy].top1)
     """
-    from .checkpoint import DEFAULT_MODEL, list_models, load_model
-
     if batch_size < 1:
         raise ConfigError("--batch-size must be at least 1")
-    if runtime is not None or artifacts is not None:
-        from .runtime import ArtifactDRNet
-
-        if runtime is None or artifacts is None:
-            raise ConfigError("--runtime and --artifacts go together: --runtime tflite|executorch|onnx --artifacts DIR")
-        if model is not None or backbone is not None or weights is not None:
-            raise ConfigError("--artifacts already fix the model; drop --model/--backbone/--weights")
-        art = ArtifactDRNet(artifacts, runtime, threads=threads)
-        net = art  # type: ignore[assignment]
-        name, res, pre, pred_macs = art.backbone_name, list(art.resolutions), art.preprocess, art.predictor_macs()
-        if classes is None and art.classes.ids != imagenet_classes().ids:
-            classes = art.classes
-        default_pols = "fixed" + (",drnet,random" if art.predictor is not None else "")
-        macs_of = art.backbone_macs
-        num_classes = len(art.classes)
-    else:
-        if model is None and backbone is None:
-            if DEFAULT_MODEL in list_models():
-                model = DEFAULT_MODEL
-            else:
-                backbone = "efficientnet_lite0"
-        if model is not None:
-            if weights is not None:
-                raise ConfigError("--weights applies to --backbone; a --model checkpoint carries its own weights")
-            net, ckpt_classes, _ = load_model(
-                model, backbone=backbone, resolutions=parse_resolutions(resolutions) if resolutions else None
-            )
-            name, res, pre = net.backbone_name, list(net.resolutions), net.preprocess
-            if classes is None and ckpt_classes.ids != imagenet_classes().ids:
-                classes = ckpt_classes
-            default_pols = "fixed,oracle,oracle-agree" + (",drnet,random" if net.predictor is not None else "")
-            pred_macs = net.predictor_macs()
-            num_classes = _num_classes(net.backbone)
-        else:
-            assert backbone is not None
-            cfg = get_backbone_cfg(backbone)
-            res = parse_resolutions(resolutions) if resolutions is not None else list(cfg.resolutions)
-            name, pre, pred_macs = backbone, cfg.preprocess, 0
-            net = create_backbone(backbone, weights=weights)  # type: ignore[assignment]
-            default_pols = "fixed,oracle,oracle-agree"
-            num_classes = _num_classes(net)
-
-        def macs_of(r: int) -> int:
-            return backbone_macs(name, r, num_classes)
-
+    net, own_classes = load_runnable(
+        backbone=backbone,
+        weights=weights,
+        model=model,
+        runtime=runtime,
+        artifacts=artifacts,
+        threads=threads,
+        resolutions=resolutions,
+    )
+    if classes is None and own_classes is not None and own_classes.ids != imagenet_classes().ids:
+        classes = own_classes
+    res = list(net.resolutions)
     if policies is None:
-        policies = default_pols + (",baseline" if baseline else "")
-    names = [p.strip() for p in (policies.split(",") if isinstance(policies, str) else list(policies)) if p.strip()]
+        names = default_policy_names(net) + (["baseline"] if baseline else [])
+    else:
+        names = [p.strip() for p in (policies.split(",") if isinstance(policies, str) else list(policies)) if p.strip()]
     want_baseline = "baseline" in names
     if want_baseline and baseline is None:
         raise ConfigError("policy 'baseline' needs --baseline CKPT (a plain model checkpoint)")
-    pols = expand_policies([p for p in names if p != "baseline"], res) if set(names) - {"baseline"} else []
-    if any(p.needs_predictor for p in pols) and getattr(net, "predictor", None) is None:
-        raise ConfigError("policies drnet and random need a DRNet model: pass --model CKPT or a bundled model name")
+    rest = [p for p in names if p != "baseline"]
+    pols = expand_policies(rest, res, default=net.default_policy) if rest else []
+    if any(p.needs_predictor for p in pols) and not net.has_predictor:
+        raise ConfigError(
+            f"policies {', '.join(p.name for p in pols if p.needs_predictor)} need a resolution predictor, "
+            "and this model has none: pass a DRNet checkpoint with --model, or use fixed/cascade policies"
+        )
     folder = data if isinstance(data, ImageFolder) else scan_folder(data, classes=classes, limit=limit, subset=subset)
-    if folder.classes is not None and len(folder.classes) != num_classes:
+    if folder.classes is not None and len(folder.classes) != net.num_classes:
         raise DataError(
             f"{folder.root}: {len(folder.classes)} classes ({folder.classes.source}) but the model has "
-            f"{num_classes} outputs; pass --classes FILE listing the model's classes in output order"
+            f"{net.num_classes} outputs; pass --classes FILE listing the model's classes in output order"
         )
     chosen_only = bool(pols) and all(p.name == "drnet" for p in pols)
     preds, skipped = predict_folder(
-        net, folder, res, pre, batch_size=batch_size, skip_bad=skip_bad, progress=progress, chosen_only=chosen_only
+        net,
+        folder,
+        res,
+        net.preprocess,
+        batch_size=batch_size,
+        skip_bad=skip_bad,
+        progress=progress,
+        chosen_only=chosen_only,
     )
-    macs = {r: macs_of(r) for r in res}
-    results = score_policies(preds, pols, macs, {"drnet": pred_macs, "random": pred_macs})
+    macs = {r: net.backbone_macs(k) for k, r in enumerate(res)}
+    pred_macs = net.predictor_macs()
+    results = score_policies(preds, pols, macs, pred_macs)
     extra: dict = {"predictor_macs_m": pred_macs / 1e6} if pred_macs else {}
     if model is not None:
         extra["model"] = str(model)
     if runtime is not None:
-        extra.update(runtime=runtime, artifacts=str(artifacts), precision=net.precision)  # type: ignore[union-attr]
+        extra.update(runtime=runtime, artifacts=str(artifacts), precision=getattr(net, "precision", None))
     if want_baseline:
-        results["baseline"] = _baseline_result(baseline, folder, batch_size, skip_bad, progress)  # type: ignore[arg-type]
+        assert baseline is not None
+        results["baseline"] = _baseline_result(baseline, folder, batch_size, skip_bad, progress)
         extra["baseline_model"] = str(baseline)
+    default = net.default_policy if net.default_policy in results else ("drnet" if "drnet" in results else None)
     return EvalReport(
         n=preds.n,
-        backbone=name,
+        backbone=net.backbone_name,
         resolutions=res,
         policies=results,
         macs_m={r: m / 1e6 for r, m in macs.items()},
@@ -277,12 +292,14 @@ def evaluate(
         classes=folder.note,
         skipped_bad=skipped,
         extra=extra,
+        default_policy=default,
+        predictions=preds,
     )
 
 
 def _baseline_result(
     ckpt: str | Path, folder: ImageFolder, batch_size: int, skip_bad: bool, progress: bool
-) -> PolicyResult:
+) -> PolicyRow:
     """A plain model at its own (largest) resolution, on the same images."""
     from .checkpoint import load_model
 
@@ -291,16 +308,6 @@ def _baseline_result(
     preds, _ = predict_folder(
         net, folder, [r], net.preprocess, batch_size=batch_size, skip_bad=skip_bad, progress=progress
     )
-    num_classes = _num_classes(net.backbone)
-    res = score(expand_policies([f"fixed-{r}"], [r])[0], preds, {r: backbone_macs(net.backbone_name, r, num_classes)})
+    res = score(expand_policies([f"fixed-{r}"], [r])[0], preds, {r: net.backbone_macs(0)})
     res.description = f"baseline model {ckpt} at {r}px"
     return res
-
-
-def _num_classes(model: nn.Module) -> int:
-    if isinstance(getattr(model, "num_classes", None), int):  # timm models say it
-        return int(model.num_classes)
-    last = [m for m in model.modules() if isinstance(m, nn.Linear)]
-    if not last:
-        raise ConfigError("cannot tell the model's number of classes (no Linear layer)")
-    return last[-1].out_features

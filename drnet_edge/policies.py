@@ -1,9 +1,24 @@
-"""Resolution policies: rules that pick one candidate resolution per image.
+"""Resolution policies: rules that decide, per image, which resolutions run and whose answer counts.
 
-A policy sees the per-image predictions at every candidate resolution (:class:`Predictions`)
-and returns, per image, an index into ``Predictions.resolutions``. Register a new family with
-``@register_policy``; ``expand_policies`` turns user names (``fixed``, ``fixed-160``,
-``oracle`` ...) into concrete policies.
+A policy sees the per-image outcomes at every candidate resolution (:class:`Predictions`) and returns
+a :class:`Decision`: the resolution index whose answer is returned (``final``) and every resolution
+that had to run to get there (``ran``). Single-pass policies (``fixed-R``, ``drnet``) run one
+resolution per image; a ``cascade`` runs a chain of resolutions and stops at the first confident one,
+so an escalated image pays for every pass.
+
+Names (``expand_policies``): the family is the text before the first ``-``, the rest its argument:
+
+* ``fixed`` (every resolution), ``fixed-160``
+* ``oracle``, ``oracle-agree`` (bounds, not results)
+* ``drnet`` (the predictor's argmax), ``drnet-escalate:0.7`` (predictor, then the largest resolution
+  when the chosen one's max softmax is below 0.7)
+* ``cascade-160:0.7-224``: run 160; accept when its max softmax >= 0.7, else run 224. Stages are
+  ``R:T`` (resolution and threshold), the last one a bare ``R``; e.g. ``cascade-128:0.8-160:0.7-224``.
+* ``random`` (the control of ``drnet``), ``random-<policy>``: the control of any dynamic policy, the
+  same per-image decisions (resolutions run, resolution answered) dealt to the images at random.
+* ``default``: the model's default policy (chosen by ``drnet-edge calibrate``), with its control.
+
+Register a new family with ``@register_policy``.
 """
 
 from __future__ import annotations
@@ -22,10 +37,11 @@ class Predictions:
 
     resolutions: list[int]
     labels: np.ndarray  # (N,) int, -1 where unknown
-    top1: np.ndarray  # (N, K) predicted class at each resolution
+    top1: np.ndarray  # (N, K) predicted class at each resolution (-2 where not run)
     confidence: np.ndarray  # (N, K) max softmax probability
     paths: list[str] = field(default_factory=list)
     predictor_choice: np.ndarray | None = None  # (N,) index chosen by a DRNet predictor
+    margin: np.ndarray | None = None  # (N, K) top-1 minus top-2 softmax probability
 
     @property
     def n(self) -> int:
@@ -43,17 +59,56 @@ class Predictions:
         """(N, K) bool: prediction at each resolution equals the one at the largest."""
         return self.top1 == self.top1[:, :1]
 
+    def subset(self, rows: np.ndarray) -> Predictions:
+        """The predictions of the images ``rows`` (indices or a boolean mask)."""
+        pick = np.flatnonzero(rows) if np.asarray(rows).dtype == bool else np.asarray(rows)
+        opt = lambda a: None if a is None else a[pick]  # noqa: E731
+        return Predictions(
+            list(self.resolutions),
+            self.labels[pick],
+            self.top1[pick],
+            self.confidence[pick],
+            [self.paths[i] for i in pick] if self.paths else [],
+            opt(self.predictor_choice),
+            opt(self.margin),
+        )
+
+
+@dataclass
+class Decision:
+    """What a policy did per image: the resolution answered from and every resolution that ran."""
+
+    final: np.ndarray  # (N,) resolution index whose prediction is the answer
+    ran: np.ndarray  # (N, K) bool: resolutions run for the image (final included)
+    uses_predictor: bool = False  # the predictor ran on every image's thumbnail
+
+    @classmethod
+    def single(cls, final: np.ndarray, k: int, uses_predictor: bool = False) -> Decision:
+        """One pass per image, at ``final``."""
+        final = np.array(final, dtype=np.int64)  # a copy: callers may edit it
+        ran = np.zeros((len(final), k), dtype=bool)
+        ran[np.arange(len(final)), final] = True
+        return cls(final, ran, uses_predictor)
+
+    def permuted(self, seed: int = 0) -> Decision:
+        """The same decisions dealt to the images at random: the chance-level control."""
+        perm = np.random.default_rng(seed).permutation(len(self.final))
+        return Decision(self.final[perm], self.ran[perm], self.uses_predictor)
+
 
 @dataclass(frozen=True)
 class Policy:
-    """A named rule ``Predictions -> chosen resolution index per image``."""
+    """A named rule ``Predictions -> Decision``."""
 
     name: str
-    choose: Callable[[Predictions], np.ndarray]
+    decide: Callable[[Predictions], Decision]
     description: str
     upper_bound: bool = False  # uses the labels or all resolutions' outputs: a bound, not a result
     needs_labels: bool = False
     needs_predictor: bool = False
+    control_of: str | None = None  # the dynamic policy this row is the chance-level twin of
+    dynamic: bool = False  # decides per image (has, or is, a control)
+    spec: dict | None = None  # what a runtime needs to run it (see drnet_edge.cascade.runtime_spec)
 
 
 def smallest_true(mask: np.ndarray) -> np.ndarray:
@@ -67,13 +122,14 @@ def smallest_true(mask: np.ndarray) -> np.ndarray:
     return (k - 1 - first).astype(np.int64)
 
 
-_FAMILIES: dict[str, Callable[[list[int], str | None], list[Policy]]] = {}
+PolicyFactory = Callable[[list[int], str | None], list[Policy]]
+_FAMILIES: dict[str, PolicyFactory] = {}
 
 
-def register_policy(name: str) -> Callable:
+def register_policy(name: str) -> Callable[[PolicyFactory], PolicyFactory]:
     """Decorator for a factory ``(resolutions, argument) -> [Policy, ...]`` named ``name``."""
 
-    def deco(fn: Callable[[list[int], str | None], list[Policy]]) -> Callable:
+    def deco(fn: PolicyFactory) -> PolicyFactory:
         _FAMILIES[name] = fn
         return fn
 
@@ -81,7 +137,8 @@ def register_policy(name: str) -> Callable:
 
 
 def list_policies() -> list[str]:
-    return sorted(_FAMILIES)
+    """Policy family names, plus the pseudo-names ``default`` and ``baseline``."""
+    return sorted([*_FAMILIES, "default", "baseline"])
 
 
 @register_policy("fixed")
@@ -98,72 +155,105 @@ def _fixed(resolutions: list[int], arg: str | None) -> list[Policy]:
 
     def make(r: int) -> Policy:
         k = resolutions.index(r)
-        return Policy(f"fixed-{r}", lambda p, k=k: np.full(p.n, k, dtype=np.int64), f"every image at {r}px")
+        return Policy(
+            f"fixed-{r}",
+            lambda p, k=k: Decision.single(np.full(p.n, k), len(p.resolutions)),
+            f"every image at {r}px",
+            spec={"kind": "fixed", "resolution_index": k},
+        )
 
     return [make(r) for r in picks]
 
 
 @register_policy("oracle")
 def _oracle(resolutions: list[int], arg: str | None) -> list[Policy]:
+    def bound(name: str, mask: Callable[[Predictions], np.ndarray], text: str, labels: bool) -> Policy:
+        return Policy(
+            name,
+            lambda p: Decision.single(smallest_true(mask(p)), len(p.resolutions)),
+            text,
+            upper_bound=True,
+            needs_labels=labels,
+        )
+
     if arg == "agree":
-        return [
-            Policy(
-                "oracle-agree",
-                lambda p: smallest_true(p.agree()),
-                "smallest resolution whose top-1 equals the top-1 at the largest (label-free bound)",
-                upper_bound=True,
-            )
-        ]
+        text = "smallest resolution whose top-1 equals the top-1 at the largest (label-free bound)"
+        return [bound("oracle-agree", Predictions.agree, text, False)]
     if arg is not None:
         raise ConfigError(f"unknown policy 'oracle-{arg}'; did you mean 'oracle-agree'?")
-    return [
-        Policy(
-            "oracle",
-            lambda p: smallest_true(p.correct()),
-            "smallest resolution whose prediction is correct (upper bound, uses labels)",
-            upper_bound=True,
-            needs_labels=True,
-        )
-    ]
+    text = "smallest resolution whose prediction is correct (upper bound, uses labels)"
+    return [bound("oracle", Predictions.correct, text, True)]
+
+
+def predictor_choice(p: Predictions) -> np.ndarray:
+    if p.predictor_choice is None:
+        raise ConfigError("this policy needs a DRNet model with a resolution predictor (--model)")
+    return p.predictor_choice
 
 
 @register_policy("drnet")
 def _drnet(resolutions: list[int], arg: str | None) -> list[Policy]:
-    def choose(p: Predictions) -> np.ndarray:
-        if p.predictor_choice is None:
-            raise ConfigError("policy 'drnet' needs a DRNet model (--model) with a resolution predictor")
-        return p.predictor_choice
-
-    return [
-        Policy("drnet", choose, "the resolution predictor's argmax (one backbone pass per image)", needs_predictor=True)
-    ]
+    if arg is None:
+        return [
+            Policy(
+                "drnet",
+                lambda p: Decision.single(predictor_choice(p), len(p.resolutions), uses_predictor=True),
+                "the resolution predictor's argmax (one backbone pass per image)",
+                needs_predictor=True,
+                dynamic=True,
+                spec={"kind": "drnet"},
+            )
+        ]
+    return [_escalate_policy(resolutions, arg)]
 
 
 @register_policy("random")
 def _random(resolutions: list[int], arg: str | None) -> list[Policy]:
-    def choose(p: Predictions) -> np.ndarray:
-        if p.predictor_choice is None:
-            raise ConfigError("policy 'random' needs a DRNet model (--model): it reuses the predictor's resolution mix")
-        return np.random.default_rng(0).permutation(p.predictor_choice)
-
-    return [
-        Policy("random", choose, "the same resolution mix as drnet, assigned at random (control)", needs_predictor=True)
-    ]
+    of = expand_policies([arg or "drnet"], resolutions, with_controls=False)[0]
+    if not of.dynamic:
+        raise ConfigError(f"policy 'random-{arg}': {of.name} is not a dynamic policy (no control needed)")
+    return [control_of(of)]
 
 
-def expand_policies(names: list[str], resolutions: list[int]) -> list[Policy]:
-    """Turn user policy names into concrete policies, rejecting unknown ones before any work."""
+def control_of(policy: Policy) -> Policy:
+    """The chance-level twin of ``policy``: its decisions, dealt to the images at random (same MACs)."""
+    name = "random" if policy.name == "drnet" else f"random-{policy.name}"
+    return Policy(
+        name,
+        lambda p: policy.decide(p).permuted(),
+        f"control: {policy.name}'s per-image decisions (same resolutions run) assigned at random",
+        needs_predictor=policy.needs_predictor,
+        control_of=policy.name,
+    )
+
+
+def expand_policies(
+    names: list[str], resolutions: list[int], *, default: str | None = None, with_controls: bool = True
+) -> list[Policy]:
+    """Turn user policy names into concrete policies, rejecting unknown ones before any work.
+
+    ``default`` is the model's default policy name (``default`` expands to it). With
+    ``with_controls`` every multi-pass dynamic policy brings its chance-level control along.
+    """
     out: list[Policy] = []
     for raw in names:
         name = raw.strip()
         if not name:
             continue
+        if name == "default":
+            if default is None:
+                raise ConfigError("policy 'default': this model records no default policy")
+            name = default
         family, _, arg = name.partition("-")
         if family not in _FAMILIES:
             raise ConfigError(
-                f"unknown policy {name!r}; choose from {', '.join(list_policies())} (e.g. fixed-160, oracle-agree)"
+                f"unknown policy {name!r}; choose from {', '.join(list_policies())} "
+                "(e.g. fixed-160, oracle-agree, cascade-160:0.7-224, random-cascade-160:0.7-224)"
             )
-        for pol in _FAMILIES[family](resolutions, arg or None):
+        found = _FAMILIES[family](resolutions, arg or None)
+        if with_controls:
+            found += [control_of(p) for p in found if p.dynamic and p.name != "drnet"]
+        for pol in found:
             if pol.name not in {p.name for p in out}:
                 out.append(pol)
     if not out:
@@ -171,37 +261,134 @@ def expand_policies(names: list[str], resolutions: list[int]) -> list[Policy]:
     return out
 
 
-@dataclass
-class PolicyResult:
-    """How one policy did: the JSON fields ``top1``, ``macs_m``, ``resolution_share``."""
+# ---------------------------------------------------------------------------------------------
+# Multi-pass policies: a cascade over resolutions, and the predictor with escalation
+# ---------------------------------------------------------------------------------------------
 
-    top1: float | None
-    macs_m: float
-    resolution_share: dict[str, float]
-    upper_bound: bool = False
-    description: str = ""
+
+@dataclass(frozen=True)
+class Chain:
+    """A cascade: resolutions run smallest first; stage ``i`` is accepted when the max softmax there
+    is at least ``thresholds[i]``; the last stage always answers."""
+
+    resolutions: tuple[int, ...]  # run order (increasing)
+    thresholds: tuple[float, ...]  # one per stage but the last
+
+    @property
+    def name(self) -> str:
+        stages = [f"{r}:{t:g}" for r, t in zip(self.resolutions, self.thresholds, strict=False)]
+        return "cascade-" + "-".join([*stages, str(self.resolutions[-1])])
+
+    def indices(self, resolutions: list[int]) -> list[int]:
+        return [resolutions.index(r) for r in self.resolutions]
 
     def to_json(self) -> dict:
-        return {
-            "top1": self.top1,
-            "macs_m": self.macs_m,
-            "resolution_share": self.resolution_share,
-            "upper_bound": self.upper_bound,
-            "description": self.description,
-        }
+        return {"kind": "cascade", "resolutions": list(self.resolutions), "thresholds": list(self.thresholds)}
 
 
-def score(policy: Policy, preds: Predictions, macs: dict[int, int], extra_macs: int = 0) -> PolicyResult:
-    """Apply ``policy`` and measure top-1, mean MACs (plus ``extra_macs`` per image) and resolution mix."""
-    choice = policy.choose(preds)
-    rows = np.arange(preds.n)
-    top1 = float((preds.top1[rows, choice] == preds.labels).mean()) if preds.labelled else None
-    cost = np.array([macs[r] for r in preds.resolutions], dtype=np.float64)[choice]
-    share = {str(r): float((choice == k).mean()) for k, r in enumerate(preds.resolutions)}
-    return PolicyResult(
-        top1=top1,
-        macs_m=float((cost.mean() + extra_macs) / 1e6) if preds.n else 0.0,
-        resolution_share=share,
-        upper_bound=policy.upper_bound,
-        description=policy.description,
+def parse_threshold(text: str, where: str) -> float:
+    try:
+        t = float(text)
+    except ValueError:
+        raise ConfigError(f"{where}: threshold {text!r} is not a number") from None
+    if not 0.0 < t <= 1.0:
+        raise ConfigError(f"{where}: threshold {t:g} is outside (0, 1]")
+    return t
+
+
+def parse_chain(arg: str, resolutions: list[int]) -> Chain:
+    """``"128:0.8-160:0.7-224"`` -> :class:`Chain`, checked against the model's resolutions."""
+    where = f"policy 'cascade-{arg}'"
+    parts = arg.split("-")
+    if len(parts) < 2:
+        raise ConfigError(f"{where}: a cascade needs at least two stages, e.g. cascade-160:0.7-224")
+    res, thr = [], []
+    for i, part in enumerate(parts):
+        r_text, sep, t_text = part.partition(":")
+        last = i == len(parts) - 1
+        if sep and last:
+            raise ConfigError(f"{where}: the last stage always answers; drop its threshold (':{t_text}')")
+        if not sep and not last:
+            raise ConfigError(
+                f"{where}: stage {part!r} needs a threshold, e.g. {part}:0.7 (or run drnet-edge calibrate)"
+            )
+        if not r_text.isdigit() or int(r_text) not in resolutions:
+            raise ConfigError(f"{where}: {r_text!r} is not one of the model's resolutions {resolutions}")
+        res.append(int(r_text))
+        if not last:
+            thr.append(parse_threshold(t_text, where))
+    if res != sorted(set(res)):
+        raise ConfigError(f"{where}: stages must run from the smallest resolution to larger ones, each once")
+    return Chain(tuple(res), tuple(thr))
+
+
+def cascade_decision(confidence: np.ndarray, chain: Chain, resolutions: list[int]) -> Decision:
+    """Replay ``chain`` on per-image confidences at every resolution (vectorised)."""
+    n, k = confidence.shape
+    idx = chain.indices(resolutions)
+    final = np.full(n, idx[-1], dtype=np.int64)
+    ran = np.zeros((n, k), dtype=bool)
+    open_ = np.ones(n, dtype=bool)  # still escalating
+    for j, t in zip(idx[:-1], chain.thresholds, strict=True):
+        ran[open_, j] = True
+        accept = open_ & (confidence[:, j] >= t)
+        final[accept] = j
+        open_ &= ~accept
+    ran[open_, idx[-1]] = True
+    return Decision(final, ran)
+
+
+def run_cascade(chain: Chain, run: Callable[[int], tuple[int, float]]) -> tuple[int, int, list[int]]:
+    """Run ``chain`` on one image: ``run(resolution)`` -> (top-1, max softmax). Returns (top-1,
+    resolution answered at, resolutions run) - the deployed loop, the same rule as the replay."""
+    ran = []
+    for r, t in zip(chain.resolutions, (*chain.thresholds, None), strict=True):
+        top, conf = run(r)
+        ran.append(r)
+        if t is None or conf >= t:
+            return top, r, ran
+    raise AssertionError("unreachable")
+
+
+@register_policy("cascade")
+def _cascade(resolutions: list[int], arg: str | None) -> list[Policy]:
+    if arg is None:
+        raise ConfigError("policy 'cascade' needs its stages, e.g. cascade-160:0.7-224 (or use 'default')")
+    chain = parse_chain(arg, resolutions)
+    text = " -> ".join(
+        f"{r} (accept if max softmax >= {t:g})" for r, t in zip(chain.resolutions, chain.thresholds, strict=False)
+    )
+    return [
+        Policy(
+            chain.name,
+            lambda p: cascade_decision(p.confidence, chain, p.resolutions),
+            f"cascade: {text} -> {chain.resolutions[-1]}; an escalated image pays for every pass",
+            dynamic=True,
+            spec=chain.to_json(),
+        )
+    ]
+
+
+def _escalate_policy(resolutions: list[int], arg: str) -> Policy:
+    """``drnet-escalate:T``: the predictor's choice, then the largest resolution when unsure."""
+    kind, _, t_text = arg.partition(":")
+    if kind != "escalate" or not t_text:
+        raise ConfigError(f"unknown policy 'drnet-{arg}'; did you mean drnet-escalate:0.7?")
+    t = parse_threshold(t_text, f"policy 'drnet-{arg}'")
+
+    def decide(p: Predictions) -> Decision:
+        choice = predictor_choice(p)
+        d = Decision.single(choice, len(p.resolutions), uses_predictor=True)
+        unsure = (choice != 0) & (p.confidence[np.arange(p.n), choice] < t)
+        d.final[unsure] = 0
+        d.ran[unsure, 0] = True
+        return d
+
+    return Policy(
+        f"drnet-escalate:{t:g}",
+        decide,
+        f"the predictor's choice; rerun at {resolutions[0]}px when its max softmax < {t:g}",
+        needs_predictor=True,
+        dynamic=True,
+        spec={"kind": "drnet-escalate", "threshold": t},
     )

@@ -1,86 +1,80 @@
-"""Run converted artifacts (any target) as a DRNet: predictor on the thumbnail, then the backbone
-of the chosen resolution. Every file is checked against the manifest's sha256 before loading."""
+"""Run converted artifacts (any target) as a DRNet: predictor on the thumbnail, backbones by resolution
+index. Every file is checked against the manifest's sha256 before loading; only the target's runtime
+package is needed (not its export tools)."""
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
-from .checkpoint import sha256_file
-from .convert import read_manifest
-from .data import ClassList
-from .errors import ArtifactError, ConfigError
-from .preprocess import Preprocess
+from .errors import ConfigError
+from .manifest import Manifest, ModelEntry, verify_artifacts
 
 if TYPE_CHECKING:
     from drnet_edge.converters.base import Runner
 
 
-def verify_artifacts(artifacts: str | Path, target: str) -> dict[str, Any]:
-    """The manifest, after checking that ``target``'s files are all there, unaltered, and alone."""
-    root = Path(artifacts)
-    manifest = read_manifest(root)
-    if target not in manifest["targets"]:
-        raise ArtifactError(f"{root} holds no {target} models (it has: {', '.join(manifest['targets']) or 'none'})")
-    models = manifest["targets"][target]["models"]
-    listed = {m["file"] for m in models.values()}
-    for name, m in models.items():
-        path = root / m["file"]
-        if not path.is_file():
-            raise ArtifactError(f"{path} ({name}) is missing; reconvert with drnet-edge convert")
-        if sha256_file(path) != m["sha256"]:
-            raise ArtifactError(f"{path} ({name}) does not match its sha256 in the manifest: altered or corrupt")
-    extra = sorted(
-        str(p.relative_to(root))
-        for p in (root / target).rglob("*")
-        if p.is_file() and str(p.relative_to(root)) not in listed
-    )
-    if extra:
-        raise ArtifactError(f"{root}: files not in the manifest: {', '.join(extra)}; remove them or reconvert")
-    return manifest
-
-
 class ArtifactDRNet:
-    """Converted models with the interface :func:`drnet_edge.evaluate.predict_folder` uses."""
+    """Converted models behind the :class:`~drnet_edge.runnable.RunnableDRNet` interface."""
 
     def __init__(self, artifacts: str | Path, target: str, threads: int | None = None) -> None:
         from drnet_edge.converters import get_target
 
         t = get_target(target)
-        t.check_installed()
-        self.manifest = verify_artifacts(artifacts, target)
+        t.check_runtime()
+        self.manifest: Manifest = verify_artifacts(artifacts, target)
         self.target = target
         self.root = Path(artifacts)
         m = self.manifest
-        self.resolutions: list[int] = list(m["resolutions"])
-        self.backbone_name: str = m["backbone"]
-        self.preprocess = Preprocess.from_dict(m["preprocess"])
-        self.thumb_size: int = m.get("predictor_input") or 0
-        self.classes = ClassList(tuple(m["classes"]["ids"]), tuple(m["classes"]["names"]), "the artifacts' class list")
-        models = m["targets"][target]["models"]
-        self.precision = m["targets"][target]["precision"]
+        self.entry = m.target(target)
+        self.resolutions: list[int] = list(m.resolutions)
+        self.backbone_name: str = m.backbone
+        self.preprocess = m.preprocess
+        self.classes = m.classes
+        self.precision = self.entry.precision
         self.threads = threads
+        self.default_policy: str | None = (m.policy or {}).get("name")
         self.load_ms: dict[str, float] = {}  # wall time to load each model into its runtime
-        self._runners = {}
-        for name, info in models.items():
+        self._runners: dict[str, Runner] = {}
+        for name, info in self.entry.models.items():
             t0 = time.perf_counter()
-            self._runners[name] = t.load(self.root / info["file"], threads, entry=info.get("entry"))
+            self._runners[name] = t.load(self.root / info.file, threads, entry=info.entry)
             self.load_ms[name] = 1e3 * (time.perf_counter() - t0)
-        self.predictor = self._runners.get("predictor")
-        self.models = models
+        pred = self.entry.predictor
+        self.predictor: Runner | None = self._runners[pred.name] if pred is not None else None
+        self._backbones: list[Runner] = [self._runners[e.name] for e in self.entry.backbones()]
+        if len(self._backbones) != len(self.resolutions):
+            raise ConfigError(f"{self.root}: {len(self._backbones)} backbones for {len(self.resolutions)} resolutions")
+
+    @property
+    def models(self) -> dict[str, ModelEntry]:
+        return self.entry.models
+
+    @property
+    def thumb_size(self) -> int:
+        return self.manifest.predictor_input or 0
+
+    @property
+    def has_predictor(self) -> bool:
+        return self.predictor is not None
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
 
     def eval(self) -> ArtifactDRNet:
         return self
 
-    def backbone_at(self, x: torch.Tensor, k: int) -> torch.Tensor:
-        name = f"backbone_{self.resolutions[k]}"
-        if name not in self._runners:
-            raise ConfigError(f"no {name} in the artifacts")
-        return torch.from_numpy(self._runners[name](x.numpy()))
+    def backbone(self, index: int) -> Runner:
+        """The runner of resolution index ``index``'s backbone."""
+        return self._backbones[index]
+
+    def backbone_at(self, x: torch.Tensor, index: int) -> torch.Tensor:
+        return torch.from_numpy(self._backbones[index](x.numpy()))
 
     def choose(self, thumb: torch.Tensor) -> torch.Tensor:
         if self.predictor is None:
@@ -88,13 +82,14 @@ class ArtifactDRNet:
         return torch.from_numpy(np.asarray(self.predictor(thumb.numpy())).argmax(1))
 
     def predictor_macs(self) -> int:
-        return int(self.models["predictor"]["macs"]) if "predictor" in self.models else 0
+        pred = self.entry.predictor
+        return pred.macs if pred is not None else 0
+
+    def backbone_macs(self, index: int) -> int:
+        return self.entry.backbone(index).macs
 
     def runner(self, name: str) -> Runner:
-        """The loaded runner of model ``name`` (``predictor`` or ``backbone_<R>``)."""
+        """The loaded runner of model ``name`` as listed in the manifest."""
         if name not in self._runners:
             raise ConfigError(f"no {name} in the artifacts (they hold: {', '.join(self._runners)})")
         return self._runners[name]
-
-    def backbone_macs(self, resolution: int) -> int:
-        return int(self.models[f"backbone_{resolution}"]["macs"])

@@ -77,3 +77,70 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
         for i in range(4):
             write_image(data / name / f"{i}.png", size=(72, 80), seed=10 * c + i)
     return ckpt, data
+
+
+# Registered backbones cheap enough to convert in the plumbing tests (random weights, tiny inputs).
+SMALL_BACKBONES = ("mobilenet_v2", "mobilenet_v3_large", "efficientnet_lite0")
+
+
+def randomise_batchnorm(model: torch.nn.Module, seed: int = 0) -> None:
+    """Give every BatchNorm (each resolution's copy its own) non-trivial statistics and affine
+    parameters, as after training: freshly built ones are identities, under which a converter that
+    dropped or mixed up BN layers would still pass, and whose logits grow with depth."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+                n = m.num_features
+                m.running_mean.copy_(0.1 * torch.randn(n, generator=g))
+                m.running_var.copy_(0.5 + torch.rand(n, generator=g))
+                if m.affine:
+                    m.weight.copy_(0.5 + 0.5 * torch.rand(n, generator=g))
+                    m.bias.copy_(0.1 * torch.randn(n, generator=g))
+
+
+def tiny_checkpoint(
+    path: Path,
+    backbone_name: str,
+    resolutions: tuple[int, ...] = (64, 48),
+    *,
+    predictor: bool = True,
+    resolution_bn: bool = True,
+    seed: int = 0,
+) -> Path:
+    """A randomly initialised DRNet checkpoint over the registered ``backbone_name`` (3 classes,
+    its own preprocessing), with per-resolution BN and a predictor (32 px thumbnail) when asked."""
+    from drnet_edge.backbones import get_backbone_cfg
+
+    torch.manual_seed(seed)
+    backbone = create_backbone(backbone_name, pretrained=False, num_classes=len(CLASSES))
+    if resolution_bn:
+        make_resolution_aware(backbone, len(resolutions))
+    randomise_batchnorm(backbone, seed)
+    pred = None
+    if predictor:
+        pred = ResolutionPredictor(
+            PredictorCfg(len(resolutions), thumb_size=32, trunk_stages=2), pretrained_trunk=False
+        ).eval()
+    model = DRNet(
+        backbone.eval(), list(resolutions), pred, get_backbone_cfg(backbone_name).preprocess, backbone_name=backbone_name
+    )
+    classes = ClassList(CLASSES, CLASSES, "test")
+    return save_checkpoint(path, make_checkpoint(model, classes, include_backbone=True))
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoints(tmp_path_factory: pytest.TempPathFactory):
+    """``make(backbone, predictor=..., resolution_bn=...)``: a :func:`tiny_checkpoint` (64/48 px),
+    built once per session for each combination."""
+    root = tmp_path_factory.mktemp("tiny-backbones")
+    made: dict[tuple[str, bool, bool], Path] = {}
+
+    def make(backbone: str, *, predictor: bool = True, resolution_bn: bool = True) -> Path:
+        key = (backbone, predictor, resolution_bn)
+        if key not in made:
+            name = f"{backbone}{'-pred' if predictor else ''}{'-rbn' if resolution_bn else ''}.pt"
+            made[key] = tiny_checkpoint(root / name, backbone, predictor=predictor, resolution_bn=resolution_bn)
+        return made[key]
+
+    return make

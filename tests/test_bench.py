@@ -7,15 +7,17 @@ import json
 import os
 import shutil
 import subprocess
+import sys
+from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from drnet_edge.bench import run_bench
+from drnet_edge.bench import BenchOptions, run_bench
 from drnet_edge.bench.adb import parse_devices
-from drnet_edge.bench.android import parse_energy_value
+from drnet_edge.bench.energy import parse_energy_value
 from drnet_edge.bench.parsers import ToolOutputError, parse_benchmark_model, parse_executor_runner
 from drnet_edge.bench.profiles import load_profiles, profile_for_model
 from drnet_edge.bench.report import markdown
@@ -141,7 +143,8 @@ def tiny_artifacts(tiny, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.parametrize("runtime", ["tflite", "executorch", "onnx"])
 def test_local_bench_real_runtimes(tiny_artifacts: Path, tiny, runtime: str) -> None:
-    rep = run_bench(tiny_artifacts, runtime=runtime, data=tiny[1], runs=5, warmup=1, threads=1, progress=False)
+    opts = BenchOptions(runtime=runtime, data=tiny[1], runs=5, warmup=1, threads=1, progress=False)
+    rep = run_bench(tiny_artifacts, opts)
     assert rep["runtime"] == runtime and rep["precision"] == "int8" and rep["threads"] == 1
     assert rep["device"]["kind"] == "local" and rep["n"] == 12 and rep["reference"] == "fixed-64"
     assert set(rep["policies"]) == {"fixed-64", "fixed-48", "drnet"}
@@ -178,6 +181,85 @@ def test_bench_bad_input(tiny_artifacts: Path, tmp_path: Path) -> None:
     assert r.exit_code == 2 and "manifest.json" in r.output
     r = _cli(["bench", "--artifacts", str(tiny_artifacts), "--runtime", "coreml"])
     assert r.exit_code == 2 and "--runtime coreml" in r.output
+
+
+# -- the options: one set, one set of defaults, refused where they do not apply -------------------
+
+# flag -> extra arguments (a value, and what the flag needs to be reached)
+ANDROID_ONLY = {
+    "--rounds": ["2"],
+    "--cooldown": ["1.5"],
+    "--profiles": ["PROFILES"],
+    "--benchmark-binary": ["BINARY"],
+    "--resume": ["--json", "PREVIOUS"],
+    "--app": [],
+    "--app-timeout": ["60"],
+}
+
+
+@pytest.mark.parametrize("flag", list(ANDROID_ONLY))
+def test_local_refuses_android_only_flags(flag: str, tmp_path: Path) -> None:
+    files = {"PROFILES": tmp_path / "p.json", "BINARY": tmp_path / "benchmark_model", "PREVIOUS": tmp_path / "r.json"}
+    files["PROFILES"].write_text(json.dumps({"profiles": {}}))
+    files["BINARY"].write_bytes(b"\x7fELF")
+    files["PREVIOUS"].write_text(json.dumps({"format": "drnet-edge/bench", "incomplete": "cut"}))
+    extra = [str(files.get(a, a)) for a in ANDROID_ONLY[flag]]
+    # no manifest in tmp_path: the refusal comes before the artifacts are read
+    r = _cli(["bench", "--artifacts", str(tmp_path), "--device", "local", "--quiet", flag, *extra])
+    assert r.exit_code == 2, r.output
+    text = " ".join(r.output.split())
+    assert f"{flag} applies only to Android devices" in text and "--device local" in text
+    assert "Traceback" not in r.output and "manifest.json" not in r.output
+    assert len(r.output.strip().splitlines()) == 1, r.output
+
+
+def test_local_refusal_names_every_flag_and_resume_without_json(tmp_path: Path) -> None:
+    r = _cli(["bench", "--artifacts", str(tmp_path), "--rounds", "2", "--cooldown", "1", "--quiet"])
+    assert r.exit_code == 2 and "--rounds, --cooldown apply only to Android devices" in " ".join(r.output.split())
+    r = _cli(["bench", "--artifacts", str(tmp_path), "--resume", "--quiet"])
+    assert r.exit_code == 2 and "--resume applies only to Android devices" in " ".join(r.output.split())
+    r = _cli(["bench", "--artifacts", str(tmp_path), "--device", "pixel7", "--resume", "--quiet"])
+    assert r.exit_code == 2 and "--resume needs --json FILE" in " ".join(r.output.split())
+
+
+def test_bench_options_api_refuses_and_coerces() -> None:
+    with pytest.raises(ConfigError, match="--benchmark-binary applies only to Android devices"):
+        BenchOptions(benchmark_binary="bm")
+    with pytest.raises(ConfigError, match="--runs and --rounds"):
+        BenchOptions(device="pixel7", rounds=0)
+    o = BenchOptions(device="pixel7", benchmark_binary="bm", profiles="p.json", data="imgs", rounds=5)
+    assert o.benchmark_binary == Path("bm") and o.profiles == Path("p.json") and o.data == Path("imgs")
+    assert o.on_android and not BenchOptions().on_android
+
+
+def test_bench_options_defaults_are_the_clis() -> None:
+    """One set of defaults: every CLI option's default is the dataclass's (names mapped)."""
+    import typer.main
+
+    params = {p.name: p.default for p in typer.main.get_command(app).commands["bench"].params}
+    renamed = {"idle": "idle_s", "cooldown": "cooldown_s", "app_timeout": "app_timeout_s"}
+    cli_only = {"artifacts", "json_out", "report", "plot", "quiet", "resume"}
+    defaults = {f.name: f.default for f in fields(BenchOptions)}
+    for name, default in params.items():
+        if name not in cli_only:
+            assert defaults[renamed.get(name, name)] == default, name
+    assert params["quiet"] is False and defaults["progress"] is True
+    assert params["resume"] is False and defaults["resume"] is None
+    assert set(defaults) - {renamed.get(n, n) for n in params} == {"progress", "log"}
+
+
+def test_importing_bench_pulls_in_no_trainer_or_exporter() -> None:
+    """drnet_edge.bench on its own (the package's __init__ bypassed): no trainer, converter or torch."""
+    pkg = Path(__file__).resolve().parents[1] / "drnet_edge"
+    code = (
+        "import sys, types; m = types.ModuleType('drnet_edge'); m.__path__ = [sys.argv[1]]; sys.modules['drnet_edge'] = m\n"
+        "import drnet_edge.bench, drnet_edge.bench.app, drnet_edge.bench.android_run\n"
+        "bad = [n for n in sys.modules if n.split('.')[0] in ('torch', 'converters', 'executorch', 'ai_edge_torch',"
+        " 'litert_torch', 'onnx2tf') or n in ('drnet_edge.train', 'drnet_edge.convert', 'drnet_edge.evaluate')]\n"
+        "print(bad)"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(pkg)], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]", out
 
 
 # -- Android over the scripted stand-in adb -------------------------------------------------------
@@ -381,3 +463,70 @@ def test_android_app_failures(fake_adb, tiny_artifacts, tiny, tmp_path, scenario
     fake_adb(**scenario)
     r = _android(tiny_artifacts, tiny[1], tmp_path / "x.json", "--app")
     assert r.exit_code == 2 and message in " ".join(r.output.split())
+
+
+def test_android_tools_receive_the_options(fake_adb, tiny_artifacts: Path, tiny, tmp_path: Path) -> None:
+    """--threads, --runs, --warmup, --rounds, --cooldown, --idle, --energy, --profiles and --benchmark-binary
+    all reach the phone."""
+    state = fake_adb()
+    binary = tmp_path / "my_benchmark_model"
+    binary.write_bytes(b"\x7fELF stand-in")
+    profiles = tmp_path / "mine.json"
+    profiles.write_text(json.dumps({"profiles": {"lab7": {"models": ["Pixel_7"], "big_cores": "c0", "threads": 3}}}))
+    out = tmp_path / "lab7.json"
+    r = _cli(
+        ["bench", "--artifacts", str(tiny_artifacts), "--device", "lab7", "--profiles", str(profiles), "--data",
+         str(tiny[1]), "--benchmark-binary", str(binary), "--threads", "2", "--runs", "4", "--warmup", "1",
+         "--rounds", "2", "--cooldown", "0.01", "--energy", "--idle", "0.6", "--quiet", "--json", str(out)]
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output
+    rep = json.loads(out.read_text())
+    assert rep["device"]["name"] == "lab7" and rep["threads"] == 2 and rep["runs"] == 4 and rep["warmup"] == 1
+    assert (
+        rep["schedule"]
+        == "2 interleaved rounds of 2 runs (model order rotated each round), 0 s cool-down after each run"
+    )
+    assert (
+        rep["tool"]["path"] == "/data/local/tmp/drnet-edge/bin/benchmark_model"
+        and rep["tool"]["pinning"] == "taskset c0"
+    )
+    assert rep["energy"]["meter"] == "odpm" and rep["energy"]["idle"]["seconds"] >= 0.6
+    assert all(m["rounds"] == 2 and m["latency"]["runs"] == 4 for m in rep["models"].values())
+    cmds = [c[-1] for c in _calls(state) if c[2:3] == ["shell"] and "--graph=" in c[-1]]
+    assert len(cmds) == 6 and all(
+        c.startswith("taskset c0 /data/local/tmp/drnet-edge/bin/benchmark_model ") for c in cmds
+    )
+    assert all("--num_threads=2" in c and "--num_runs=2" in c and "--warmup_runs=1" in c for c in cmds)
+    assert any("push" in c and c[-2] == str(binary) for c in _calls(state))
+
+
+def test_android_bench_options_reach_bench_android(fake_adb, tiny_artifacts: Path, tmp_path: Path) -> None:
+    """bench_android takes the options object itself: cool-down and idle go through its sleep, log gets each run."""
+    from drnet_edge.bench.adb import Adb
+    from drnet_edge.bench.android import select_device
+    from drnet_edge.bench.android_run import bench_android
+    from drnet_edge.convert import read_manifest
+
+    fake_adb()
+    logged: list[str] = []
+    slept: list[float] = []
+    opts = BenchOptions(device="pixel7", runs=6, warmup=0, rounds=3, cooldown_s=7.0, energy=True, idle_s=11.0,
+                        log=logged.append)  # fmt: skip
+    adb = Adb.find()
+    dev, profile = select_device(adb, "pixel7", load_profiles())
+    body = bench_android(
+        adb.bound(dev.serial), dev, profile, tiny_artifacts, read_manifest(tiny_artifacts), "tflite", opts,
+        sleep=slept.append,
+    )  # fmt: skip
+    assert slept == [11.0] + [7.0] * 9
+    assert sum(m.startswith("round ") for m in logged) == 9 and "measuring idle power for 11 s" in logged
+    assert body["tool"]["threads"] == profile.threads and all(m["rounds"] == 3 for m in body["models"].values())
+
+
+def test_android_app_receives_the_options(fake_adb, tiny_artifacts: Path, tiny, tmp_path: Path) -> None:
+    state = fake_adb(app_installed=True)
+    r = _android(tiny_artifacts, tiny[1], tmp_path / "app.json", "--app", "--threads", "3", "--app-timeout", "5")
+    assert r.exit_code == 0, r.output
+    start = [c[-1] for c in _calls(state) if c[-1].startswith("am start")]
+    assert len(start) == 1 and "--ei threads 3 --ei runs 30 --ei warmup 2" in start[0]
+    assert json.loads((tmp_path / "app.json").read_text())["threads"] == 3

@@ -21,6 +21,7 @@ from drnet_edge.drnet import (
     set_resolution,
 )
 from drnet_edge.errors import CheckpointError, ConfigError
+from drnet_edge.runnable import run_at_chosen
 from drnet_edge.train import TrainStep
 
 RES = [64, 48]
@@ -107,7 +108,8 @@ def test_inference_runs_each_image_once_at_its_resolution() -> None:
     seen: list[tuple[int, int]] = []
     model.backbone.conv_stem.register_forward_hook(lambda m, i, o: seen.append((i[0].shape[0], i[0].shape[-1])))
     crops = {r: torch.randn(7, 3, r, r) for r in RES}
-    logits, choice = model.classify(crops, torch.randn(7, 3, 32, 32))
+    choice = model.choose(torch.randn(7, 3, 32, 32))
+    logits = run_at_chosen(model, crops, choice)
     assert logits.shape == (7, 5) and choice.shape == (7,)
     assert sum(n for n, _ in seen) == 7  # one backbone pass per image in total
     assert {size for _, size in seen} == {RES[k] for k in choice.unique().tolist()}
@@ -142,8 +144,8 @@ def test_checkpoint_roundtrip_same_outputs(tmp_path: Path) -> None:
     loaded, classes, _ = load_model(path)
     x = {r: torch.randn(3, 3, r, r) for r in RES}
     thumb = torch.randn(3, 3, 32, 32)
-    a, ca = model.classify(x, thumb)
-    b, cb = loaded.classify(x, thumb)
+    ca, cb = model.choose(thumb), loaded.choose(thumb)
+    a, b = run_at_chosen(model, x, ca), run_at_chosen(loaded, x, cb)
     assert torch.equal(ca, cb) and torch.allclose(a, b, atol=1e-6)
     assert classes.ids == classes5().ids and loaded.resolution_bn
 

@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 from drnet_edge.errors import ConfigError
-from drnet_edge.policies import Predictions, expand_policies, score, smallest_true
+from drnet_edge.policies import Chain, Predictions, cascade_decision, expand_policies, run_cascade, smallest_true
+from drnet_edge.results import compare_to_fixed_line, score
 
 RES = [224, 160, 96]
 MACS = {224: 300_000_000, 160: 150_000_000, 96: 50_000_000}
@@ -24,7 +25,28 @@ def test_expand_names() -> None:
     assert names == ["fixed-224", "fixed-160", "fixed-96", "oracle", "oracle-agree"]
 
 
-@pytest.mark.parametrize("bad", ["fixed-100", "fixed-x", "oracle-foo", "bogus", ""])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "fixed-100",
+        "fixed-x",
+        "oracle-foo",
+        "bogus",
+        "",
+        "cascade",
+        "cascade-160",
+        "cascade-160-224",  # a non-final stage needs a threshold
+        "cascade-160:0.5-224:0.5",  # the last stage always answers
+        "cascade-224:0.5-160",  # smallest first
+        "cascade-100:0.5-224",  # not a model resolution
+        "cascade-160:1.5-224",  # threshold outside (0, 1]
+        "cascade-160:0-224",
+        "cascade-160:x-224",
+        "random-fixed-160",  # a fixed policy has no control
+        "drnet-escalate",
+        "default",  # the model records none
+    ],
+)
 def test_bad_policy_names(bad: str) -> None:
     with pytest.raises(ConfigError):
         expand_policies([bad], RES)
@@ -40,3 +62,68 @@ def test_scores() -> None:
     a = score(pols["oracle-agree"], preds, MACS)  # agree with 224: 96, 160, 224, 224
     assert a.top1 == 0.75 and a.resolution_share["224"] == 0.5
     assert score(pols["fixed-96"], preds, MACS, extra_macs=10_000_000).macs_m == 60
+
+
+CONF = np.array([[0.9, 0.8, 0.95], [0.9, 0.6, 0.3], [0.9, 0.2, 0.1], [0.9, 0.9, 0.2]])
+
+
+def test_cascade_replay_counts_every_pass() -> None:
+    preds = make_preds()
+    preds.confidence = CONF
+    pol = expand_policies(["cascade-96:0.9-160:0.7-224"], RES)
+    assert [p.name for p in pol] == ["cascade-96:0.9-160:0.7-224", "random-cascade-96:0.9-160:0.7-224"]
+    d = pol[0].decide(preds)
+    # image 0 accepted at 96; 1 escalates 96 -> 160 -> 224 (0.6 < 0.7); 2 goes to 224; 3 accepted at 160
+    assert d.final.tolist() == [2, 0, 0, 1]
+    assert d.ran.sum(axis=1).tolist() == [1, 3, 3, 2]
+    row = score(pol[0], preds, MACS)
+    assert row.top1 == 0.75  # 5 right at 96, 7 right at 224, 9 right at 224, 8 wrong
+    assert row.macs_m == pytest.approx((50 + 500 + 500 + 200) / 4)
+    assert row.escalation_rate == 0.75 and row.resolution_share == {"224": 0.5, "160": 0.25, "96": 0.25}
+    assert row.pass_share == {"224": 0.5, "160": 0.75, "96": 1.0}
+    control = score(pol[1], preds, MACS)
+    assert control.macs_m == row.macs_m and control.control_of == pol[0].name
+
+
+def test_deployed_cascade_loop_matches_the_replay() -> None:
+    chain = Chain((96, 160, 224), (0.9, 0.7))
+    preds = make_preds()
+    d = cascade_decision(CONF, chain, RES)
+    for i in range(4):
+        top, r, ran = run_cascade(chain, lambda r, i=i: (int(preds.top1[i, RES.index(r)]), float(CONF[i, RES.index(r)])))
+        assert r == RES[d.final[i]] and len(ran) == d.ran[i].sum() and top == preds.top1[i, d.final[i]]
+
+
+def test_escalating_predictor_and_its_control() -> None:
+    preds = make_preds()
+    preds.confidence = CONF
+    preds.predictor_choice = np.array([2, 2, 1, 1])
+    pols = {p.name: p for p in expand_policies(["drnet-escalate:0.5", "drnet", "random"], RES)}
+    assert set(pols) == {"drnet-escalate:0.5", "random-drnet-escalate:0.5", "drnet", "random"}
+    d = pols["drnet-escalate:0.5"].decide(preds)
+    assert d.final.tolist() == [2, 0, 0, 1] and d.ran.sum(axis=1).tolist() == [1, 2, 2, 1]
+    assert preds.predictor_choice.tolist() == [2, 2, 1, 1]  # not modified in place
+    row = score(pols["drnet-escalate:0.5"], preds, MACS, extra_macs=1_000_000)
+    assert row.macs_m == pytest.approx((50 + 350 + 450 + 150) / 4 + 1)
+
+
+def test_default_names_the_recorded_policy() -> None:
+    pols = expand_policies(["default"], RES, default="cascade-160:0.7-224")
+    assert [p.name for p in pols] == ["cascade-160:0.7-224", "random-cascade-160:0.7-224"]
+
+
+def test_dynamic_rows_compared_with_the_fixed_line_and_control() -> None:
+    preds = make_preds()
+    preds.confidence = CONF
+    pols = expand_policies(["fixed", "cascade-96:0.5-224"], RES)
+    rows = {p.name: score(p, preds, MACS) for p in pols}
+    compare_to_fixed_line(rows)
+    row = rows["cascade-96:0.5-224"]
+    assert row.macs_m == pytest.approx(275) and row.top1 == 0.75  # 96 for image 0, 224 for the rest
+    line = row.extra["vs_fixed_line"]
+    assert line["between"] == "fixed-160..fixed-224"
+    # fixed-160 is right on images 0 and 1, fixed-224 on 0, 1, 2: the line at 275 M is 0.5 + 0.25 * 0.833
+    assert line["line_top1"] == pytest.approx(0.5 + 0.25 * 125 / 150)
+    assert line["delta_pts"] == pytest.approx(100 * (0.75 - line["line_top1"]))
+    assert row.extra["vs_largest"]["delta_pts"] == pytest.approx(0.0)
+    assert "vs_control" in row.extra

@@ -1,6 +1,7 @@
 """Energy counters: read a cumulative counter per rail before and after a timed run.
 
-Every meter returns :class:`EnergyReading` (microjoules per rail, cumulative, plus the time of the
+Meters: RAPL on this machine; on an Android phone the On-Device Power Monitor (Pixel 6 and later)
+or, as a coarse fallback, the battery's charge counter. Every meter returns :class:`EnergyReading` (microjoules per rail, cumulative, plus the time of the
 reading in seconds). Energy of a run is the difference of two readings minus the idle power
 (measured beforehand over ``idle_s`` seconds) times the run's duration. When no counter is
 readable the result is ``None`` with a note saying why: never an estimate.
@@ -8,12 +9,18 @@ readable the result is ``None`` with a note saying why: never an estimate.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import DrnetEdgeError
+
+if TYPE_CHECKING:
+    from .adb import Adb
+    from .profiles import DeviceProfile
 
 
 class EnergyUnavailable(DrnetEdgeError):
@@ -143,3 +150,82 @@ class EnergyAccumulator:
         }
         out["total"] = sum(out.values())
         return out
+
+
+# -- Android: the On-Device Power Monitor, else the battery counter -------------------------------
+
+_IIO_LINE = re.compile(r"CH\d+\(T=(\d+)\)\[([^\]]+)\],\s*(\d+)")
+
+
+def parse_energy_value(text: str) -> tuple[float, dict[str, float]]:
+    """``/sys/bus/iio/devices/iio:deviceN/energy_value`` (one or several concatenated):
+    (time in seconds, {rail: cumulative µJ}). The counters are micro-watt-seconds since boot."""
+    rails, times = {}, []
+    for m in _IIO_LINE.finditer(text):
+        times.append(int(m.group(1)))
+        rails[m.group(2)] = float(m.group(3))
+    if not rails:
+        raise EnergyUnavailable("the ODPM energy_value files hold no 'CHn(T=..)[RAIL], value' lines")
+    return max(times) / 1e3, rails
+
+
+def odpm_meter(adb: Adb) -> EnergyMeter:
+    """The On-Device Power Monitor's cumulative rail counters (Pixel 6 and later)."""
+    listing = adb.shell(
+        'for d in /sys/bus/iio/devices/iio:device*; do echo "$d $(cat $d/name 2>/dev/null)"; done', check=False
+    )
+    devs = [ln.split()[0] for ln in listing.splitlines() if len(ln.split()) > 1 and "odpm" in ln.split()[1]]
+    if not devs:
+        raise EnergyUnavailable(
+            "no On-Device Power Monitor on this phone (no iio device named *odpm*; Pixel 6 and later have one)"
+        )
+    cmd = "cat " + " ".join(f"{d}/energy_value" for d in devs)
+    first = adb.shell(cmd, check=False)
+    if "Permission denied" in first or not _IIO_LINE.search(first):
+        raise EnergyUnavailable(
+            f"cannot read {devs[0]}/energy_value as the shell user (it needs root on user builds: `adb root` on a "
+            "userdebug build)"
+        )
+
+    def read() -> EnergyReading:
+        t, rails = parse_energy_value(adb.shell(cmd))
+        return EnergyReading(t, rails)
+
+    return EnergyMeter("odpm", read, f"On-Device Power Monitor rails ({', '.join(devs)}), idle power subtracted")
+
+
+def battery_meter(adb: Adb) -> EnergyMeter:
+    """Fallback: battery charge counter (µAh) times voltage: coarse, and meaningless while charging."""
+    base = "/sys/class/power_supply/battery"
+    cmd = f"cat /proc/uptime {base}/charge_counter {base}/voltage_now"
+
+    def read() -> EnergyReading:
+        parts = adb.shell(cmd).split()
+        try:
+            uptime, charge_uah, volt_uv = float(parts[0]), float(parts[2]), float(parts[3])
+        except (IndexError, ValueError):
+            raise EnergyUnavailable(f"cannot read {base}/charge_counter and voltage_now") from None
+        return EnergyReading(uptime, {"battery": -charge_uah * volt_uv * 1e-6 * 3600.0})
+
+    read()
+    usb = "USB powered: true" in adb.shell("dumpsys battery", check=False)
+    note = "battery charge counter x voltage: coarse steps, UNRELIABLE" + (
+        " (the phone is charging over USB now, which makes it meaningless)" if usb else ""
+    )
+    return EnergyMeter("battery", read, note, reliable=False)
+
+
+ENERGY_METERS: dict[str, Callable[[Adb], EnergyMeter]] = {"odpm": odpm_meter, "battery": battery_meter}
+
+
+def open_android_meter(adb: Adb, profile: DeviceProfile) -> tuple[EnergyMeter | None, str | None]:
+    """The profile's meter, else the next one that works; ``(None, reason)`` if none does."""
+    order = [profile.energy] if profile.energy else []
+    order += [m for m in ENERGY_METERS if m not in order]
+    reasons = []
+    for name in order:
+        try:
+            return ENERGY_METERS[name](adb), None
+        except EnergyUnavailable as exc:
+            reasons.append(f"{name}: {exc}")
+    return None, "not measured: " + "; ".join(reasons)

@@ -23,6 +23,7 @@ from ..preprocess import center_crop_square, load_image, resize_square, to_array
 from ..progress import progress_bar
 from ..runtime import ArtifactDRNet
 from .energy import EnergyAccumulator, EnergyMeter, EnergyUnavailable, IdleBaseline, measure_idle, rapl_meter
+from .options import BenchOptions
 from .stats import latency_stats
 
 SCHEDULE = "interleaved: each image runs every policy in rotating order, so all share one thermal state"
@@ -112,19 +113,10 @@ def open_local_meter(energy: bool) -> tuple[EnergyMeter | None, str | None]:
         return None, f"not measured: {exc}"
 
 
-def bench_local(
-    art: ArtifactDRNet,
-    images: list[np.ndarray],
-    labels: list[int],
-    *,
-    runs: int = 50,
-    warmup: int = 5,
-    energy: bool = False,
-    idle_s: float = 3.0,
-    progress: bool = True,
-) -> dict:
+def bench_local(art: ArtifactDRNet, images: list[np.ndarray], labels: list[int], opts: BenchOptions) -> dict:
     """Measure every model and every policy; returns the ``models`` and ``policies`` parts of the report
-    (raw: no ratios) plus ``energy`` details."""
+    (raw: no ratios) plus ``energy`` details. From ``opts``: runs, warmup, energy, idle_s, progress."""
+    runs, warmup, energy, idle_s, progress = opts.runs, opts.warmup, opts.energy, opts.idle_s, opts.progress
     meter, energy_note = open_local_meter(energy)
     idle: IdleBaseline | None = measure_idle(meter, idle_s) if meter else None
     pre = art.preprocess

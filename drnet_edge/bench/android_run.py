@@ -1,0 +1,247 @@
+"""An Android bench run with the runtime's own tools (``benchmark_model``, ``executor_runner``).
+
+Every model is timed on the phone, pinned to the profile's big cores with ``taskset``, in
+interleaved rounds (round k runs every model once, in an order rotated by k) so no model gets a
+cooler or hotter phone than another. Energy comes from the On-Device Power Monitor (Pixel 6 and
+later) read before and after each run, idle power subtracted. The policies' figures are then
+computed from those per-model times and the resolution mix and top-1 that the same artifacts give
+on the host.
+"""
+
+from __future__ import annotations
+
+import math
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .adb import Adb, AdbDevice, DeviceGone
+from .android import REMOTE_DIR, DeviceTool, android_device_info, find_binary, get_tool, push_if_changed, select_device
+from .energy import EnergyMeter, IdleBaseline, measure_idle, net_energy_mj, open_android_meter
+from .options import BenchOptions
+from .parsers import ModelTiming
+from .profiles import DeviceProfile, load_profiles
+from .run import manifest_sha
+from .stats import pool_stats
+
+
+def measure_android(root: Path, manifest: dict, target: str, opts: BenchOptions, previous: dict | None) -> tuple:
+    """Per-model times on the phone, then policies computed with the resolution mix and top-1 that
+    the same artifacts give on the host for ``opts.data`` (with ``opts.app``: the demo app's own
+    measurement). ``previous``, an interrupted run's report of the same artifacts and phone, supplies
+    the models it measured. Returns (report body, device info, images, skipped files, threads)."""
+    from ..evaluate import evaluate
+
+    adb = Adb.find()
+    dev, profile = select_device(adb, opts.device, load_profiles(opts.profiles))
+    adb = adb.bound(dev.serial)
+    info = android_device_info(adb, dev, profile)
+    if opts.app:
+        from .app import measure_app
+
+        return measure_app(adb, profile, manifest, target, info, opts)
+    done = {}
+    if previous and previous.get("device", {}).get("serial") == dev.serial and previous.get("runtime") == target:
+        if previous.get("artifacts_manifest_sha256") == manifest_sha(root):
+            done = previous.get("models", {})
+    body = bench_android(adb, dev, profile, root, manifest, target, opts, done=done)
+    threads = body["tool"]["threads"]
+    data_dir = opts.data
+    host = evaluate(
+        data_dir, runtime=target, artifacts=root, policies="fixed,drnet", limit=opts.limit, subset=opts.subset,
+        skip_bad=opts.skip_bad, progress=opts.progress,
+    ).to_json()  # fmt: skip
+    body["policies"] = computed_policies(host, body["models"], manifest["resolutions"])
+    body["accuracy_source"] = (
+        f"top-1 and the predictor's resolution mix from the same {target} files run on the host ({platform.machine()}) "
+        f"over {host['n']} images of {data_dir}"
+    )
+    return body, info, host["n"], host["skipped_bad"]["files"], threads
+
+
+@dataclass
+class _Rounds:
+    """What the interleaved rounds measured, per model; ``incomplete`` says why they stopped early."""
+
+    timings: dict[str, list[ModelTiming]] = field(default_factory=dict)
+    energy: dict[str, list[dict[str, float]]] = field(default_factory=dict)
+    incomplete: str | None = None
+
+
+def bench_android(
+    adb: Adb,
+    device: AdbDevice,
+    profile: DeviceProfile,
+    artifacts: Path,
+    manifest: dict,
+    target: str,
+    opts: BenchOptions,
+    *,
+    done: dict[str, dict] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict:
+    """Time every model of ``target`` on the phone; returns the report's ``models`` part, energy
+    details, and ``incomplete`` (with the reason) when the phone went away mid-run. ``done`` holds
+    models measured already (kept as they are). From ``opts``: threads, runs, warmup, rounds,
+    cooldown_s, energy, idle_s, benchmark_binary, log."""
+    tool = get_tool(target)
+    models = manifest["targets"][target]["models"]
+    threads = opts.threads or profile.threads
+    exe = find_binary(adb, tool, opts.benchmark_binary)
+    remote = _push_models(adb, artifacts, target, models, opts.log)
+    meter, energy_note = open_android_meter(adb, profile) if opts.energy else (None, "not measured: pass --energy")
+    idle: IdleBaseline | None = None
+    if meter:
+        opts.log(f"measuring idle power for {opts.idle_s:.0f} s")
+        idle = measure_idle(meter, opts.idle_s, sleep=sleep)
+    pin = f"taskset {profile.big_cores} " if profile.big_cores else ""
+    per_round = max(1, math.ceil(opts.runs / opts.rounds))
+
+    def command(name: str) -> str:
+        return pin + tool.command(exe, remote[name], models[name].get("entry"), threads, per_round, opts.warmup)
+
+    done = done or {}
+    measured = _run_rounds(adb, tool, list(models), set(done), command, per_round, meter, idle, opts, sleep)
+    results = dict(done)
+    for name, parts in measured.timings.items():
+        if name in done or not parts:
+            continue
+        if measured.incomplete and len(parts) < opts.rounds:
+            continue  # only models with every round count
+        results[name] = _model_result(models[name], parts, measured.energy[name], tool)
+    return {
+        "models": results,
+        "schedule": f"{opts.rounds} interleaved rounds of {per_round} runs (model order rotated each round)"
+        + (f", {opts.cooldown_s:.0f} s cool-down after each run" if opts.cooldown_s else ""),
+        "tool": {"name": tool.name, "path": exe, "pinning": pin.strip() or "none", "threads": threads},
+        "energy": {
+            "meter": meter.name if meter else None,
+            "note": meter.note if meter else energy_note,
+            "reliable": meter.reliable if meter else None,
+            "idle": idle.to_json() if idle else None,
+            "method": "per run: (counter after - counter before - idle power x duration) / inferences the tool ran "
+            "(its model load and warm-up included)",
+        },
+        "incomplete": measured.incomplete,
+    }
+
+
+def _push_models(adb: Adb, artifacts: Path, target: str, models: dict, log: Callable[[str], None]) -> dict[str, str]:
+    """Each model's path on the phone, pushed there unless already identical."""
+    remote = {}
+    for name, info in models.items():
+        remote[name] = f"{REMOTE_DIR}/{target}/{Path(info['file']).name}"
+        if push_if_changed(adb, artifacts / info["file"], remote[name], info["sha256"]):
+            log(f"pushed {info['file']} -> {remote[name]}")
+    return remote
+
+
+def _run_rounds(
+    adb: Adb,
+    tool: DeviceTool,
+    names: list[str],
+    done: set[str],
+    command: Callable[[str], str],
+    per_round: int,
+    meter: EnergyMeter | None,
+    idle: IdleBaseline | None,
+    opts: BenchOptions,
+    sleep: Callable[[float], None],
+) -> _Rounds:
+    """``opts.rounds`` rounds over the models not ``done``, in an order rotated each round; stops
+    (marked incomplete) when the phone goes away."""
+    out = _Rounds({n: [] for n in names}, {n: [] for n in names})
+    try:
+        for rnd in range(opts.rounds):
+            for name in names[rnd % len(names) :] + names[: rnd % len(names)]:
+                if name in done:
+                    continue
+                timing, energy = _run_once(adb, tool, command(name), per_round, meter, idle)
+                out.timings[name].append(timing)
+                if energy is not None:
+                    out.energy[name].append(energy)
+                opts.log(f"round {rnd + 1}/{opts.rounds} {name}: {timing.latency.mean_ms:.2f} ms")
+                if opts.cooldown_s:
+                    sleep(opts.cooldown_s)
+    except DeviceGone as exc:
+        out.incomplete = str(exc)
+    return out
+
+
+def _run_once(
+    adb: Adb, tool: DeviceTool, cmd: str, runs: int, meter: EnergyMeter | None, idle: IdleBaseline | None
+) -> tuple[ModelTiming, dict[str, float] | None]:
+    """One tool run: its timing, and its energy per inference when a meter is open."""
+    if tool.logcat_tag:
+        adb.shell("logcat -c", check=False)
+    a = meter.read() if meter else None
+    out = adb.shell(cmd)
+    b = meter.read() if meter else None
+    if tool.logcat_tag:
+        out += adb.shell(f"logcat -d -s {tool.logcat_tag}:I", check=False)
+    timing = tool.parse(out, runs)
+    energy = net_energy_mj(meter, a, b, idle, count=max(timing.inferences, 1)) if meter and a and b else None
+    return timing, energy
+
+
+def _model_result(info: dict, parts: list[ModelTiming], energy: list[dict[str, float]], tool: DeviceTool) -> dict:
+    """One model's entry of the report, its rounds pooled."""
+    lat = pool_stats([p.latency for p in parts])
+    inits = [p.init_ms for p in parts if p.init_ms is not None]
+    mems = [p.peak_memory_mb for p in parts if p.peak_memory_mb is not None]
+    rails = {k: sum(d[k] for d in energy) / len(energy) for k in energy[0]} if energy else None
+    return {
+        "file": info["file"],
+        "precision": info["precision"],
+        "macs_m": info["macs"] / 1e6,
+        "input_size": info["input_size"],
+        "latency": lat.to_json(),
+        "load_ms": sum(inits) / len(inits) if inits else None,
+        "peak_memory_mb": max(mems) if mems else None,
+        "memory_note": None if mems else f"{tool.name} did not report memory",
+        "energy_mj": rails["total"] if rails else None,
+        "energy_rails_mj": rails,
+        "rounds": len(parts),
+    }
+
+
+def computed_policies(host: dict, models: dict, resolutions: list[int]) -> dict:
+    """On-device per-image figures from per-model measurements: ``fixed-R`` is backbone R's time;
+    ``drnet`` is the predictor's plus each backbone's weighted by how often the predictor chose it."""
+    out = {}
+    for name, hp in host["policies"].items():
+        share = {int(r): s for r, s in hp["resolution_share"].items()}
+        parts = ([("predictor", 1.0)] if name == "drnet" else []) + [
+            (f"backbone_{r}", s) for r, s in share.items() if s
+        ]
+        complete = all(m in models for m, _ in parts)
+        lat = sum(w * models[m]["latency"]["mean_ms"] for m, w in parts) if complete else None
+        energies = [models[m].get("energy_mj") for m, _ in parts] if complete else [None]
+        energy = sum(w * models[m]["energy_mj"] for m, w in parts) if complete and None not in energies else None
+        single = len(parts) == 1 and complete
+        lat_stats = models[parts[0][0]]["latency"] if single else {}
+        out[name] = {
+            "top1": hp["top1"],
+            "latency_ms": lat,
+            "latency_p50_ms": lat_stats.get("p50_ms"),
+            "latency_p90_ms": lat_stats.get("p90_ms"),
+            "latency_p99_ms": lat_stats.get("p99_ms"),
+            "latency_std_ms": lat_stats.get("std_ms"),
+            "macs_m": hp["macs_m"],
+            "resolution_share": hp["resolution_share"],
+            "energy_mj": energy,
+            "energy_note": None if energy is not None else "not measured (see energy.note)",
+            "method": "computed: "
+            + (
+                "predictor time + sum over resolutions of (share chosen x backbone time), per-model times measured on "
+                "the device"
+                if name == "drnet"
+                else "the backbone's time measured on the device"
+            )
+            + "; image resize not included (the demo app measures the whole pipeline)",
+        }
+        if not complete:
+            out[name]["latency_note"] = "a model of this policy was not measured (run incomplete)"
+    return out

@@ -1,0 +1,135 @@
+"""``--app``: the installed demo app (android_demo/, its BenchActivity) measures the whole pipeline
+on the phone: crop, resize, normalise, predictor and backbone, every policy on each image in turn."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from ..errors import ConfigError
+from .adb import Adb
+from .options import BenchOptions
+from .profiles import DeviceProfile
+
+APP_PACKAGE = "dev.drnetedge.demo"
+APP_FILES = f"/sdcard/Android/data/{APP_PACKAGE}/files"
+APP_FORMAT = "drnet-edge/app-bench"
+
+
+def measure_app(adb: Adb, profile: DeviceProfile, manifest: dict, target: str, info: dict, opts: BenchOptions) -> tuple:
+    """The demo app's own end-to-end measurement of ``opts.data``'s images; returns (report body,
+    device info, images, skipped files, threads)."""
+    from ..data import ClassList, imagenet_classes, scan_folder
+
+    if target != "tflite":
+        raise ConfigError("--app runs the demo app, which uses the tflite models: pass --runtime tflite")
+    ids = tuple(manifest["classes"]["ids"])
+    classes = None
+    if ids != imagenet_classes().ids:
+        classes = ClassList(ids, tuple(manifest["classes"]["names"]), "the artifacts' class list")
+    folder = scan_folder(opts.data, classes=classes, limit=opts.limit, subset=opts.subset)
+    images = [
+        (p, folder.classes.ids[y] if folder.classes and y >= 0 else None)
+        for p, y in zip(folder.paths, folder.labels, strict=True)
+    ]
+    threads = opts.threads or profile.threads
+    result = bench_app(adb, images, opts, threads=threads)
+    body = {
+        "models": {},
+        "stages_ms": result.get("stages_ms", {}),
+        "policies": app_policies(result),
+        "schedule": "the demo app's: every image runs every policy in turn (android_demo/README.md)",
+        "tool": {"name": "demo app BenchActivity", "threads": threads},
+        "energy": {"meter": None, "note": "not measured in --app mode", "reliable": None, "idle": None},
+        "app": {k: result.get(k) for k in ("device", "n_images", "runs", "warmup", "precision", "source_model")},
+        "incomplete": None,
+    }
+    return body, info, result.get("n_images", len(images)), [], threads
+
+
+def bench_app(
+    adb: Adb,
+    images: list[tuple[Path, str | None]],
+    opts: BenchOptions,
+    *,
+    threads: int,
+    poll_s: float = 2.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict:
+    """Push ``images`` (path, class id or None) into the demo app's files, start its BenchActivity
+    with ``threads`` and ``opts``' runs and warmup, wait up to ``opts.app_timeout_s`` for its result
+    and return the parsed ``drnet-edge/app-bench`` JSON."""
+    if not adb.shell(f"pm path {APP_PACKAGE}", check=False).strip():
+        raise ConfigError(
+            f"the demo app ({APP_PACKAGE}) is not installed on {adb.serial}: build and install it as "
+            "android_demo/README.md says, with the artifacts copied into its assets"
+        )
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    out = f"bench-{stamp}.json"
+    remote_images = f"{APP_FILES}/drnet-edge-images"
+    with tempfile.TemporaryDirectory(prefix="drnet-edge-app-") as tmp:
+        stage = Path(tmp) / "drnet-edge-images"
+        for i, (path, cls) in enumerate(images):
+            dst = stage / cls if cls else stage
+            dst.mkdir(parents=True, exist_ok=True)
+            (dst / f"{i:05d}{path.suffix.lower()}").write_bytes(path.read_bytes())
+        adb.shell(f"rm -rf {remote_images} && mkdir -p {APP_FILES}")
+        opts.log(f"pushing {len(images)} images to {remote_images}")
+        adb.push(stage, remote_images)
+        adb.shell(f"rm -f {APP_FILES}/{out} {APP_FILES}/{out}.done {APP_FILES}/{out}.failed", check=False)
+        adb.shell(
+            f"am start -W -n {APP_PACKAGE}/.BenchActivity --es images drnet-edge-images --es out {out} "
+            f"--ei threads {threads} --ei runs {opts.runs} --ei warmup {opts.warmup}"
+        )
+        _wait_for(adb, out, opts.app_timeout_s, poll_s, sleep)
+        local = Path(tmp) / out
+        adb.pull(f"{APP_FILES}/{out}", local)
+        try:
+            result = json.loads(local.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"the demo app's {out} is not valid JSON ({exc})") from None
+    if result.get("format") != APP_FORMAT:
+        raise ConfigError(f"the demo app's {out} is not {APP_FORMAT} JSON (format: {result.get('format')!r})")
+    return result
+
+
+def _wait_for(adb: Adb, out: str, timeout_s: float, poll_s: float, sleep: Callable[[float], None]) -> None:
+    """Until the app marks ``out`` done; its failure or no result within ``timeout_s`` raise."""
+    waited = 0.0
+    while True:
+        listing = adb.shell(f"ls {APP_FILES}/{out}.done {APP_FILES}/{out}.failed 2>/dev/null", check=False)
+        if f"{out}.failed" in listing:
+            why = adb.shell(f"cat {APP_FILES}/{out}.failed", check=False).strip()
+            raise ConfigError(f"the demo app's benchmark failed on the device: {why}")
+        if f"{out}.done" in listing:
+            return
+        if waited >= timeout_s:
+            raise ConfigError(f"the demo app wrote no result within {timeout_s:.0f} s (see `adb logcat -s DrnetBench`)")
+        sleep(poll_s)
+        waited += poll_s
+
+
+def app_policies(app: dict) -> dict:
+    """The app's per-policy figures in the bench report's shape (all measured on the device)."""
+    out = {}
+    for name, p in app["policies"].items():
+        out[name] = {
+            "top1": p.get("top1"),
+            "latency_ms": p["latency_ms"],
+            "latency_p50_ms": p.get("latency_p50_ms"),
+            "latency_p90_ms": p.get("latency_p90_ms"),
+            "latency_p99_ms": p.get("latency_p99_ms"),
+            "latency_std_ms": p.get("latency_std_ms"),
+            "n": p.get("n"),
+            "macs_m": p["macs"] / 1e6 if p.get("macs") is not None else None,
+            "resolution_share": p["resolution_share"],
+            "energy_mj": None,
+            "energy_note": "not measured in --app mode (the app runs every policy on each image in turn)",
+            "method": "measured end to end on the device by the demo app (crop, resize, normalise, "
+            + ("predictor, " if name == "drnet" else "")
+            + "backbone; decode excluded)",
+        }
+    return out

@@ -1,0 +1,84 @@
+"""How to measure: the one set of ``drnet-edge bench`` options, and its checks.
+
+The CLI builds a :class:`BenchOptions` and ``run_bench`` hands that same object to whichever path
+measures (local, the Android tools, the demo app). The defaults here are the CLI's defaults.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+from ..errors import ConfigError
+
+ANDROID_HINT = "--device PROFILE, SERIAL or android"
+
+
+def _quiet(message: str) -> None:
+    """The default ``log``: say nothing."""
+
+
+def _flag(name: str, *, android: bool = False) -> dict:
+    """Field metadata: the CLI flag that sets the field, and whether it applies only to Android devices."""
+    return {"flag": name, "android_only": android}
+
+
+@dataclass(frozen=True)
+class BenchOptions:
+    """Every option of a bench run, whatever the device. ``data=None`` means the bundled sample;
+    ``threads=None`` the profile's threads on a phone, ``min(4, cores)`` locally."""
+
+    device: str = field(default="local", metadata=_flag("--device"))
+    runtime: str | None = field(default=None, metadata=_flag("--runtime"))
+    data: Path | None = field(default=None, metadata=_flag("--data"))
+    limit: int | None = field(default=None, metadata=_flag("--limit"))
+    subset: str | None = field(default=None, metadata=_flag("--subset"))
+    threads: int | None = field(default=None, metadata=_flag("--threads"))
+    runs: int = field(default=50, metadata=_flag("--runs"))
+    warmup: int = field(default=5, metadata=_flag("--warmup"))
+    energy: bool = field(default=False, metadata=_flag("--energy"))
+    idle_s: float = field(default=3.0, metadata=_flag("--idle"))
+    skip_bad: bool = field(default=False, metadata=_flag("--skip-bad"))
+    rounds: int = field(default=3, metadata=_flag("--rounds", android=True))
+    cooldown_s: float = field(default=0.0, metadata=_flag("--cooldown", android=True))
+    profiles: Path | None = field(default=None, metadata=_flag("--profiles", android=True))
+    benchmark_binary: Path | None = field(default=None, metadata=_flag("--benchmark-binary", android=True))
+    # the --json report of an interrupted Android run: the models it measured are kept
+    resume: Path | None = field(default=None, metadata=_flag("--resume", android=True))
+    app: bool = field(default=False, metadata=_flag("--app", android=True))
+    app_timeout_s: float = field(default=1800.0, metadata=_flag("--app-timeout", android=True))
+    progress: bool = True  # off with --quiet
+    log: Callable[[str], None] = field(default=_quiet, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        for name in ("data", "profiles", "benchmark_binary", "resume"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, Path):
+                object.__setattr__(self, name, Path(value))
+        if self.runs < 1 or self.warmup < 0 or self.rounds < 1:
+            raise ConfigError("--runs and --rounds must be at least 1, --warmup at least 0")
+        if self.device == "local":
+            reject_android_only(self)
+
+    @property
+    def on_android(self) -> bool:
+        return self.device != "local"
+
+
+def android_only_flags(opts: BenchOptions) -> list[str]:
+    """The Android-only flags ``opts`` sets to something other than their default."""
+    return [
+        f.metadata["flag"]
+        for f in fields(opts)
+        if f.metadata.get("android_only") and getattr(opts, f.name) != f.default
+    ]
+
+
+def reject_android_only(opts: BenchOptions) -> None:
+    """A local run refuses Android-only options instead of ignoring them (an option given its
+    default value cannot be told apart from one left out, and passes)."""
+    flags = android_only_flags(opts)
+    if flags:
+        what = f"{flags[0]} applies" if len(flags) == 1 else f"{', '.join(flags)} apply"
+        raise ConfigError(f"{what} only to Android devices ({ANDROID_HINT}), not to --device local")

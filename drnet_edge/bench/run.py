@@ -1,0 +1,132 @@
+"""``run_bench``: one report shape for every device, whichever path measures::
+
+    report = run_bench("out/artifacts", BenchOptions(device="local", runtime="tflite"))
+    report["policies"]["drnet"]["latency_ms"], report["policies"]["drnet"]["latency_vs_ref"]
+
+The local path is :mod:`drnet_edge.bench.local`, the Android ones :mod:`drnet_edge.bench.android_run`
+and :mod:`drnet_edge.bench.app`; all take the same :class:`BenchOptions`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from ..errors import ConfigError
+from .options import BenchOptions
+
+FORMAT = "drnet-edge/bench"
+VERSION = 1
+
+
+def run_bench(artifacts: str | Path, opts: BenchOptions | None = None) -> dict:
+    """Benchmark the artifacts on ``opts.device`` (``local``, a profile name, a serial or ``android``).
+
+    With ``opts.app`` (Android only) the installed demo app measures the whole pipeline on the phone
+    instead of the per-model tools. ``opts.resume`` (an earlier report of the same artifacts and
+    device, marked incomplete) lets an interrupted Android run resume: models measured there are kept.
+    """
+    from ..convert import read_manifest
+    from ..data import sample_dir
+
+    opts = opts or BenchOptions()
+    previous = read_previous(opts.resume) if opts.resume else None
+    root = Path(artifacts)
+    manifest = read_manifest(root)
+    target = choose_runtime(manifest, opts.runtime, opts.device)
+    opts = replace(opts, data=opts.data or sample_dir())
+    started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    if opts.on_android:
+        from .android_run import measure_android
+
+        body, dev_info, n, bad, threads = measure_android(root, manifest, target, opts, previous)
+    else:
+        body, dev_info, n, bad, threads = _measure_local(root, target, opts)
+    report = {
+        "format": FORMAT,
+        "version": VERSION,
+        "device": dev_info,
+        "runtime": target,
+        "precision": manifest["targets"][target]["precision"],
+        "threads": threads,
+        "backbone": manifest["backbone"],
+        "resolutions": manifest["resolutions"],
+        "artifacts": str(root),
+        "artifacts_manifest_sha256": manifest_sha(root),
+        "data": str(opts.data),
+        "subset": opts.subset,
+        "n": n,
+        "skipped_bad": bad,
+        "runs": opts.runs,
+        "warmup": opts.warmup,
+        "started": started,
+        "host": {"machine": platform.machine(), "python": platform.python_version()},
+        **body,
+    }
+    report.setdefault("incomplete", None)
+    return with_ratios(report)
+
+
+def _measure_local(root: Path, target: str, opts: BenchOptions) -> tuple:
+    """The real runtimes on this machine; returns (report body, device info, images, skipped files, threads)."""
+    from ..data import imagenet_classes, scan_folder
+    from ..runtime import ArtifactDRNet
+    from .local import bench_local, decode_images, local_device
+
+    threads = opts.threads or min(4, _cpu_count())
+    art = ArtifactDRNet(root, target, threads=threads)
+    classes = art.classes if art.classes.ids != imagenet_classes().ids else None
+    folder = scan_folder(opts.data, classes=classes, limit=opts.limit, subset=opts.subset)
+    images, labels, bad = decode_images(folder, opts.skip_bad, opts.progress)
+    body = bench_local(art, images, labels, opts)
+    return body, local_device(), len(images), bad, threads
+
+
+def choose_runtime(manifest: dict, runtime: str | None, device: str) -> str:
+    """``runtime`` if the artifacts hold it; else tflite, else the first target they hold."""
+    have = list(manifest["targets"])
+    if runtime:
+        if runtime not in have:
+            raise ConfigError(f"--runtime {runtime}: the artifacts hold {', '.join(have) or 'no models'}")
+        return runtime
+    for pref in ("tflite", "executorch", "onnx"):
+        if pref in have and (device == "local" or pref != "onnx"):
+            return pref
+    raise ConfigError(f"the artifacts hold no model that runs on {device} (they hold: {', '.join(have)})")
+
+
+def with_ratios(report: dict) -> dict:
+    """Add ``*_vs_ref`` ratios against ``fixed-<largest>`` (measured in the same run)."""
+    ref_name = f"fixed-{max(report['resolutions'])}"
+    ref = report["policies"].get(ref_name)
+    report["reference"] = ref_name if ref else None
+    for p in report["policies"].values():
+        for key in ("latency_ms", "energy_mj", "macs_m"):
+            base = ref.get(key) if ref else None
+            p[key.rsplit("_", 1)[0] + "_vs_ref"] = p[key] / base if base and p.get(key) is not None else None
+    return report
+
+
+def read_previous(path: Path) -> dict:
+    """The report of an interrupted run (``--resume`` with its ``--json FILE``)."""
+    if not path.is_file():
+        raise ConfigError(f"--resume needs --json FILE from the interrupted run ({path}: no such file)")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"--json {path}: not valid JSON ({exc}); drop --resume to start over") from None
+
+
+def manifest_sha(root: Path) -> str:
+    """The artifacts' identity: a report can resume only a run of the same manifest."""
+    from .._io import sha256_file
+
+    return sha256_file(root / "manifest.json")
+
+
+def _cpu_count() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)

@@ -1,0 +1,45 @@
+"""Training: ``predictor`` mode (frozen backbone), ``joint`` mode (the paper's recipe) and
+``plain`` mode (fine-tune at the largest resolution only: the fixed-resolution baseline).
+
+* predictor mode runs the frozen backbone once on ``views`` augmented views of every image
+  (a resumable on-disk cache of per-resolution losses and thumbnails), then trains the predictor
+  for many cheap epochs with Gumbel-softmax and the MACs constraint. Works on a laptop CPU.
+* joint mode: multi-resolution training of the resolution-aware backbone, then joint fine-tuning
+  with the predictor (predictor at 0.1x the learning rate); the batch is split by chosen resolution
+  (``joint_forward="chosen"``) or every image runs at every resolution (``"all"``; ``"auto"``
+  picks ``all`` on CUDA, ``chosen`` elsewhere).
+* Every mode: one checkpoint per epoch written atomically, ``resume`` continues exactly, per-epoch
+  metrics in ``<out>.metrics.jsonl``, deterministic for a seed, runs under ``torchrun`` (DDP).
+
+One job per module: :mod:`.config` (``TrainConfig``), :mod:`.views` (the data set),
+:mod:`.distributed` (torchrun), :mod:`.setup` (the model to train and weights from checkpoints),
+:mod:`.cache` (predictor mode's outcome cache), :mod:`.step` (``TrainStep``) and
+:mod:`.trainer` (``Trainer`` and ``train()``).
+"""
+
+from .cache import outcome_cache
+from .config import JOINT_FORWARDS, MODES, TrainConfig, resolve_joint_forward
+from .distributed import Dist, init_distributed
+from .setup import build_for_training, load_weights, macs_table, target_macs_m
+from .step import TrainStep
+from .trainer import Trainer, train
+from .views import ViewDataset, collate_views
+
+__all__ = [
+    "JOINT_FORWARDS",
+    "MODES",
+    "Dist",
+    "TrainConfig",
+    "TrainStep",
+    "Trainer",
+    "ViewDataset",
+    "build_for_training",
+    "collate_views",
+    "init_distributed",
+    "load_weights",
+    "macs_table",
+    "outcome_cache",
+    "resolve_joint_forward",
+    "target_macs_m",
+    "train",
+]

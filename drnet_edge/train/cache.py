@@ -1,0 +1,122 @@
+"""Predictor mode's outcome cache: the frozen backbone's loss and correctness at every resolution,
+and the predictor's thumbnail, for every image and augmented view, computed once and kept on disk."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .._io import atomic_write, sha256_file
+from ..checkpoint import resolve_model
+from ..data import ImageFolder
+from ..drnet import DRNet
+from ..preprocess import to_tensor
+from ..progress import progress_bar
+from .config import TrainConfig
+from .distributed import Dist
+from .views import ViewDataset
+
+Store = dict[str, dict[str, torch.Tensor]]
+
+
+def _cache_key(cfg: TrainConfig, model: DRNet) -> str:
+    parts = {
+        "backbone": cfg.backbone,
+        "weights": str(cfg.weights),
+        "resolutions": model.resolutions,
+        "thumb": cfg.thumb_size,
+        "pre": model.preprocess.to_dict(),
+        "seed": cfg.seed,
+        "augment": cfg.augment,
+    }
+    if cfg.init_from:  # a trained DRNet's backbone: its file's content decides the outcomes
+        parts["init_from"] = sha256_file(resolve_model(cfg.init_from))
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
+
+
+@torch.no_grad()
+def outcome_cache(
+    cfg: TrainConfig, model: DRNet, folder: ImageFolder, ds: ViewDataset, env: Dist, progress: bool
+) -> dict[str, torch.Tensor]:
+    """Per image and view: the frozen backbone's loss and correctness at every resolution, and the
+    thumbnail. Stored in ``<out>.cache/`` by image path; resumable; shared by runs (and CV folds)
+    with the same backbone, resolutions, preprocessing and seed."""
+    cache_dir = Path(cfg.cache_dir or str(cfg.out) + ".cache")
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    path = cache_dir / f"outcomes-{_cache_key(cfg, model)}.pt"
+    store: Store = {}
+    if path.is_file():
+        store = torch.load(path, map_location="cpu", weights_only=True)
+    keys = [str(p.resolve()) for p in folder.paths]
+    todo = [i for i, k in enumerate(keys) if k not in store or store[k]["ce"].shape[0] < cfg.views]
+    mine = todo[env.rank :: env.world]
+    model.to(env.device).eval()
+    new: Store = {}
+    with progress_bar(
+        len(mine),
+        f"backbone outcomes ({cfg.views} views x {len(model.resolutions)} resolutions)",
+        enabled=progress and env.main,
+    ) as advance:
+        for start in range(0, len(mine), 16):
+            chunk = mine[start : start + 16]
+            new.update(zip([keys[i] for i in chunk], _outcomes(model, ds, chunk, cfg.views, env.device), strict=True))
+            advance(len(chunk))
+            if len(new) >= 256 and env.world == 1:
+                store.update(new)
+                new = {}
+                atomic_write(path, lambda p: torch.save(store, p))
+    store = _write(store, new, path, env)
+    return {k: torch.stack([store[p][k][: cfg.views] for p in keys]) for k in ("ce", "correct", "agree", "thumb")}
+
+
+def _outcomes(
+    model: DRNet, ds: ViewDataset, chunk: list[int], views: int, device: torch.device
+) -> list[dict[str, torch.Tensor]]:
+    """The outcomes of images ``chunk`` (in order), each over ``views`` views (view 0 the centre crop)."""
+    items = [(i, v, ds.item(i, v or None)) for i in chunk for v in range(views)]
+    crops = {s: np.stack([it[2]["crops"][s] for it in items]) for s in ds.sizes}
+    labels = torch.tensor([it[2]["label"] for it in items])
+    logits = [
+        model.backbone_at(to_tensor(crops[r], model.preprocess).to(device), k).float().cpu()
+        for k, r in enumerate(model.resolutions)
+    ]
+    top1 = torch.stack([lg.argmax(1) for lg in logits], 1)
+    target = torch.where(labels >= 0, labels, top1[:, 0])  # unlabelled: the largest resolution's top-1
+    ce = torch.stack([F.cross_entropy(lg, target, reduction="none") for lg in logits], 1)
+    out = []
+    for j in range(len(chunk)):
+        sl = slice(j * views, (j + 1) * views)
+        out.append(
+            {
+                "ce": ce[sl].half(),
+                "correct": top1[sl] == labels[sl, None],
+                "agree": top1[sl] == top1[sl, :1],
+                "thumb": torch.from_numpy(crops[model.thumb_size][sl]),
+            }
+        )
+    return out
+
+
+def _write(store: Store, new: Store, path: Path, env: Dist) -> Store:
+    """Add the outcomes computed here (``new``) to the cache file; under torchrun rank 0 merges every
+    rank's part. Returns the whole store."""
+    if env.world > 1:
+        cache_dir = path.parent
+        part = cache_dir / f"part-{env.rank}.pt"
+        atomic_write(part, lambda p: torch.save(new, p))
+        env.barrier()
+        if env.main:
+            for r in range(env.world):
+                store.update(torch.load(cache_dir / f"part-{r}.pt", map_location="cpu", weights_only=True))
+            atomic_write(path, lambda p: torch.save(store, p))
+        env.barrier()
+        return torch.load(path, map_location="cpu", weights_only=True)
+    if new or not path.is_file():
+        store.update(new)
+        atomic_write(path, lambda p: torch.save(store, p))
+    return store
