@@ -1,7 +1,8 @@
 """Write the golden vectors that the Android core's JVM tests (android_demo/core) compare against.
 
-Run from the repository root with the project's venv::
+Run from the repository root with the project's venv, on fp32 TFLite artifacts of the bundled default model::
 
+    .venv/bin/drnet-edge convert --target tflite --out runs/convert/fp32     # lite0-imagenet, fp32
     .venv/bin/python android_demo/make_golden.py --artifacts runs/convert/fp32
 
 For 4 bundled sample photos (short side <= 400 px, so nothing is downscaled before the rule) it writes into
@@ -12,9 +13,16 @@ android_demo/core/src/test/resources/golden/:
 * <name>_logits_<R>.f32           backbone logits at every resolution (float32, little-endian)
 * manifest.json                   a copy of the artifacts' manifest
 * golden.json                     everything else: crop geometry, sha256 of each normalised float32 NCHW
-                                  tensor (little-endian bytes), predictor logits and choice, top-5 per
-                                  resolution, latency-statistics cases (numpy), synthetic resize cases
+                                  tensor (little-endian bytes), predictor logits and choice, top-5 and max
+                                  softmax per resolution, policy decisions, latency-statistics cases (numpy),
+                                  synthetic resize cases
 * synthetic_*.png                 small random images and their cv2.resize outputs (area, cubic)
+
+Policy decisions (``golden.json`` "policies"): for the manifest's default policy when it carries one (manifest
+version 2), and for test specs whose thresholds are picked from these images' max softmax so that they split
+between accepting and escalating (``cascade-160:t-224``, a three-stage cascade, ``drnet-escalate:t``, plus
+``drnet`` and ``fixed-128``), the outcome of ``drnet_edge.cascade.run_spec`` on the golden logits: top-1,
+resolution index answered at, indices run. The JVM tests replay them with the Java ``PolicyRunner``.
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from drnet_edge.cascade import Chain, max_softmax, run_spec
 from drnet_edge.data import sample_dir
 from drnet_edge.preprocess import (
     Preprocess,
@@ -117,6 +126,82 @@ def synthetic_cases(out: Path) -> list[dict]:
     return cases
 
 
+def split_threshold(values: list[float]) -> float | None:
+    """A threshold in (0, 1], as round as possible, strictly between two of ``values`` (at least 1e-4 from
+    each) and splitting them as evenly as possible: some images accept, others escalate. None when they
+    cannot be split."""
+    v = sorted(values)
+    n = len(v)
+    for i in sorted(range(1, n), key=lambda i: (abs(i - n / 2), v[i - 1] - v[i])):
+        lo, hi = v[i - 1], v[i]
+        for digits in (2, 3, 4, 5, 6):
+            t = round((lo + hi) / 2, digits)
+            if lo + 1e-4 < t < hi - 1e-4 and 0.0 < t <= 1.0:
+                return t
+    return None
+
+
+def policy_cases(images: list[dict], logits: dict[str, list[np.ndarray]], resolutions: list[int], manifest_policy):
+    """The decisions of the manifest's policy (if any) and of the test specs on the golden images."""
+    conf = {img["name"]: [max_softmax(z) for z in logits[img["name"]]] for img in images}
+    choice = {img["name"]: img["predictor"]["choice"] for img in images}
+    k = {r: i for i, r in enumerate(resolutions)}
+    cases: list[tuple[str, dict, str]] = []
+    if manifest_policy:
+        cases.append((manifest_policy["name"], manifest_policy["spec"], "manifest"))
+    asc = sorted(resolutions)  # [128, 160, 192, 224] for the default model
+    mid, small, largest = asc[1] if len(asc) > 2 else asc[0], asc[0], asc[-1]
+    # two stages (cascade-160:t-224): split on the confidence at 160
+    t = split_threshold([c[k[mid]] for c in conf.values()])
+    if t is not None:
+        chain = Chain((mid, largest), (t,))
+        cases.append((chain.name, chain.to_json(), "test"))
+    # three stages (cascade-128:t1-160:t2-224): split at 128, then split the images still open at 160
+    t1 = split_threshold([c[k[small]] for c in conf.values()]) if len(asc) > 2 else None
+    if t1 is not None:
+        still_open = [c[k[mid]] for c in conf.values() if c[k[small]] < t1]
+        t2 = split_threshold(still_open) if len(still_open) > 1 else None
+        if t2 is None:
+            t2 = 0.5 if not still_open or abs(still_open[0] - 0.5) > 1e-4 else 0.6
+        chain = Chain((small, mid, largest), (t1, t2))
+        cases.append((chain.name, chain.to_json(), "test"))
+    # the predictor's choice with escalation: split the images whose choice is not the largest resolution
+    chosen_small = [conf[n][choice[n]] for n in conf if choice[n] != 0]
+    te = split_threshold(chosen_small) if len(chosen_small) > 1 else None
+    if te is None and chosen_small:
+        te = round(min(1.0, chosen_small[0] + 0.05), 2) if chosen_small[0] < 0.95 else round(chosen_small[0] / 2, 2)
+    if te is not None:
+        cases.append((f"drnet-escalate:{te:g}", {"kind": "drnet-escalate", "threshold": te}, "test"))
+    cases.append(("drnet", {"kind": "drnet"}, "test"))
+    cases.append((f"fixed-{resolutions[-1]}", {"kind": "fixed", "resolution_index": len(resolutions) - 1}, "test"))
+
+    out = []
+    for name, spec, source in cases:
+        decisions = []
+        for img in images:
+            z = logits[img["name"]]
+            top, final, ran = run_spec(
+                spec,
+                resolutions,
+                lambda i, z=z: (int(np.argmax(z[i])), max_softmax(z[i])),
+                lambda img=img: img["predictor"]["choice"],
+            )
+            decisions.append(
+                {
+                    "image": img["name"],
+                    "top1": top,
+                    "answered_index": final,
+                    "answered_resolution": resolutions[final],
+                    "ran": ran,
+                    "escalated": len(ran) > 1,
+                }
+            )
+        out.append({"name": name, "spec": spec, "source": source, "decisions": decisions})
+        summary = ", ".join("+".join(str(resolutions[i]) for i in d["ran"]) for d in decisions)
+        print(f"policy {name}: ran {summary}")
+    return out
+
+
 def find_sample(name: str) -> Path:
     path = sample_dir() / name.split("_", 1)[0] / name
     if not path.is_file():
@@ -132,7 +217,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     model = ArtifactDRNet(args.artifacts, "tflite", threads=1)
-    m = model.manifest
+    m = model.manifest  # drnet_edge.manifest.Manifest
+    tflite = m.target("tflite")
     if model.predictor is None:
         raise SystemExit(f"{args.artifacts} holds no predictor; golden vectors need the full DRNet")
     pre = model.preprocess
@@ -147,6 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     shutil.copyfile(Path(args.artifacts) / "manifest.json", out / "manifest.json")
 
     images = []
+    all_logits: dict[str, list[np.ndarray]] = {}
     for name in args.images:
         path = find_sample(name)
         img = load_image(path)
@@ -161,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
             "name": stem,
             "source": f"drnet_edge/resources/sample/{path.parent.name}/{path.name}",
             "class_id": path.parent.name,
-            "label": m["classes"]["ids"].index(path.parent.name) if path.parent.name in m["classes"]["ids"] else -1,
+            "label": m.classes.ids.index(path.parent.name) if path.parent.name in m.classes.ids else -1,
             "decoded": f"{stem}.png",
             "width": w,
             "height": h,
@@ -185,23 +272,29 @@ def main(argv: list[str] | None = None) -> int:
             "resolution": resolutions[choice],
         }
         entry["backbones"] = {}
+        all_logits[stem] = []
         for k, r in enumerate(resolutions):
             logits = model.backbone_at(to_tensor(crops[r], pre), k).numpy().astype("<f4")[0]
             logits.tofile(out / f"{stem}_logits_{r}.f32")
-            entry["backbones"][str(r)] = {"logits": f"{stem}_logits_{r}.f32", "top5": top5(logits)}
+            all_logits[stem].append(logits)
+            entry["backbones"][str(r)] = {
+                "logits": f"{stem}_logits_{r}.f32",
+                "top5": top5(logits),
+                "max_softmax": max_softmax(logits),
+            }
         entry["chosen_top5"] = entry["backbones"][str(resolutions[choice])]["top5"]
         images.append(entry)
         print(f"{stem}: {w}x{h}, crop {side}, choice {resolutions[choice]}, top1 {entry['chosen_top5'][0]}")
 
     golden = {
         "format": "drnet-edge/android-golden",
-        "version": 1,
+        "version": 2,
         "made_by": "android_demo/make_golden.py",
         "artifacts": {
-            "source_model": m.get("source_model"),
+            "source_model": m.source_model,
             "target": "tflite",
-            "precision": m["targets"]["tflite"]["precision"],
-            "files": {k: v["sha256"] for k, v in m["targets"]["tflite"]["models"].items()},
+            "precision": tflite.precision,
+            "files": {k: v.sha256 for k, v in tflite.models.items()},
         },
         "tools": {
             "python": sys.version.split()[0],
@@ -210,11 +303,18 @@ def main(argv: list[str] | None = None) -> int:
             "opencv_ipp": bool(cv2.ipp.useIPP()),
         },
         "manifest": "manifest.json",
+        "manifest_version": m.version,
         "preprocess": pre.to_dict(),
         "resolutions": resolutions,
         "predictor_input": thumb,
         "tensor_bytes": "float32 little-endian, NCHW [1, 3, S, S]: ((x / 255) - mean) / std",
         "images": images,
+        "policies": {
+            "manifest_policy": m.policy["name"] if m.policy else None,
+            "rule": "drnet_edge.cascade.run_spec on the golden logits; max softmax = 1 / sum(exp(z - max z)) "
+            "in float64; a stage accepts when its max softmax >= its threshold",
+            "cases": policy_cases(images, all_logits, resolutions, m.policy),
+        },
         "latency_cases": latency_cases(),
         "resize_cases": synthetic_cases(out),
     }

@@ -11,8 +11,7 @@ import argparse
 import json
 from pathlib import Path
 
-from drnet_edge._io import atomic_write_json
-from drnet_edge._io import sha256_file
+from drnet_edge._io import atomic_write_json, sha256_file
 from drnet_edge.checkpoint import export_for_shipping
 
 MODELS = Path(__file__).resolve().parents[1] / "drnet_edge" / "resources" / "models"

@@ -1,14 +1,18 @@
-"""Small file helpers: atomic writes (a temporary file, then a rename) and file hashing."""
+"""Small file helpers: atomic writes (a temporary file, then a rename), file hashing, output paths
+checked before any work starts, and one-line reasons for ``torch.load`` failures."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+import re
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from .errors import ConfigError
 
 
 def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
@@ -50,3 +54,103 @@ def sha256_file(path: str | Path) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+# -- output paths: checked before any work starts ---------------------------------------------------
+
+PLOT_SUFFIXES = (".png", ".svg", ".pdf")
+
+
+def _nearest_existing(path: Path) -> Path:
+    """``path`` itself or its closest ancestor that exists (a file, when a path runs through one)."""
+    p = path
+    while not p.exists() and p != p.parent:
+        p = p.parent
+    return p
+
+
+def _probe(folder: Path, flag: str, path: Path) -> None:
+    """Create and remove a file in ``folder`` (``os.access`` says yes to root even on a read-only mount)."""
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".drnet-edge-probe-", dir=folder)
+    except OSError as exc:
+        raise ConfigError(f"{flag} {path}: cannot write in {folder} ({exc.strerror or exc})") from None
+    os.close(fd)
+    os.unlink(tmp)
+
+
+def check_writable(
+    path: str | Path,
+    flag: str,
+    *,
+    directory: bool = False,
+    may_exist: bool = True,
+    suffixes: tuple[str, ...] | None = None,
+) -> Path:
+    """Refuse an output path that cannot be written, before any work starts, with a one-line
+    :class:`~drnet_edge.errors.ConfigError` naming ``flag`` and the path.
+
+    ``directory``: the output is a folder (else a file); ``may_exist``: an existing one may be
+    replaced; ``suffixes``: the accepted file types (e.g. :data:`PLOT_SUFFIXES`). Missing parent
+    folders are fine (writers create them); the nearest existing one must be a folder we can write
+    in, which is checked by creating and removing a probe file. Creates nothing.
+    """
+    p = Path(path)
+    if suffixes is not None and p.suffix.lower() not in suffixes:
+        got = f"'{p.suffix}'" if p.suffix else "no suffix"
+        raise ConfigError(f"{flag} {p}: unsupported file type ({got}); use {', '.join(suffixes)}")
+    if p.exists():
+        if directory and not p.is_dir():
+            raise ConfigError(f"{flag} {p} is a file; give a folder path")
+        if not directory and p.is_dir():
+            raise ConfigError(f"{flag} {p} is a folder; give a file path")
+        if not may_exist:
+            raise ConfigError(f"{flag} {p} already exists; choose a new path")
+    anc = _nearest_existing(p.parent)
+    if not anc.is_dir():
+        raise ConfigError(f"{flag} {p}: {anc} is a file, not a folder")
+    _probe(anc, flag, p)
+    if directory and p.is_dir():
+        _probe(p, flag, p)
+    return p
+
+
+def check_outputs(*outputs: tuple[str, str | Path | None]) -> None:
+    """No two output flags may name the same file (the second would overwrite the first)."""
+    seen: dict[str, str] = {}
+    for flag, path in outputs:
+        if path is None:
+            continue
+        key = os.path.abspath(path)
+        if key in seen:
+            raise ConfigError(f"{seen[key]} and {flag} both name {path}; give each output its own path")
+        seen[key] = flag
+
+
+# -- torch.load failures, in one line --------------------------------------------------------------
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_GLOBAL = re.compile(r"GLOBAL ([\w.]+)")
+
+
+def strip_ansi(text: str) -> str:
+    """``text`` without terminal colour codes."""
+    return _ANSI.sub("", text)
+
+
+def load_error_reason(exc: BaseException) -> str:
+    """Why ``torch.load(..., weights_only=True)`` failed, in one line and without PyTorch's advice to
+    retry with ``weights_only=False`` (unsafe for a file from elsewhere: it can run code)."""
+    text = strip_ansi(str(exc))
+    if "weights_only" in text or "Weights only load failed" in text or "WeightsUnpickler" in text:
+        m = _GLOBAL.search(text)
+        what = f" ({m.group(1)})" if m else ""
+        return (
+            f"it holds pickled Python objects{what}, not only tensors; drnet-edge loads tensors only and never "
+            "runs code from a file: save a state dict (torch.save(model.state_dict(), PATH)) instead"
+        )
+    if isinstance(exc, EOFError):
+        return "the file is empty or truncated"
+    if isinstance(exc, RuntimeError) and ("zip" in text.lower() or "EOF" in text):
+        return "the file is truncated or not a PyTorch file"
+    return "not a PyTorch file (torch.load could not read it)"

@@ -11,7 +11,7 @@ from typing import Any
 
 import torch
 
-from ._io import atomic_write, sha256_file
+from ._io import atomic_write, load_error_reason, sha256_file
 from .backbones import create_backbone, get_backbone_cfg
 from .data import ClassList, imagenet_classes
 from .drnet import DRNet, PredictorCfg, ResolutionPredictor, make_resolution_aware
@@ -66,14 +66,16 @@ def save_checkpoint(path: str | Path, ckpt: dict[str, Any]) -> Path:
 def read_checkpoint(path: str | Path) -> dict[str, Any]:
     """Load and validate a checkpoint file (``weights_only=True``)."""
     p = Path(path)
+    if p.is_dir():
+        raise CheckpointError(
+            f"checkpoint {p} is a folder; give a checkpoint file (.pt) or one of: {', '.join(list_models())}"
+        )
     if not p.is_file():
         raise CheckpointError(f"checkpoint {p} does not exist (give a file path or one of: {', '.join(list_models())})")
     try:
         ckpt = torch.load(p, map_location="cpu", weights_only=True)
     except Exception as exc:
-        raise CheckpointError(
-            f"{p} is not a readable drnet-edge checkpoint (corrupt or not a torch file): {exc}"
-        ) from exc
+        raise CheckpointError(f"{p} is not a readable drnet-edge checkpoint: {load_error_reason(exc)}") from exc
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         raise CheckpointError(f"{p} is not a drnet-edge checkpoint (no '{FORMAT}' format tag)")
     if ckpt.get("version", 0) > VERSION:

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._io import atomic_write_json, sha256_file
+from ._io import atomic_write_json, check_writable, sha256_file
 from .augment import view_crops
 from .checkpoint import DEFAULT_MODEL, load_model
 from .data import ImageFolder, imagenet_classes, sample_dir, scan_folder
@@ -114,13 +114,14 @@ def convert(
     if calib_count < 1:
         raise ConfigError("--calib-count must be at least 1")
     for t in tgts:
-        t.check_installed()
+        t.check_export()
     out = Path(out)
     if out.exists() and (
         not out.is_dir()
         or any(p for p in out.iterdir() if p.name not in ("manifest.json", "parity.json") and not p.is_dir())
     ):
         raise ConfigError(f"--out {out} exists and is not a drnet-edge artifact directory; choose a new path")
+    check_writable(out, "--out", directory=True)  # before any work: a bad --out never costs a conversion
 
     net, classes, ckpt = load_model(model)
     folder = scan_folder(calib or sample_dir(), classes=None if classes.ids == imagenet_classes().ids else classes)

@@ -41,6 +41,8 @@ class ClassList:
 def read_class_file(path: str | Path, source: str | None = None) -> ClassList:
     """Read ``id [display name]`` lines (the format of ImageNet's ``synsets.txt``)."""
     p = Path(path)
+    if p.is_dir():
+        raise DataError(f"class list {p} is a folder; give a text file with one 'id [name]' line per class")
     if not p.is_file():
         raise DataError(f"class list {p} does not exist")
     ids, names = [], []
@@ -92,6 +94,18 @@ def _is_image(p: Path) -> bool:
     return p.suffix.lower() in IMAGE_EXTENSIONS
 
 
+def _is_file(p: Path) -> bool:
+    """A file, or a symbolic link to nothing: kept, so that it fails to read like any unreadable image
+    (an error naming it, or skipped and counted with --skip-bad) instead of vanishing from the count."""
+    return p.is_file() or (p.is_symlink() and not p.exists())
+
+
+def _describe(classes: ClassList) -> str:
+    """``the 10 classes of the checkpoint's class list``: the size said once, whatever the source says."""
+    src = classes.source.replace(f" ({len(classes)} classes)", "")
+    return f"the {len(classes)} classes of {src}"
+
+
 def _visible(p: Path) -> bool:
     return not p.name.startswith(".")
 
@@ -134,7 +148,7 @@ def scan_folder(
         raise DataError(f"data folder {root} does not exist or is not a folder")
     entries = sorted(p for p in root.iterdir() if _visible(p))
     dirs = [p for p in entries if p.is_dir()]
-    loose = [p for p in entries if p.is_file() and _is_image(p)]
+    loose = [p for p in entries if _is_file(p) and _is_image(p)]
     if dirs and loose:
         raise DataError(
             f"{root} mixes class folders with loose images ({loose[0].name}); "
@@ -161,15 +175,15 @@ def scan_folder(
         if d.name not in index:
             kind = "wnid" if WNID.match(d.name) else "class"
             raise DataError(
-                f"folder {d} is an unknown {kind}: it is not in the {classes.source} "
-                f"({len(classes)} classes). Remove the folder or pass a matching --classes FILE."
+                f"folder {d} is an unknown {kind}: it is not one of {_describe(classes)}. "
+                "Remove the folder or pass a matching --classes FILE."
             )
-        files = sorted(p for p in d.rglob("*") if p.is_file() and _visible(p))
+        files = sorted(p for p in d.rglob("*") if _is_file(p) and _visible(p))
         bad = [p for p in files if not _is_image(p)]
         if bad:
             raise DataError(
                 f"{bad[0]} is not an image file (expected one of {', '.join(IMAGE_EXTENSIONS)}); "
-                "remove it from the data folder"
+                "remove it from the data folder (--skip-bad skips only unreadable images, not other files)"
             )
         if not files:
             raise DataError(f"class folder {d} holds no images")

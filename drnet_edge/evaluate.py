@@ -249,8 +249,15 @@ def evaluate(
     pols = expand_policies(rest, res, default=net.default_policy) if rest else []
     if any(p.needs_predictor for p in pols) and not net.has_predictor:
         raise ConfigError(
-            f"policies {', '.join(p.name for p in pols if p.needs_predictor)} need a resolution predictor, "
-            "and this model has none: pass a DRNet checkpoint with --model, or use fixed/cascade policies"
+            f"policies {', '.join(p.name for p in pols if p.needs_predictor)} need a DRNet model with a "
+            "resolution predictor, and "
+            + (
+                f"--model {model} has none (a plain model): use fixed/cascade policies, or a DRNet checkpoint"
+                if model is not None
+                else f"--artifacts {artifacts} hold none: use fixed/cascade policies"
+                if artifacts is not None
+                else "a plain --backbone has none: pass a DRNet checkpoint with --model, or use fixed/cascade policies"
+            )
         )
     folder = data if isinstance(data, ImageFolder) else scan_folder(data, classes=classes, limit=limit, subset=subset)
     if folder.classes is not None and len(folder.classes) != net.num_classes:

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .cascade import Chain, cascade_arrays, parse_chain, parse_threshold
 from .errors import ConfigError
 
 
@@ -266,88 +267,9 @@ def expand_policies(
 # ---------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Chain:
-    """A cascade: resolutions run smallest first; stage ``i`` is accepted when the max softmax there
-    is at least ``thresholds[i]``; the last stage always answers."""
-
-    resolutions: tuple[int, ...]  # run order (increasing)
-    thresholds: tuple[float, ...]  # one per stage but the last
-
-    @property
-    def name(self) -> str:
-        stages = [f"{r}:{t:g}" for r, t in zip(self.resolutions, self.thresholds, strict=False)]
-        return "cascade-" + "-".join([*stages, str(self.resolutions[-1])])
-
-    def indices(self, resolutions: list[int]) -> list[int]:
-        return [resolutions.index(r) for r in self.resolutions]
-
-    def to_json(self) -> dict:
-        return {"kind": "cascade", "resolutions": list(self.resolutions), "thresholds": list(self.thresholds)}
-
-
-def parse_threshold(text: str, where: str) -> float:
-    try:
-        t = float(text)
-    except ValueError:
-        raise ConfigError(f"{where}: threshold {text!r} is not a number") from None
-    if not 0.0 < t <= 1.0:
-        raise ConfigError(f"{where}: threshold {t:g} is outside (0, 1]")
-    return t
-
-
-def parse_chain(arg: str, resolutions: list[int]) -> Chain:
-    """``"128:0.8-160:0.7-224"`` -> :class:`Chain`, checked against the model's resolutions."""
-    where = f"policy 'cascade-{arg}'"
-    parts = arg.split("-")
-    if len(parts) < 2:
-        raise ConfigError(f"{where}: a cascade needs at least two stages, e.g. cascade-160:0.7-224")
-    res, thr = [], []
-    for i, part in enumerate(parts):
-        r_text, sep, t_text = part.partition(":")
-        last = i == len(parts) - 1
-        if sep and last:
-            raise ConfigError(f"{where}: the last stage always answers; drop its threshold (':{t_text}')")
-        if not sep and not last:
-            raise ConfigError(
-                f"{where}: stage {part!r} needs a threshold, e.g. {part}:0.7 (or run drnet-edge calibrate)"
-            )
-        if not r_text.isdigit() or int(r_text) not in resolutions:
-            raise ConfigError(f"{where}: {r_text!r} is not one of the model's resolutions {resolutions}")
-        res.append(int(r_text))
-        if not last:
-            thr.append(parse_threshold(t_text, where))
-    if res != sorted(set(res)):
-        raise ConfigError(f"{where}: stages must run from the smallest resolution to larger ones, each once")
-    return Chain(tuple(res), tuple(thr))
-
-
 def cascade_decision(confidence: np.ndarray, chain: Chain, resolutions: list[int]) -> Decision:
-    """Replay ``chain`` on per-image confidences at every resolution (vectorised)."""
-    n, k = confidence.shape
-    idx = chain.indices(resolutions)
-    final = np.full(n, idx[-1], dtype=np.int64)
-    ran = np.zeros((n, k), dtype=bool)
-    open_ = np.ones(n, dtype=bool)  # still escalating
-    for j, t in zip(idx[:-1], chain.thresholds, strict=True):
-        ran[open_, j] = True
-        accept = open_ & (confidence[:, j] >= t)
-        final[accept] = j
-        open_ &= ~accept
-    ran[open_, idx[-1]] = True
-    return Decision(final, ran)
-
-
-def run_cascade(chain: Chain, run: Callable[[int], tuple[int, float]]) -> tuple[int, int, list[int]]:
-    """Run ``chain`` on one image: ``run(resolution)`` -> (top-1, max softmax). Returns (top-1,
-    resolution answered at, resolutions run) - the deployed loop, the same rule as the replay."""
-    ran = []
-    for r, t in zip(chain.resolutions, (*chain.thresholds, None), strict=True):
-        top, conf = run(r)
-        ran.append(r)
-        if t is None or conf >= t:
-            return top, r, ran
-    raise AssertionError("unreachable")
+    """Replay ``chain`` on per-image confidences at every resolution."""
+    return Decision(*cascade_arrays(confidence, chain, resolutions))
 
 
 @register_policy("cascade")

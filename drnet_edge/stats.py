@@ -16,3 +16,17 @@ def paired_top1(labels: np.ndarray, ref: np.ndarray, new: np.ndarray) -> dict[st
         "delta_se": float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else float("nan"),
         "agreement": float((ref == new).mean()),
     }
+
+
+def bootstrap_ratio(
+    num: np.ndarray, den: np.ndarray, stat: str = "mean", n_boot: int = 2000, seed: int = 0
+) -> dict[str, float]:
+    """``stat(num) / stat(den)`` over paired samples (the same images), with a 95% percentile bootstrap
+    interval that resamples images (``stat``: ``mean`` or ``median``)."""
+    fn = {"mean": np.mean, "median": np.median}[stat]
+    num, den = np.asarray(num, dtype=np.float64), np.asarray(den, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(num), size=(n_boot, len(num)))
+    boots = fn(num[idx], axis=1) / fn(den[idx], axis=1)
+    lo, hi = np.percentile(boots, [2.5, 97.5])
+    return {"ratio": float(fn(num) / fn(den)), "ci95": [float(lo), float(hi)]}

@@ -1,6 +1,7 @@
 """The Android core's golden vectors (android_demo/core/src/test/resources/golden) still describe Python's
-preprocessing: same crops from the same decoded PNGs, same normalised-tensor sha256. If this fails, the
-preprocessing changed: regenerate with ``.venv/bin/python android_demo/make_golden.py`` and rerun
+preprocessing (same crops from the same decoded PNGs, same normalised-tensor sha256) and Python's policy rule
+(``drnet_edge.cascade.run_spec`` on the golden logits gives the recorded decisions). If this fails, the
+preprocessing or the rule changed: regenerate with ``.venv/bin/python android_demo/make_golden.py`` and rerun
 ``android_demo/run-jvm-tests.sh`` so the app follows."""
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import cv2
 import numpy as np
 import pytest
 
+from drnet_edge.cascade import max_softmax, run_spec
+from drnet_edge.manifest import Manifest
 from drnet_edge.preprocess import Preprocess, center_crop_square, crop_and_resize, load_image, to_tensor
 
 REPO = Path(__file__).resolve().parents[1]
@@ -38,6 +41,40 @@ def test_manifest_copy_matches_golden_preprocess(golden: dict) -> None:
     assert Preprocess.from_dict(manifest["preprocess"]) == Preprocess.from_dict(golden["preprocess"])
     assert manifest["resolutions"] == golden["resolutions"]
     assert manifest["predictor_input"] == golden["predictor_input"]
+
+
+def test_manifest_copy_is_readable_by_python(golden: dict) -> None:
+    manifest = Manifest.from_json(json.loads((GOLDEN / golden["manifest"]).read_text(encoding="utf-8")))
+    assert manifest.version == golden["manifest_version"]
+    tflite = manifest.target("tflite")
+    assert {k: v.sha256 for k, v in tflite.models.items()} == golden["artifacts"]["files"]
+    assert [b.input_size for b in tflite.backbones()] == manifest.resolutions
+    assert (manifest.policy or {}).get("name") == golden["policies"]["manifest_policy"]
+
+
+def test_python_policy_rule_reproduces_golden_decisions(golden: dict) -> None:
+    resolutions = golden["resolutions"]
+    images = {img["name"]: img for img in golden["images"]}
+    logits = {
+        name: [np.fromfile(GOLDEN / img["backbones"][str(r)]["logits"], dtype="<f4") for r in resolutions]
+        for name, img in images.items()
+    }
+    for name, img in images.items():
+        for r, z in zip(resolutions, logits[name], strict=True):
+            assert max_softmax(z) == img["backbones"][str(r)]["max_softmax"], f"{name}@{r}"
+    cases = golden["policies"]["cases"]
+    assert {c["spec"]["kind"] for c in cases} >= {"cascade", "drnet-escalate", "drnet", "fixed"}
+    outcomes = set()
+    for case in cases:
+        for d in case["decisions"]:
+            z, choice = logits[d["image"]], images[d["image"]]["predictor"]["choice"]
+            top, final, ran = run_spec(
+                case["spec"], resolutions, lambda k, z=z: (int(np.argmax(z[k])), max_softmax(z[k])), lambda c=choice: c
+            )
+            assert (top, final, ran) == (d["top1"], d["answered_index"], d["ran"]), f"{case['name']} on {d['image']}"
+            if case["spec"]["kind"] in ("cascade", "drnet-escalate"):
+                outcomes.add(len(ran) > 1)
+    assert outcomes == {True, False}, "the test thresholds should split the images between accepting and escalating"
 
 
 def test_python_preprocessing_reproduces_golden_crops_and_tensors(golden: dict) -> None:

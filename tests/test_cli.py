@@ -18,7 +18,7 @@ def test_eval_bundled_sample_json_and_plot(tmp_path: Path) -> None:
     js, png = tmp_path / "r.json", tmp_path / "r.png"
     p = run(
         "eval", "--backbone", "efficientnet_lite0", "--limit", "8", "--resolutions", "128,96", "--quiet",
-        "--json", str(js), "--plot", str(png),
+        "--policies", "fixed,oracle,oracle-agree", "--json", str(js), "--plot", str(png),
     )  # fmt: skip
     assert p.returncode == 0, p.stderr
     assert "fixed-128" in p.stdout and "upper bound" in p.stdout
@@ -100,7 +100,9 @@ def test_default_model_is_the_bundled_drnet(tmp_path: Path) -> None:
     assert p.returncode == 0, p.stderr
     report = json.loads(js.read_text())
     assert report["model"] == "lite0-imagenet" and report["resolutions"] == [224, 192, 160, 128]
-    assert {"drnet", "random", "oracle", "fixed-224"} <= set(report["policies"])
+    default = report["default_policy"]  # calibrated, recorded in the bundled checkpoint
+    assert default and {default, f"random-{default}", "fixed-224", "fixed-128"} <= set(report["policies"])
+    assert report["policies"][default]["macs_m"] == report["policies"][f"random-{default}"]["macs_m"]
     assert 0 < report["predictor_macs_m"] < 0.05 * report["policies"]["fixed-224"]["macs_m"]
     p = run("eval", "--limit", "2", "--quiet", "--resolutions", "128,96")
     assert p.returncode == 2 and "--backbone" in p.stderr  # says how to evaluate other resolutions

@@ -1,46 +1,204 @@
-"""Convert a tiny DRNet to every target, fp32 and int8, run it through the runtime; manifest; tampering."""
+"""Convert tiny DRNets over registered backbones to every target and route, fp32 and int8, run them
+through the runtime; fp32 parity per backbone; runtimes without the export tools; manifest; tampering."""
 
 import importlib.util
 import json
 import shutil
+import sys
+from importlib import metadata
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
-from drnet_edge.backbones import TF_LITE_PREPROCESS, create_backbone
-from drnet_edge.checkpoint import make_checkpoint, save_checkpoint
+from drnet_edge.checkpoint import load_model
 from drnet_edge.convert import FP32_ATOL, convert
-from drnet_edge.converters import list_targets
-from drnet_edge.data import ClassList
-from drnet_edge.drnet import DRNet, PredictorCfg, ResolutionPredictor
+from drnet_edge.converters import get_target, list_routes, list_targets
 from drnet_edge.errors import ArtifactError, ConfigError, ConversionError, DataError
 from drnet_edge.evaluate import evaluate
 
-from .conftest import CLASSES
+from .conftest import CLASSES, SMALL_BACKBONES
+
+needs_onnx2tf = pytest.mark.skipif(
+    importlib.util.find_spec("onnx2tf") is None or importlib.util.find_spec("tensorflow") is None,
+    reason="the onnx2tf route needs pip install 'drnet-edge[onnx]'",
+)
+
+# Every registered (target, route): a new converter module is tested without editing this file.
+ROUTES = [
+    pytest.param(t, r, id=t if len(list_routes(t)) == 1 else f"{t}-{r}", marks=needs_onnx2tf if r == "onnx2tf" else ())
+    for t in list_targets()
+    for r in list_routes(t)
+]
+
+
+def _via(target: str, route: str) -> str:
+    """``convert``'s ``via`` for a route (it names TFLite routes; other targets take the default)."""
+    return route if len(list_routes(target)) > 1 else "litert"
 
 
 @pytest.mark.parametrize("int8", [False, True], ids=["fp32", "int8"])
-@pytest.mark.parametrize("target", list_targets())
-def test_convert_and_run_every_target(tiny, tmp_path: Path, target: str, int8: bool) -> None:
+@pytest.mark.parametrize("target, route", ROUTES)
+def test_convert_and_run_every_route(tiny, tmp_path: Path, target: str, route: str, int8: bool) -> None:
+    """The whole pipeline (predictor, resolution-aware BN folded per resolution, manifest, runtime)."""
     ckpt, data = tiny
     out = tmp_path / "art"
-    parity = convert(ckpt, targets=[target], out=out, int8=int8, calib=data, calib_count=8, log=lambda m: None)
+    parity = convert(
+        ckpt,
+        targets=[target],
+        via=_via(target, route),
+        out=out,
+        int8=int8,
+        calib=data,
+        calib_count=8,
+        log=lambda m: None,
+    )
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["format"] == "drnet-edge/artifacts" and manifest["resolutions"] == [64, 48]
     assert manifest["predictor_input"] == 32 and manifest["classes"]["ids"] == list(CLASSES)
     assert {"mean", "std", "crop_pct", "layout"} <= set(manifest["preprocess"])
-    models = manifest["targets"][target]["models"]
+    entry = manifest["targets"][target]
+    assert entry["route"] == route and entry["precision"] == ("int8" if int8 else "fp32")
+    assert set(entry["versions"]) == set(get_target(target, route).packages)
+    models = entry["models"]
     assert set(models) == {"predictor", "backbone_64", "backbone_48"}
     for m in models.values():
         assert (out / m["file"]).is_file() and len(m["sha256"]) == 64 and m["macs"] > 0
-        assert m["precision"] == ("int8" if int8 else "fp32") and m["input"]["shape"][0] == 1
+        assert m["precision"] == ("int8" if int8 else "fp32")
+        assert m["input"]["shape"] == [1, 3, m["input_size"], m["input_size"]]  # NCHW, batch 1, on every route
     for name, check in parity["targets"][target].items():
         if not int8:
             assert check["max_abs_diff"] <= FP32_ATOL, name
     report = evaluate(data, runtime=target, artifacts=out, policies="fixed,drnet,random", progress=False)
     assert report.n == 12 and set(report.policies) == {"fixed-64", "fixed-48", "drnet", "random"}
     assert report.extra["precision"] == ("int8" if int8 else "fp32")
+
+
+@pytest.mark.parametrize("backbone", SMALL_BACKBONES)
+@pytest.mark.parametrize("target, route", ROUTES)
+def test_fp32_parity_on_registered_backbones(tiny, tiny_checkpoints, tmp_path: Path, target, route, backbone):
+    """Each small registered backbone (random weights, random BN statistics, BN wrapped as
+    resolution-aware and folded back) converts through every route with fp32 logits within
+    FP32_ATOL of PyTorch. One resolution, no predictor: the pipeline test above covers those."""
+    ckpt = tiny_checkpoints(backbone, resolutions=(48,), predictor=False)
+    out = tmp_path / "art"
+    parity = convert(
+        ckpt, targets=[target], via=_via(target, route), out=out, calib=tiny[1], calib_count=4, log=lambda m: None
+    )
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["backbone"] == backbone and manifest["targets"][target]["route"] == route
+    (name, c), *others = parity["targets"][target].items()
+    assert name == "backbone_48" and not others
+    assert c["n_calib_checked"] == 4 and c["max_abs_diff"] <= FP32_ATOL and c["top1_agreement_calib"] == 1.0, c
+
+
+# Runs in a fresh interpreter where no export-only package can be imported and each reads as not
+# installed: argv = JSON {"block": [packages], "files": [[target, route, model file], ...]}, input
+# .npy, output .npz; prints what check_export said per file.
+_RUN_WITHOUT_EXPORT_TOOLS = """
+import json, sys
+from importlib import metadata
+import numpy as np
+job, x, y = json.loads(sys.argv[1]), np.load(sys.argv[2]), sys.argv[3]
+modules = {"tf-keras": "tf_keras", "onnx-graphsurgeon": "onnx_graphsurgeon", "litert-torch": "litert_torch"}
+for pkg in job["block"]:
+    sys.modules[modules.get(pkg, pkg.replace("-", "_"))] = None  # import raises ImportError
+real_version = metadata.version
+def version(pkg):
+    if pkg in job["block"]:
+        raise metadata.PackageNotFoundError(pkg)
+    return real_version(pkg)
+metadata.version = version
+from drnet_edge.converters import get_target
+out, said = {}, {}
+for target, route, model in job["files"]:
+    t = get_target(target, route)
+    t.check_runtime()
+    try:
+        t.check_export()
+        said[f"{target}-{route}"] = "passed"
+    except Exception as exc:
+        said[f"{target}-{route}"] = str(exc)
+    out[f"{target}-{route}"] = t.load(model, threads=1)(x)
+np.savez(y, **out)
+print(json.dumps(said))
+"""
+
+
+def test_running_needs_only_runtime_packages(tmp_path: Path) -> None:
+    """Files of every route load and run in a process where no export-only package (one some
+    route needs to export but no route needs to run) is importable or installed, as far as
+    check_runtime can tell; check_export there names what is missing."""
+    import subprocess
+
+    torch.manual_seed(0)
+    module = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 8, 3, padding=1), torch.nn.ReLU6(), torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(),
+        torch.nn.Linear(8, 3),
+    ).eval()  # fmt: skip
+    x = torch.randn(2, 3, 16, 16)
+    np.save(tmp_path / "x.npy", x.numpy())
+    routes = [(t, r) for t in list_targets() for r in list_routes(t)]
+    if importlib.util.find_spec("onnx2tf") is None:
+        routes.remove(("tflite", "onnx2tf"))
+    files, runtime, export = [], set(), set()
+    for target, route in routes:
+        t = get_target(target, route)
+        path = tmp_path / f"{target}-{route}{t.suffix}"
+        t.export(module, x[:1], path, int8=False)
+        files.append([target, route, str(path)])
+        runtime |= set(t.runtime_packages)
+        export |= set(t.export_packages)
+    block = sorted(export - runtime)
+    job = json.dumps({"block": block, "files": files})
+    done = subprocess.run(
+        [sys.executable, "-c", _RUN_WITHOUT_EXPORT_TOOLS, job, str(tmp_path / "x.npy"), str(tmp_path / "y.npz")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    said = json.loads(done.stdout.strip().splitlines()[-1])
+    with torch.no_grad():
+        ref = module(x).numpy()
+    got = np.load(tmp_path / "y.npz")
+    for target, route in routes:
+        t = get_target(target, route)
+        missing = [p for p in t.packages if p in block]
+        if missing:
+            assert said[f"{target}-{route}"] == (
+                f"target {target!r}{f' (route {route})' if route != 'default' else ''} needs {', '.join(missing)} "
+                f"to convert to it: pip install 'drnet-edge[{t.extra}]'"
+            )
+        assert np.abs(got[f"{target}-{route}"] - ref).max() <= FP32_ATOL, (target, route)
+
+
+def test_runtime_check_names_missing_runtime_package(monkeypatch) -> None:
+    t = get_target("onnx")
+    real_version = metadata.version
+
+    def version(pkg: str) -> str:
+        if pkg == "onnxruntime":
+            raise metadata.PackageNotFoundError(pkg)
+        return real_version(pkg)
+
+    monkeypatch.setattr(metadata, "version", version)
+    with pytest.raises(ConfigError, match=r"target 'onnx' needs onnxruntime to run its files: pip install"):
+        t.check_runtime()
+    assert t.versions()["onnxruntime"] == "not installed" and t.versions()["onnxsim"] != "not installed"
+
+
+def test_every_converter_module_is_discovered() -> None:
+    """converters/__init__ imports every module of the package (but base and private ones)."""
+    import pkgutil
+
+    import drnet_edge.converters as pkg
+
+    modules = {m.name for m in pkgutil.iter_modules(pkg.__path__)} - {"base"}
+    assert set(pkg.TARGET_MODULES) == {m for m in modules if not m.startswith("_")}
+    assert all(f"drnet_edge.converters.{m}" in sys.modules for m in pkg.TARGET_MODULES)
+    assert list_routes("tflite")[0] == "litert" and get_target("tflite").route == "litert"  # the default route
 
 
 def test_fp32_runtime_matches_pytorch_pipeline(tiny, tmp_path: Path) -> None:
@@ -109,27 +267,22 @@ def test_export_failure_names_model_and_stage(tiny, tmp_path: Path, monkeypatch)
     assert not (tmp_path / "x").exists() and not list(tmp_path.glob(".x.*"))
 
 
-@pytest.mark.parametrize("target", ["tflite", "executorch"])
-def test_shared_weights_stored_once(tmp_path: Path, tiny, target: str) -> None:
+@pytest.mark.parametrize("target", [t for t in list_targets() if get_target(t).shares_weights])
+def test_shared_weights_stored_once(tmp_path: Path, tiny, tiny_checkpoints, target: str) -> None:
     """Without resolution-aware BN every backbone shares all weights: one file, an entry point each."""
     _, data = tiny
-    torch.manual_seed(0)
-    backbone = create_backbone("resnet10t", pretrained=False, num_classes=3).eval()
-    predictor = ResolutionPredictor(PredictorCfg(2, thumb_size=32, trunk_stages=2), pretrained_trunk=False).eval()
-    model = DRNet(backbone, [64, 48], predictor, TF_LITE_PREPROCESS, backbone_name="resnet10t")
-    ckpt = save_checkpoint(
-        tmp_path / "s.pt", make_checkpoint(model, ClassList(CLASSES, CLASSES, "t"), include_backbone=True)
-    )
+    ckpt = tiny_checkpoints("mobilenet_v2", predictor=False, resolution_bn=False)
     out = tmp_path / "art"
     convert(ckpt, targets=[target], out=out, calib=data, calib_count=4, log=lambda m: None)
     entry = json.loads((out / "manifest.json").read_text())["targets"][target]
     assert entry["shared_backbone_weights"]
     b64, b48 = entry["models"]["backbone_64"], entry["models"]["backbone_48"]
     assert b64["file"] == b48["file"] and b64["entry"] == "backbone_64" and b48["entry"] == "backbone_48"
-    weights = sum(p.numel() * 4 for p in backbone.parameters())
+    weights = sum(p.numel() * 4 for p in load_model(ckpt)[0].backbone.parameters())
     assert b64["bytes"] < 1.5 * weights  # one copy of the weights, not two
-    a = evaluate(data, runtime=target, artifacts=out, policies="fixed,drnet", progress=False)
-    b = evaluate(data, model=ckpt, policies="fixed,drnet", progress=False)
+    a = evaluate(data, runtime=target, artifacts=out, policies="fixed", progress=False)
+    b = evaluate(data, model=ckpt, policies="fixed", progress=False)
+    assert set(a.policies) == {"fixed-64", "fixed-48"}
     assert all(a.policies[k].top1 == b.policies[k].top1 for k in a.policies)
 
 
@@ -151,31 +304,6 @@ def test_real_default_model_converts_with_parity(tmp_path: Path) -> None:
     b = evaluate(sample_dir(), model="lite0-imagenet", policies="fixed-224,drnet", limit=12, progress=False)
     assert a.policies["drnet"].top1 == b.policies["drnet"].top1
     assert a.policies["drnet"].resolution_share == b.policies["drnet"].resolution_share
-
-
-needs_onnx2tf = pytest.mark.skipif(
-    importlib.util.find_spec("onnx2tf") is None or importlib.util.find_spec("tensorflow") is None,
-    reason="the onnx2tf route needs pip install 'drnet-edge[onnx]'",
-)
-
-
-@needs_onnx2tf
-@pytest.mark.parametrize("int8", [False, True], ids=["fp32", "int8"])
-def test_tflite_via_onnx2tf(tiny, tmp_path: Path, int8: bool) -> None:
-    ckpt, data = tiny
-    out = tmp_path / "art"
-    parity = convert(
-        ckpt, targets=["tflite"], via="onnx2tf", out=out, int8=int8, calib=data, calib_count=8, log=lambda m: None
-    )
-    manifest = json.loads((out / "manifest.json").read_text())
-    entry = manifest["targets"]["tflite"]
-    assert entry["route"] == "onnx2tf" and set(entry["models"]) == {"predictor", "backbone_64", "backbone_48"}
-    for m in entry["models"].values():
-        assert m["input"]["shape"] == [1, 3, m["input_size"], m["input_size"]]  # NCHW kept, like every target
-    if not int8:
-        assert max(c["max_abs_diff"] for c in parity["targets"]["tflite"].values()) <= FP32_ATOL
-    report = evaluate(data, runtime="tflite", artifacts=out, policies="fixed,drnet", progress=False)
-    assert report.n == 12 and report.extra["precision"] == ("int8" if int8 else "fp32")
 
 
 @needs_onnx2tf

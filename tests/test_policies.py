@@ -1,8 +1,9 @@
 import numpy as np
 import pytest
 
+from drnet_edge.cascade import Chain, run_cascade
 from drnet_edge.errors import ConfigError
-from drnet_edge.policies import Chain, Predictions, cascade_decision, expand_policies, run_cascade, smallest_true
+from drnet_edge.policies import Predictions, cascade_decision, expand_policies, smallest_true
 from drnet_edge.results import compare_to_fixed_line, score
 
 RES = [224, 160, 96]
@@ -90,7 +91,9 @@ def test_deployed_cascade_loop_matches_the_replay() -> None:
     preds = make_preds()
     d = cascade_decision(CONF, chain, RES)
     for i in range(4):
-        top, r, ran = run_cascade(chain, lambda r, i=i: (int(preds.top1[i, RES.index(r)]), float(CONF[i, RES.index(r)])))
+        top, r, ran = run_cascade(
+            chain, lambda r, i=i: (int(preds.top1[i, RES.index(r)]), float(CONF[i, RES.index(r)]))
+        )
         assert r == RES[d.final[i]] and len(ran) == d.ran[i].sum() and top == preds.top1[i, d.final[i]]
 
 

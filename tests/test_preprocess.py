@@ -52,3 +52,21 @@ def test_load_image_rgb_and_bad_file(tmp_path) -> None:
         load_image(bad)
     with pytest.raises(BadImageError, match="cannot be read"):
         load_image(tmp_path / "missing.jpg")
+
+
+@pytest.mark.parametrize("shape", [(5, 7, 3), (3, 16, 9, 3)])
+def test_to_array_is_the_float_arithmetic_bit_for_bit(shape: tuple[int, ...]) -> None:
+    import numpy as np
+
+    from drnet_edge.preprocess import Preprocess, to_array
+
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, size=shape, dtype=np.uint8)
+    for pre in (Preprocess(), Preprocess(mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5))):
+        b = x[None] if x.ndim == 3 else x
+        ref = (
+            b.astype(np.float32).transpose(0, 3, 1, 2) / np.float32(255.0)
+            - np.asarray(pre.mean, np.float32).reshape(1, 3, 1, 1)
+        ) / np.asarray(pre.std, np.float32).reshape(1, 3, 1, 1)
+        out = to_array(x, pre)
+        assert out.dtype == np.float32 and out.flags["C_CONTIGUOUS"] and np.array_equal(out, ref)

@@ -16,7 +16,7 @@ from drnet_edge.checkpoint import read_checkpoint
 from drnet_edge.data import fold_of
 from drnet_edge.drnet import ResolutionBN
 from drnet_edge.errors import CheckpointError, ConfigError
-from drnet_edge.train import Trainer, TrainConfig, resolve_joint_forward
+from drnet_edge.train import TrainConfig, Trainer, resolve_joint_forward
 from drnet_edge.train import trainer as trainer_module
 
 from .conftest import write_image
@@ -152,14 +152,14 @@ def test_every_config_field_reaches_where_it_acts(
     main = [p for p in jt.folder.paths if extra not in p.parents]
     held_out = [p for p in tiny_folder.rglob("*.png") if fold_of(p, tiny_folder, 2) == 1]
     file_weights = torch.load(resnet_weights, weights_only=True)
+    paths, labels = jt.folder.paths, jt.folder.labels
     checks: dict[str, bool] = {
         "data": len(main) > 0 and all(tiny_folder in p.parents for p in main),
         "backbone": jt.model.backbone_name == "resnet10t",
         "resolutions": jt.model.resolutions == [64, 48],
         "mode": jt.model.predictor is not None and isinstance(jt.optimizer, torch.optim.SGD),
         "weights": all(torch.equal(v, jt.model.backbone.state_dict()[k].cpu()) for k, v in file_weights.items()),
-        "classes": jt.classes.ids == ("dog", "cat")
-        and all(lb == (0 if p.parent.name == "dog" else 1) for p, lb in zip(jt.folder.paths, jt.folder.labels)),
+        "classes": jt.classes.ids == ("dog", "cat") and labels == [jt.classes.ids.index(p.parent.name) for p in paths],
         "subset": len(held_out) > 0 and not set(held_out) & set(main),
         "extra_data": sorted(p.name for p in jt.folder.paths if extra in p.parents) == ["9.png", "9.png"],
         "limit": len(main) == 3,
@@ -204,7 +204,7 @@ def test_every_config_field_reaches_where_it_acts(
         }
     )
     checks["thumb_size"] = checks["thumb_size"] and pt.model.thumb_size == 24 and thumbs.shape[2] == 24
-    assert saved_config(pred_out)["joint_forward"] == "chosen"  # recorded as resolved on this (CPU) machine
+    assert saved_config(pred_out)["joint_forward"] == resolve_joint_forward("auto", pt.env.device)  # as resolved
 
     assert sorted(checks) == sorted(f.name for f in dataclasses.fields(TrainConfig)), "a field without a check"
     assert [name for name, ok in checks.items() if not ok] == []

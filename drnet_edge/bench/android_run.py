@@ -17,13 +17,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..manifest import manifest_sha
 from .adb import Adb, AdbDevice, DeviceGone
 from .android import REMOTE_DIR, DeviceTool, android_device_info, find_binary, get_tool, push_if_changed, select_device
 from .energy import EnergyMeter, IdleBaseline, measure_idle, net_energy_mj, open_android_meter
 from .options import BenchOptions
 from .parsers import ModelTiming
 from .profiles import DeviceProfile, load_profiles
-from .run import manifest_sha
 from .stats import pool_stats
 
 

@@ -3,9 +3,11 @@
 Two measurements, both on real images decoded before timing starts:
 
 * per model: ``warmup`` untimed runs then ``runs`` timed runs of one preprocessed image;
-* per policy (``fixed-R`` for every resolution, and ``drnet``): every image end to end (centre crop,
-  resize, normalise, predictor for ``drnet``, backbone), the policies **interleaved** image by
-  image in rotating order so all of them see the same thermal and cache state.
+* per policy (``fixed-R`` for every resolution, the default policy, and ``drnet`` when there is a
+  predictor): every image end to end (centre crop, one resize + normalise per resolution run,
+  predictor, backbone(s): see :mod:`.pipelines`), the policies **interleaved** image by image in
+  rotating order so all of them see the same thermal and cache state. Latency ratios against the
+  largest fixed resolution come with bootstrap intervals.
 """
 
 from __future__ import annotations
@@ -18,12 +20,16 @@ from collections.abc import Callable
 import numpy as np
 
 from ..data import ImageFolder
-from ..errors import BadImageError
+from ..errors import BadImageError, DataError
+from ..policies import Decision
 from ..preprocess import center_crop_square, load_image, resize_square, to_array
 from ..progress import progress_bar
+from ..results import row_from_decision
 from ..runtime import ArtifactDRNet
+from ..stats import bootstrap_ratio
 from .energy import EnergyAccumulator, EnergyMeter, EnergyUnavailable, IdleBaseline, measure_idle, rapl_meter
 from .options import BenchOptions
+from .pipelines import Outcome, Pipeline, default_spec, pipelines
 from .stats import latency_stats
 
 SCHEDULE = "interleaved: each image runs every policy in rotating order, so all share one thermal state"
@@ -62,35 +68,12 @@ def decode_images(folder: ImageFolder, skip_bad: bool, progress: bool) -> tuple[
                     raise
                 bad.append(str(path))
             advance(1)
+    if not images:
+        raise DataError(
+            f"no readable image in {folder.root}: all {len(bad)} were skipped as unreadable (--skip-bad); "
+            "point --data at a folder with readable photos"
+        )
     return images, labels, bad
-
-
-def _pipelines(art: ArtifactDRNet) -> dict[str, Callable[[np.ndarray], tuple[int, int | None]]]:
-    """One callable per policy: decoded RGB image -> (top-1 class, chosen resolution index or None)."""
-    pre, res = art.preprocess, art.resolutions
-
-    def fixed(k: int) -> Callable[[np.ndarray], tuple[int, int | None]]:
-        run, r = art.runner(f"backbone_{res[k]}"), res[k]
-
-        def go(img: np.ndarray) -> tuple[int, int | None]:
-            x = to_array(resize_square(center_crop_square(img, pre.crop_pct), r, pre.interpolation), pre)
-            return int(run(x)[0].argmax()), None
-
-        return go
-
-    pipes = {f"fixed-{r}": fixed(k) for k, r in enumerate(res)}
-    if art.predictor is not None:
-        predictor, thumb = art.predictor, art.thumb_size
-        backbones = [art.runner(f"backbone_{r}") for r in res]
-
-        def drnet(img: np.ndarray) -> tuple[int, int | None]:
-            sq = center_crop_square(img, pre.crop_pct)
-            k = int(predictor(to_array(resize_square(sq, thumb, pre.interpolation), pre))[0].argmax())
-            x = to_array(resize_square(sq, res[k], pre.interpolation), pre)
-            return int(backbones[k](x)[0].argmax()), k
-
-        pipes["drnet"] = drnet
-    return pipes
 
 
 def _timed(fn: Callable[[], object], meter: EnergyMeter | None, acc: EnergyAccumulator | None) -> float:
@@ -116,87 +99,40 @@ def open_local_meter(energy: bool) -> tuple[EnergyMeter | None, str | None]:
 def bench_local(art: ArtifactDRNet, images: list[np.ndarray], labels: list[int], opts: BenchOptions) -> dict:
     """Measure every model and every policy; returns the ``models`` and ``policies`` parts of the report
     (raw: no ratios) plus ``energy`` details. From ``opts``: runs, warmup, energy, idle_s, progress."""
-    runs, warmup, energy, idle_s, progress = opts.runs, opts.warmup, opts.energy, opts.idle_s, opts.progress
-    meter, energy_note = open_local_meter(energy)
-    idle: IdleBaseline | None = measure_idle(meter, idle_s) if meter else None
-    pre = art.preprocess
-
-    models: dict[str, dict] = {}
-    with progress_bar(len(art.models), "models", enabled=progress) as advance:
-        for name, info in art.models.items():
-            run = art.runner(name)
-            x = to_array(resize_square(center_crop_square(images[0], pre.crop_pct), info["input_size"]), pre)
-            for _ in range(warmup):
-                run(x)
-            acc = EnergyAccumulator(meter) if meter else None
-            samples = [_timed(lambda run=run, x=x: run(x), meter, acc) for _ in range(runs)]
-            models[name] = {
-                "file": info["file"],
-                "precision": info["precision"],
-                "macs_m": info["macs"] / 1e6,
-                "input_size": info["input_size"],
-                "latency": latency_stats(samples).to_json(),
-                "load_ms": art.load_ms.get(name),
-                "peak_memory_mb": None,
-                "memory_note": "the Python runtimes do not report per-model memory; see process_peak_rss_mb",
-                "energy_mj": _total(acc.net_mj(idle)) if acc else None,
-            }
-            advance(1)
-
-    pipes = _pipelines(art)
+    meter, energy_note = open_local_meter(opts.energy)
+    idle: IdleBaseline | None = measure_idle(meter, opts.idle_s) if meter else None
+    models = _bench_models(art, images[0], opts, meter, idle)
+    pipes = pipelines(art)
     names = list(pipes)
-    for img in images[: min(warmup, len(images))]:
+    for img in images[: min(opts.warmup, len(images))]:
         for fn in pipes.values():
             fn(img)
     times: dict[str, list[float]] = {n: [] for n in names}
-    correct: dict[str, list[bool]] = {n: [] for n in names}
-    choices: list[int] = []
+    outcomes: dict[str, list[Outcome]] = {n: [] for n in names}
     accs = {n: EnergyAccumulator(meter) for n in names} if meter else {}
-    with progress_bar(len(images), "policies (interleaved)", enabled=progress) as advance:
-        for i, (img, y) in enumerate(zip(images, labels, strict=True)):
+    with progress_bar(len(images), "policies (interleaved)", enabled=opts.progress) as advance:
+        for i, img in enumerate(images):
             for name in names[i % len(names) :] + names[: i % len(names)]:
-                out: list = []
+                out: list[Outcome] = []
                 call = lambda name=name, img=img, out=out: out.append(pipes[name](img))  # noqa: E731
                 times[name].append(_timed(call, meter, accs.get(name)))
-                top, k = out[0]
-                correct[name].append(top == y)
-                if k is not None:
-                    choices.append(k)
+                outcomes[name].append(out[0])
             advance(1)
-
-    labelled = all(y >= 0 for y in labels)
-    policies: dict[str, dict] = {}
-    for name in names:
-        if name == "drnet":
-            share = np.bincount(choices, minlength=len(art.resolutions)) / max(len(choices), 1)
-            macs = art.predictor_macs() + sum(
-                s * art.backbone_macs(r) for s, r in zip(share, art.resolutions, strict=True)
-            )
-        else:
-            r = int(name.removeprefix("fixed-"))
-            share = np.array([float(r == q) for q in art.resolutions])
-            macs = art.backbone_macs(r)
-        stats = latency_stats(times[name])
-        policies[name] = {
-            "top1": float(np.mean(correct[name])) if labelled else None,
-            "latency_ms": stats.mean_ms,
-            "latency_p50_ms": stats.p50_ms,
-            "latency_p90_ms": stats.p90_ms,
-            "latency_p99_ms": stats.p99_ms,
-            "latency_std_ms": stats.std_ms,
-            "n": stats.runs,
-            "macs_m": macs / 1e6,
-            "resolution_share": {str(r): float(s) for r, s in zip(art.resolutions, share, strict=True)},
+    policies = {
+        name: _policy_row(art, pipes[name], outcomes[name], times[name], labels)
+        | {
             "energy_mj": _total(accs[name].net_mj(idle)) if name in accs else None,
             "energy_rails_mj": accs[name].net_mj(idle) if name in accs else None,
             "energy_note": meter.note if meter else energy_note,
-            "method": "measured end to end per image (crop, resize, normalise"
-            + (", predictor" if name == "drnet" else "")
-            + ", backbone); decode excluded",
         }
+        for name in names
+    }
+    _latency_ratios(policies, times, f"fixed-{art.resolutions[0]}")
+    default = default_spec(art)
     return {
         "models": models,
         "policies": policies,
+        "default_policy": default[0] if default else None,
         "schedule": SCHEDULE,
         "energy": {
             "meter": meter.name if meter else None,
@@ -205,6 +141,81 @@ def bench_local(art: ArtifactDRNet, images: list[np.ndarray], labels: list[int],
         },
         "process_peak_rss_mb": _peak_rss_mb(),
     }
+
+
+def _bench_models(
+    art: ArtifactDRNet, img: np.ndarray, opts: BenchOptions, meter: EnergyMeter | None, idle: IdleBaseline | None
+) -> dict[str, dict]:
+    """Each model alone: ``warmup`` untimed then ``runs`` timed runs on one preprocessed photo."""
+    pre = art.preprocess
+    models: dict[str, dict] = {}
+    with progress_bar(len(art.models), "models", enabled=opts.progress) as advance:
+        for name, info in art.models.items():
+            run = art.runner(name)
+            x = to_array(resize_square(center_crop_square(img, pre.crop_pct), info.input_size, pre.interpolation), pre)
+            for _ in range(opts.warmup):
+                run(x)
+            acc = EnergyAccumulator(meter) if meter else None
+            samples = [_timed(lambda run=run, x=x: run(x), meter, acc) for _ in range(opts.runs)]
+            models[name] = {
+                "file": info.file,
+                "precision": info.precision,
+                "macs_m": info.macs / 1e6,
+                "input_size": info.input_size,
+                "resolution_index": info.resolution_index,
+                "latency": latency_stats(samples).to_json(),
+                "load_ms": art.load_ms.get(name),
+                "peak_memory_mb": None,
+                "memory_note": "the Python runtimes do not report per-model memory; see process_peak_rss_mb",
+                "energy_mj": _total(acc.net_mj(idle)) if acc else None,
+            }
+            advance(1)
+    return models
+
+
+def _policy_row(art: ArtifactDRNet, pipe: Pipeline, outs: list[Outcome], times: list[float], labels: list[int]) -> dict:
+    """One policy's measured row: the shared schema (top-1, MACs of every pass, shares, escalation) plus
+    latency and preprocessing time."""
+    k = len(art.resolutions)
+    ran = np.zeros((len(outs), k), dtype=bool)
+    for i, o in enumerate(outs):
+        ran[i, o.ran] = True
+    used = any(o.used_predictor for o in outs)
+    d = Decision(np.array([o.final for o in outs], dtype=np.int64), ran, uses_predictor=used)
+    macs = {r: art.backbone_macs(j) for j, r in enumerate(art.resolutions)}
+    row = row_from_decision(
+        d, art.resolutions, macs, correct=None, predictor_macs=art.predictor_macs(), description=pipe.description
+    )
+    labelled = all(y >= 0 for y in labels)
+    row.top1 = float(np.mean([o.top1 == y for o, y in zip(outs, labels, strict=True)])) if labelled else None
+    stats = latency_stats(times)
+    pre = np.array([o.preprocess_ms for o in outs])
+    steps = "crop, one resize + normalise per resolution run" + (", predictor" if used else "") + ", backbone(s)"
+    return row.to_json() | {
+        "latency_ms": stats.mean_ms,
+        "latency_p50_ms": stats.p50_ms,
+        "latency_p90_ms": stats.p90_ms,
+        "latency_p99_ms": stats.p99_ms,
+        "latency_std_ms": stats.std_ms,
+        "preprocess_ms": float(pre.mean()),
+        "preprocess_p50_ms": float(np.median(pre)),
+        "preprocess_share_of_p50": float(np.median(pre) / stats.p50_ms) if stats.p50_ms else None,
+        "n": stats.runs,
+        "method": f"measured end to end per image ({steps}); decode excluded; an escalated image pays for every pass",
+    }
+
+
+def _latency_ratios(policies: dict[str, dict], times: dict[str, list[float]], ref: str) -> None:
+    """Each policy's latency against ``ref`` on the same photos: ratio of means and of medians with 95%
+    bootstrap intervals (photos resampled). In place."""
+    if ref not in times:
+        return
+    for name, row in policies.items():
+        row["latency_ratio_vs_ref"] = {
+            "reference": ref,
+            "mean": bootstrap_ratio(np.array(times[name]), np.array(times[ref]), "mean"),
+            "median": bootstrap_ratio(np.array(times[name]), np.array(times[ref]), "median"),
+        }
 
 
 def _total(mj: dict[str, float] | None) -> float | None:

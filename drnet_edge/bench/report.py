@@ -14,19 +14,32 @@ def _f(v: float | None, fmt: str, suffix: str = "") -> str:
     return "n/a" if v is None else f"{v:{fmt}}{suffix}"
 
 
+def _ratio(p: dict, stat: str) -> str:
+    r = (p.get("latency_ratio_vs_ref") or {}).get(stat)
+    if r is None:
+        return _f(p.get("latency_vs_ref"), ".2f", "x") if stat == "mean" else "n/a"
+    lo, hi = r["ci95"]
+    return f"{r['ratio']:.2f}x [{lo:.2f}-{hi:.2f}]"
+
+
 def _rows(report: dict) -> list[list[str]]:
     rows = []
     for name, p in report["policies"].items():
         mix = " ".join(f"{r}:{100 * s:.0f}%" for r, s in p["resolution_share"].items() if s > 0)
+        label = f"{name} (default)" if name == report.get("default_policy") else name
+        pre = p.get("preprocess_p50_ms")
+        share = p.get("preprocess_share_of_p50")
         rows.append(
             [
-                name,
+                label,
                 _f(None if p["top1"] is None else 100 * p["top1"], ".1f", "%"),
                 _f(p["latency_ms"], ".2f"),
-                _f(p.get("latency_p90_ms"), ".2f"),
-                _f(p.get("latency_vs_ref"), ".2f", "x"),
+                _f(p.get("latency_p50_ms"), ".2f"),
+                _ratio(p, "mean"),
+                _ratio(p, "median"),
+                "n/a" if pre is None else f"{pre:.2f} ({100 * share:.0f}%)" if share else f"{pre:.2f}",
+                f"{100 * p['escalation_rate']:.0f}%" if p.get("escalation_rate") else "",
                 _f(p["energy_mj"], ".2f"),
-                _f(p.get("energy_vs_ref"), ".2f", "x"),
                 _f(p["macs_m"], ".0f"),
                 mix,
             ]
@@ -34,7 +47,19 @@ def _rows(report: dict) -> list[list[str]]:
     return rows
 
 
-COLUMNS = ["policy", "top-1", "latency ms", "p90 ms", "vs ref", "energy mJ", "vs ref", "MACs (M)", "resolution mix"]
+COLUMNS = [
+    "policy",
+    "top-1",
+    "mean ms",
+    "p50 ms",
+    "mean vs ref [95% CI]",
+    "p50 vs ref [95% CI]",
+    "preproc p50 ms (share)",
+    "escalated",
+    "energy mJ",
+    "MACs (M)",
+    "answered at",
+]
 
 
 def title(report: dict) -> str:
@@ -57,6 +82,9 @@ def bench_table(report: dict) -> Table:
 
 def model_table(report: dict) -> Table:
     table = Table(title="per model (one image, after warm-up)")
+    rss = report.get("process_peak_rss_mb")
+    if rss is not None and all(m.get("peak_memory_mb") is None for m in report["models"].values()):
+        table.caption = f"peak MB: not reported per model by the Python runtimes; process peak RSS {rss:.0f} MB"
     for col in ("model", "mean ms", "p50 ms", "p90 ms", "std ms", "runs", "load ms", "peak MB", "energy mJ"):
         table.add_column(col, justify="left" if col == "model" else "right")
     for name, m in report["models"].items():
@@ -104,8 +132,15 @@ def markdown(report: dict) -> str:
         f"- Reference for ratios: {report.get('reference')} (same run)",
         f"- Energy: {report['energy']['note']}",
     ]
-    methods = {p.get("method") for p in report["policies"].values()}
-    lines += [f"- Policy figures: {m}" for m in sorted(m for m in methods if m)]
+    methods: dict[str, list[str]] = {}
+    for name, p in report["policies"].items():
+        if p.get("method"):
+            methods.setdefault(p["method"], []).append(name)
+    if len(methods) == 1:
+        lines.append(f"- Policy figures: {next(iter(methods))}")
+    elif methods:
+        lines.append("- Policy figures:")
+        lines += [f"  - {', '.join(names)}: {m}" for m, names in methods.items()]
     if report.get("accuracy_source"):
         lines.append(f"- Accuracy: {report['accuracy_source']}")
     return "\n".join(lines) + "\n"

@@ -17,6 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from ..errors import ConfigError
+from ..manifest import manifest_sha
 from .options import BenchOptions
 
 FORMAT = "drnet-edge/bench"
@@ -119,13 +120,6 @@ def read_previous(path: Path) -> dict:
         return json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise ConfigError(f"--json {path}: not valid JSON ({exc}); drop --resume to start over") from None
-
-
-def manifest_sha(root: Path) -> str:
-    """The artifacts' identity: a report can resume only a run of the same manifest."""
-    from .._io import sha256_file
-
-    return sha256_file(root / "manifest.json")
 
 
 def _cpu_count() -> int:

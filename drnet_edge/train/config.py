@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 
+from .._io import check_writable
 from ..errors import ConfigError
 
 MODES = ("predictor", "joint", "plain")
@@ -58,6 +60,21 @@ class TrainConfig:
             raise ConfigError(f"--joint-forward must be auto, chosen or all, got {self.joint_forward!r}")
         if self.pretrain_epochs is not None and not 0 <= self.pretrain_epochs <= self.epochs:
             raise ConfigError("--pretrain-epochs must be between 0 and --epochs")
+
+    def check_outputs(self, resume: bool = False) -> None:
+        """Every file the run writes (the checkpoint, ``<out>.metrics.jsonl``, ``<out>.classes.txt``, the
+        predictor-mode cache folder) checked before any work, so a bad ``--out`` never costs an epoch."""
+        out = Path(self.out)
+        check_writable(out, "--out")
+        if resume and not out.is_file():
+            raise ConfigError(
+                f"--resume: {out} does not exist, so there is no run to continue; drop --resume to start one"
+            )
+        for suffix in (".metrics.jsonl", ".classes.txt"):
+            check_writable(Path(f"{out}{suffix}"), "--out")
+        if self.mode == "predictor":
+            cache = self.cache_dir or f"{out}.cache"
+            check_writable(cache, "--cache-dir" if self.cache_dir else "--out", directory=True)
 
     def default_lr(self) -> float:
         return self.lr if self.lr is not None else (1e-3 if self.mode == "predictor" else 0.01)

@@ -60,6 +60,7 @@ class Trainer:
     ) -> None:
         cfg.resolutions = parse_resolutions(cfg.resolutions)
         cfg.validate()
+        cfg.check_outputs(resume)
         self.env = init_distributed()
         # the forward actually used (``auto`` resolved for this device) is what the checkpoint records
         cfg = dataclasses.replace(cfg, joint_forward=resolve_joint_forward(cfg.joint_forward, self.env.device))

@@ -16,11 +16,12 @@ import java.util.LinkedHashMap
  *
  *     adb shell am start -n dev.drnetedge.demo/.BenchActivity \
  *         --es images /data/local/tmp/drnet-edge/images --es out results.json \
- *         --ei threads 4 --ei runs 1 --ei warmup 3
+ *         --ei threads 4 --ei runs 1 --ei warmup 3 [--es policies cascade-160:0.7-224,drnet-escalate:0.6]
  *
  * Runs every image of the folder (and of its class sub-folders, named by class id such as a wnid, which gives
- * top-1) through "drnet" and every "fixed-R" policy; times crop + resize(s) + predictor + backbone per image
- * (decoding excluded); writes the JSON (schema in README) atomically to
+ * top-1) through the manifest's default policy, "drnet" (when there is a predictor), every "fixed-R" policy and
+ * any extra ones named in `policies` (comma-separated); times crop + resize(s) + predictor + every backbone pass
+ * per image (decoding excluded); writes the JSON (schema in README) atomically to
  * getExternalFilesDir(null)/<out>, then the marker <out>.done (or <out>.failed with the error), and finishes.
  * A relative `images` path is taken under getExternalFilesDir(null). Progress: logcat tag "DrnetBench".
  */
@@ -40,10 +41,11 @@ class BenchActivity : Activity() {
         val threads = intent.getIntExtra("threads", 4)
         val runs = intent.getIntExtra("runs", 1)
         val warmup = intent.getIntExtra("warmup", 3)
+        val extraPolicies = (intent.getStringExtra("policies") ?: "").split(',').map { it.trim() }.filter { it.isNotEmpty() }
         val out = File(outDir, outName)
 
         show("DRNet bench: $images -> $out, threads $threads, runs $runs, warmup $warmup")
-        Thread({ runBench(images, out, threads, runs, warmup) }, "DrnetBench").start()
+        Thread({ runBench(images, out, threads, runs, warmup, extraPolicies) }, "DrnetBench").start()
     }
 
     private fun show(message: String) {
@@ -51,15 +53,18 @@ class BenchActivity : Activity() {
         runOnUiThread { status.append(message + "\n") }
     }
 
-    private fun runBench(imagesDir: File, out: File, threads: Int, runs: Int, warmup: Int) {
+    private fun runBench(imagesDir: File, out: File, threads: Int, runs: Int, warmup: Int, extraPolicies: List<String>) {
         File(out.path + ".done").delete()
         File(out.path + ".failed").delete()
         try {
-            DrnetPipeline.fromAssets(this, threads).use { pipeline ->
+            DrnetPipeline.fromAssets(this, threads, extraPolicies).use { pipeline ->
                 val m = pipeline.manifest
                 val files = listImages(imagesDir)
                 require(files.isNotEmpty()) { "no images in $imagesDir (is it readable by the app?)" }
-                show("${files.size} images, policies ${pipeline.engine.policies()}, ${m.precision} models")
+                show(
+                    "${files.size} images, default policy ${pipeline.engine.defaultPolicy().name}, " +
+                        "policies ${pipeline.engine.policies()}, ${m.precision} models (manifest v${m.version})",
+                )
                 val source = object : BenchRunner.ImageSource {
                     override fun size() = files.size
                     override fun name(i: Int): String = files[i].path

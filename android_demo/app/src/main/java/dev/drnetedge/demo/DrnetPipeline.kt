@@ -7,6 +7,7 @@ import dev.drnetedge.core.DrnetEngine
 import dev.drnetedge.core.Manifest
 import dev.drnetedge.core.ModelInfo
 import dev.drnetedge.core.ModelRunner
+import dev.drnetedge.core.PolicySpec
 import dev.drnetedge.core.RgbImage
 import org.tensorflow.lite.Interpreter
 import java.io.Closeable
@@ -19,8 +20,9 @@ import java.nio.channels.FileChannel
 /**
  * The converted DRNet (predictor + one backbone per resolution) on LiteRT's Interpreter API, CPU with XNNPACK
  * (LiteRT's default CPU delegate). Models and manifest come from assets/drnet/ (see README: `drnet-edge convert
- * --target tflite --out android_demo/app/src/main/assets/drnet`). All pipeline logic (preprocessing, choice,
- * labels, timing) lives in the plain-Java core ([DrnetEngine]); this class only runs the models.
+ * --target tflite --out android_demo/app/src/main/assets/drnet`). All pipeline logic (preprocessing, the
+ * policies and their decisions, labels, timing) lives in the plain-Java core ([DrnetEngine], which runs the
+ * manifest's default policy); this class only runs the models. Backbones are addressed by resolution index.
  *
  * Not thread-safe: LiteRT interpreters must be used from one thread at a time. Use one background thread.
  */
@@ -38,8 +40,12 @@ class DrnetPipeline private constructor(
     companion object {
         const val ASSET_DIR = "drnet"
 
-        /** Load manifest.json and every model file (each distinct file once) from assets/drnet/. */
-        fun fromAssets(context: Context, threads: Int): DrnetPipeline {
+        /**
+         * Load manifest.json and every model file (each distinct file once) from assets/drnet/. [extraPolicies]
+         * are policy names to offer besides the default, "drnet" and the fixed resolutions (e.g.
+         * "cascade-160:0.7-224", "drnet-escalate:0.6"); a name the models cannot run is refused.
+         */
+        fun fromAssets(context: Context, threads: Int, extraPolicies: List<String> = emptyList()): DrnetPipeline {
             val assets = context.assets
             val manifestText = try {
                 assets.open("$ASSET_DIR/manifest.json").bufferedReader().use { it.readText() }
@@ -64,12 +70,13 @@ class DrnetPipeline private constructor(
             } else {
                 null
             }
-            val backbones = HashMap<Int, ModelRunner>()
-            for (r in manifest.resolutions) {
-                val info = manifest.backbone(r)
-                backbones[r] = LiteRtRunner(interpreters.getValue(info.file), info)
+            // one runner per resolution index, in the manifest's order
+            val backbones: List<ModelRunner> = manifest.backbones.map { info ->
+                LiteRtRunner(interpreters.getValue(info.file), info)
             }
-            return DrnetPipeline(manifest, interpreters, DrnetEngine(manifest, predictor, backbones), threads)
+            val extra: List<PolicySpec> = extraPolicies.map { manifest.policyNamed(it) }
+            val engine = DrnetEngine(manifest, predictor, backbones, java.util.function.LongSupplier { System.nanoTime() }, extra)
+            return DrnetPipeline(manifest, interpreters, engine, threads)
         }
 
         private fun mapAsset(context: Context, path: String): MappedByteBuffer {

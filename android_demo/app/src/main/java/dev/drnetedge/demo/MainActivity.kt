@@ -11,14 +11,17 @@ import android.widget.TextView
 import androidx.activity.ComponentActivity
 import androidx.activity.result.contract.ActivityResultContracts
 import dev.drnetedge.core.DrnetEngine
+import dev.drnetedge.core.PolicySpec
 import dev.drnetedge.core.Prediction
 import java.util.Locale
 import java.util.concurrent.ExecutorService
 import java.util.concurrent.Executors
 
 /**
- * Pick a photo (gallery or camera), run predictor -> resize -> backbone, show the top-5 labels, the chosen
- * resolution and the time of each stage; the compare switch also runs the fixed largest resolution.
+ * Pick a photo (gallery or camera), run the manifest's default policy (a calibrated cascade, the predictor's
+ * choice with or without escalation, or a fixed resolution), show the top-5 labels, the resolution(s) that ran,
+ * whether the image escalated, and the time of each stage; the compare switch also runs the fixed largest
+ * resolution.
  */
 class MainActivity : ComponentActivity() {
     private val worker: ExecutorService = Executors.newSingleThreadExecutor()
@@ -48,8 +51,11 @@ class MainActivity : ComponentActivity() {
                 val p = DrnetPipeline.fromAssets(this, threads = 4)
                 pipeline = p
                 val m = p.manifest
+                val policy = m.defaultPolicy
+                val origin = if (m.policy != null) "from the manifest" else "no policy in the manifest (v${m.version})"
                 "Loaded ${m.sourceModel} (${m.precision}, ${m.target}), resolutions ${m.resolutions}, " +
-                    "predictor ${m.predictorInput} px, ${p.threads} threads.\nPick a photo."
+                    (if (m.hasPredictor()) "predictor ${m.predictorInput} px" else "no predictor") +
+                    ", ${p.threads} threads.\nDefault policy: ${policy.name} ($origin).\nPick a photo."
             } catch (e: Exception) {
                 "Could not load the models: ${e.message}"
             }
@@ -105,19 +111,19 @@ class MainActivity : ComponentActivity() {
             val text = try {
                 val rgb = DrnetPipeline.toRgb(bitmap)
                 val engine = p.engine
-                val drnet = engine.classify(rgb, DrnetEngine.DRNET, 5)
+                val chosen = engine.classifyDefault(rgb, 5)
                 val sb = StringBuilder()
                 sb.append("Source: ").append(source).append('\n')
-                sb.append(describe(p, drnet))
+                sb.append(describe(p, chosen))
                 if (withCompare) {
                     val largest = p.manifest.largestResolution()
                     val fixed = engine.classify(rgb, DrnetEngine.fixedPolicy(largest), 5)
                     sb.append("\n").append(describe(p, fixed))
                     sb.append(
                         String.format(
-                            Locale.US, "\nDRNet vs fixed-%d: %.1f ms vs %.1f ms, same top-1: %s\n",
-                            largest, drnet.totalMs, fixed.totalMs,
-                            if (drnet.top[0].index == fixed.top[0].index) "yes" else "no",
+                            Locale.US, "\n%s vs fixed-%d: %.1f ms vs %.1f ms, %.0f M vs %.0f M MACs, same top-1: %s\n",
+                            chosen.policy, largest, chosen.totalMs, fixed.totalMs, chosen.macs / 1e6, fixed.macs / 1e6,
+                            if (chosen.top[0].index == fixed.top[0].index) "yes" else "no",
                         ),
                     )
                 }
@@ -131,10 +137,23 @@ class MainActivity : ComponentActivity() {
 
     private fun describe(p: DrnetPipeline, r: DrnetEngine.Result): String {
         val sb = StringBuilder()
-        val title = if (r.policy == DrnetEngine.DRNET) "DRNet: chose ${r.resolution} px" else "Fixed ${r.resolution} px"
-        sb.append("== ").append(title).append(" ==\n")
+        val isDefault = r.policy == p.engine.defaultPolicy().name
+        sb.append("== ").append(r.policy).append(if (isDefault) " (default policy)" else "").append(" ==\n")
+        sb.append("ran ").append(r.ranResolutions.joinToString(" -> ") { "$it px" })
+        sb.append(if (r.escalated()) ", escalated" else if (r.spec.multiPass()) ", not escalated" else "")
+        sb.append(", answered at ${r.resolution} px\n")
+        if (r.spec.multiPass()) {
+            sb.append("max softmax per pass: ")
+            r.ranResolutions.forEachIndexed { i, res -> sb.append(String.format(Locale.US, "%d:%.3f ", res, r.maxSoftmax[i])) }
+            when (r.spec.kind) {
+                PolicySpec.Kind.CASCADE -> sb.append("(thresholds ${r.spec.thresholds})")
+                PolicySpec.Kind.DRNET_ESCALATE -> sb.append(String.format(Locale.US, "(threshold %.3g)", r.spec.threshold))
+                else -> {}
+            }
+            sb.append('\n')
+        }
         r.predictorLogits?.let { logits ->
-            sb.append("predictor scores: ")
+            sb.append("predictor chose ${p.manifest.resolutions[r.predictorChoice]} px; scores: ")
             p.manifest.resolutions.forEachIndexed { i, res ->
                 sb.append(String.format(Locale.US, "%d:%.2f ", res, logits[i]))
             }
@@ -145,15 +164,19 @@ class MainActivity : ComponentActivity() {
             sb.append(String.format(Locale.US, "%d. %-28s %5.1f%%  (logit %.2f)\n", i + 1, pred.label, 100 * probs[i], pred.score))
         }
         sb.append(String.format(Locale.US, "crop %.2f ms", r.cropMs))
-        if (r.resizeMs.size == 2) {
+        var resize = 0
+        if (r.usedPredictor()) {
             sb.append(String.format(Locale.US, ", thumbnail %.2f ms, predictor %.2f ms", r.resizeMs[0], r.predictorMs))
+            resize = 1
         }
-        sb.append(
-            String.format(
-                Locale.US, ", resize %.2f ms, backbone_%d %.2f ms, total %.2f ms (decode excluded)\n",
-                r.resizeMs.last(), r.resolution, r.backboneMs, r.totalMs,
-            ),
-        )
+        r.ranResolutions.forEachIndexed { i, res ->
+            sb.append(
+                String.format(
+                    Locale.US, ", resize %.2f ms, backbone_%d %.2f ms", r.resizeMs[resize + i], res, r.backbonePassMs[i],
+                ),
+            )
+        }
+        sb.append(String.format(Locale.US, ", total %.2f ms (decode excluded), %.0f M MACs\n", r.totalMs, r.macs / 1e6))
         return sb.toString()
     }
 }

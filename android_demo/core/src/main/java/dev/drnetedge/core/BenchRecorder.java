@@ -7,19 +7,31 @@ import java.util.Map;
 
 /**
  * Accumulates bench results per policy and per stage, and writes the "drnet-edge/app-bench" JSON
- * (schema in android_demo/README.md) that {@code drnet-edge bench --device X --app} reads.
+ * (schema in android_demo/README.md) that {@code drnet-edge bench --device X --app} reads. Per policy it keeps
+ * the shared schema of drnet_edge.results.PolicyRow: where images were answered ({@code resolution_share}),
+ * which resolutions ran ({@code pass_share}), {@code escalation_rate}, {@code mean_passes}, and MACs counting
+ * every pass.
  */
 public final class BenchRecorder {
     public static final String FORMAT = "drnet-edge/app-bench";
-    public static final int VERSION = 1;
+    /** 2: adds per policy pass_share, escalation_rate, mean_passes, uses_predictor, spec; top level default_policy. */
+    public static final int VERSION = 2;
 
     private final List<Integer> resolutions;
     private final Map<String, PolicyAcc> policies = new LinkedHashMap<>();
     private final Map<String, List<Double>> stages = new LinkedHashMap<>();
+    private String defaultPolicy;
 
     private static final class PolicyAcc {
         final List<Double> latencies = new ArrayList<>();
+        /** Runs answered at each resolution. */
         final Map<Integer, Integer> counts = new LinkedHashMap<>();
+        /** Runs that ran each resolution. */
+        final Map<Integer, Integer> passCounts = new LinkedHashMap<>();
+        int escalated;
+        long passes;
+        boolean usedPredictor;
+        PolicySpec spec;
         int labelled;
         int correct;
         double macsSum;
@@ -34,10 +46,22 @@ public final class BenchRecorder {
         policies.computeIfAbsent(policy, p -> newAcc());
     }
 
+    /** Declare a policy with its spec (written under "spec"). */
+    public void declare(String policy, PolicySpec spec) {
+        policies.computeIfAbsent(policy, p -> newAcc()).spec = spec;
+    }
+
+    /** The default policy's name, written as the top-level "default_policy". */
+    public void setDefaultPolicy(String name) {
+        this.defaultPolicy = name;
+        declare(name);
+    }
+
     private PolicyAcc newAcc() {
         PolicyAcc a = new PolicyAcc();
         for (int r : resolutions) {
             a.counts.put(r, 0);
+            a.passCounts.put(r, 0);
         }
         return a;
     }
@@ -47,8 +71,19 @@ public final class BenchRecorder {
      */
     public void add(DrnetEngine.Result r, int label) {
         PolicyAcc a = policies.computeIfAbsent(r.policy, p -> newAcc());
+        if (a.spec == null) {
+            a.spec = r.spec;
+        }
         a.latencies.add(r.totalMs);
         a.counts.merge(r.resolution, 1, Integer::sum);
+        for (int px : r.ranResolutions) {
+            a.passCounts.merge(px, 1, Integer::sum);
+        }
+        a.passes += r.ranResolutions.size();
+        if (r.escalated()) {
+            a.escalated++;
+        }
+        a.usedPredictor |= r.usedPredictor();
         a.macsSum += r.macs;
         if (label >= 0) {
             a.labelled++;
@@ -63,7 +98,9 @@ public final class BenchRecorder {
         if (!Double.isNaN(r.predictorMs)) {
             stage("predictor", r.predictorMs);
         }
-        stage("backbone_" + r.resolution, r.backboneMs);
+        for (int i = 0; i < r.ranResolutions.size(); i++) {
+            stage("backbone_" + r.ranResolutions.get(i), r.backbonePassMs.get(i));
+        }
     }
 
     public void stage(String name, double ms) {
@@ -84,6 +121,9 @@ public final class BenchRecorder {
         out.put("device", device);
         out.put("threads", threads);
         out.put("n_images", nImages);
+        if (defaultPolicy != null) {
+            out.put("default_policy", defaultPolicy);
+        }
         if (extra != null) {
             out.putAll(extra);
         }
@@ -112,6 +152,15 @@ public final class BenchRecorder {
                 share.put(Integer.toString(c.getKey()), n == 0 ? 0.0 : c.getValue() / (double) n);
             }
             p.put("resolution_share", share);
+            Map<String, Object> passShare = new LinkedHashMap<>();
+            for (Map.Entry<Integer, Integer> c : a.passCounts.entrySet()) {
+                passShare.put(Integer.toString(c.getKey()), n == 0 ? 0.0 : c.getValue() / (double) n);
+            }
+            p.put("pass_share", passShare);
+            p.put("escalation_rate", n == 0 ? 0.0 : a.escalated / (double) n);
+            p.put("mean_passes", n == 0 ? 0.0 : a.passes / (double) n);
+            p.put("uses_predictor", a.spec != null ? a.spec.usesPredictor() : a.usedPredictor);
+            p.put("spec", a.spec == null ? null : a.spec.toJson());
             p.put("top1", a.labelled == 0 ? null : (Object) (a.correct / (double) a.labelled));
             p.put("n_labelled", a.labelled);
             p.put("macs", n == 0 ? null : (Object) (a.macsSum / n));

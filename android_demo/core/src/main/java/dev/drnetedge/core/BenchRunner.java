@@ -4,9 +4,11 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The headless bench loop (BenchActivity calls it on the phone): every image through every policy
- * ("drnet" and "fixed-R"), {@code runs} timed repetitions each after {@code warmup} untimed runs of every
- * policy on the first image. Decoding happens outside the timed region.
+ * The headless bench loop (BenchActivity calls it on the phone): every image through every policy of the
+ * engine (the manifest's default policy, "drnet" when there is a predictor, every "fixed-R", and any extra
+ * ones), {@code runs} timed repetitions each after {@code warmup} untimed runs of every policy on the first
+ * image. Decoding happens outside the timed region. Multi-pass policies (cascade, drnet-escalate) are timed
+ * over every pass they run.
  */
 public final class BenchRunner {
     private BenchRunner() {}
@@ -36,8 +38,9 @@ public final class BenchRunner {
         }
         List<String> policies = engine.policies();
         BenchRecorder rec = new BenchRecorder(engine.manifest.resolutions);
+        rec.setDefaultPolicy(engine.defaultPolicy().name);
         for (String p : policies) {
-            rec.declare(p);
+            rec.declare(p, engine.policy(p));
         }
         RgbImage first = images.load(0);
         for (int w = 0; w < warmup; w++) {
@@ -76,5 +79,6 @@ public final class BenchRunner {
         extra.put("precision", m.precision);
         extra.put("source_model", m.sourceModel);
         extra.put("resolutions", m.resolutions);
+        extra.put("manifest_version", m.version);
     }
 }

@@ -7,13 +7,19 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The artifact directory's {@code manifest.json} (format "drnet-edge/artifacts", version 1), as written by
- * {@code drnet-edge convert}: resolutions, predictor thumbnail size, preprocessing, classes and the models of
- * one target (the app uses "tflite").
+ * The artifact directory's {@code manifest.json} (format "drnet-edge/artifacts", versions 1 and 2), as written
+ * by {@code drnet-edge convert}: resolutions, predictor thumbnail size, preprocessing, classes, the models of
+ * one target (the app uses "tflite") and, from version 2, the default policy chosen by calibration.
+ * Models are addressed by role: the predictor (its {@code resolution_index} is null) and the backbone of each
+ * resolution index; file and model names carry no meaning. A newer version than {@link #NEWEST_VERSION} is
+ * refused with a message saying to update the app.
  */
 public final class Manifest {
     public static final String FORMAT = "drnet-edge/artifacts";
+    /** The newest manifest version this app reads (drnet_edge.manifest.MANIFEST_VERSION). */
+    public static final int NEWEST_VERSION = 2;
 
+    public final int version;
     public final String sourceModel;
     public final String backbone;
     /** Backbone resolutions in model order (index k of the predictor's output chooses resolutions[k]). */
@@ -27,6 +33,19 @@ public final class Manifest {
     public final String precision;
     /** name -&gt; model, in manifest order. */
     public final Map<String, ModelInfo> models;
+    /** The backbone of each resolution index (same order as {@link #resolutions}). */
+    public final List<ModelInfo> backbones;
+    /** The predictor, or null when the artifacts hold none. */
+    private final ModelInfo predictorModel;
+    /** The policy the manifest carries (version 2 "policy"), named as there; null when it carries none. */
+    public final PolicySpec policy;
+    /** The manifest policy's "calibration" record (how it was chosen), or null. */
+    public final Map<String, Object> policyCalibration;
+    /**
+     * The policy the app runs by default: the manifest's {@link #policy}, else "drnet" when there is a
+     * predictor, else the largest fixed resolution.
+     */
+    public final PolicySpec defaultPolicy;
     /** The whole parsed document, for anything not modelled here. */
     public final Map<String, Object> raw;
 
@@ -37,9 +56,15 @@ public final class Manifest {
             throw new Json.JsonException("not a drnet-edge artifact manifest (format " + fmt + ", expected " + FORMAT + ")");
         }
         long version = Json.integer(Json.get(m, "version", "manifest"), "version");
-        if (version != 1) {
-            throw new Json.JsonException("manifest version " + version + " is not supported (this app reads version 1)");
+        if (version > NEWEST_VERSION) {
+            throw new Json.JsonException("manifest version " + version + " is newer than this app reads ("
+                    + NEWEST_VERSION + "): update the app, or convert with the drnet-edge version it was built for");
         }
+        if (version < 1) {
+            throw new Json.JsonException("unknown manifest version " + version + " (this app reads 1 to "
+                    + NEWEST_VERSION + ")");
+        }
+        this.version = (int) version;
         this.sourceModel = m.get("source_model") == null ? "" : Json.str(m.get("source_model"), "source_model");
         this.backbone = m.get("backbone") == null ? "" : Json.str(m.get("backbone"), "backbone");
         List<Integer> res = new ArrayList<>();
@@ -77,28 +102,74 @@ public final class Manifest {
         this.target = target;
         this.precision = t.get("precision") == null ? "fp32" : Json.str(t.get("precision"), "precision");
         Map<String, ModelInfo> ms = new LinkedHashMap<>();
+        ModelInfo[] byIndex = new ModelInfo[resolutions.size()];
+        ModelInfo pred = null;
         for (Map.Entry<String, Object> e : Json.obj(Json.get(t, "models", "target"), "models").entrySet()) {
-            ms.put(e.getKey(), new ModelInfo(e.getKey(), Json.obj(e.getValue(), "model " + e.getKey())));
+            ModelInfo mi = new ModelInfo(e.getKey(), Json.obj(e.getValue(), "model " + e.getKey()), resolutions);
+            ms.put(e.getKey(), mi);
+            if (mi.resolutionIndex == null) {
+                if (pred != null) {
+                    throw new Json.JsonException("models " + pred.name + " and " + mi.name
+                            + " both have no resolution_index (only the predictor may lack one)");
+                }
+                pred = mi;
+                continue;
+            }
+            int k = mi.resolutionIndex;
+            if (k < 0 || k >= byIndex.length) {
+                throw new Json.JsonException(mi.name + ": resolution_index " + k + " is outside 0.."
+                        + (byIndex.length - 1) + " (resolutions " + resolutions + ")");
+            }
+            if (byIndex[k] != null) {
+                throw new Json.JsonException("models " + byIndex[k].name + " and " + mi.name
+                        + " both claim resolution index " + k);
+            }
+            if (mi.inputSize != resolutions.get(k)) {
+                throw new Json.JsonException(mi.name + " takes " + mi.inputSize + " px input, but resolution index "
+                        + k + " is " + resolutions.get(k) + " px");
+            }
+            byIndex[k] = mi;
+        }
+        for (int k = 0; k < byIndex.length; k++) {
+            if (byIndex[k] == null) {
+                throw new Json.JsonException("manifest has no " + target + " backbone for resolution index " + k
+                        + " (" + resolutions.get(k) + " px)");
+            }
         }
         this.models = Collections.unmodifiableMap(ms);
-        for (int k = 0; k < resolutions.size(); k++) {
-            ModelInfo b = ms.get("backbone_" + resolutions.get(k));
-            if (b == null) {
-                throw new Json.JsonException("manifest has no backbone_" + resolutions.get(k) + " for target " + target);
+        this.backbones = Collections.unmodifiableList(java.util.Arrays.asList(byIndex));
+        this.predictorModel = pred;
+        if (pred != null) {
+            if (predictorInput <= 0 || pred.inputSize != predictorInput) {
+                throw new Json.JsonException("predictor input " + pred.inputSize + " does not match predictor_input "
+                        + predictorInput);
             }
-            if (b.inputSize != resolutions.get(k)) {
-                throw new Json.JsonException(b.name + " takes " + b.inputSize + " px input");
-            }
-        }
-        ModelInfo p = ms.get("predictor");
-        if (p != null) {
-            if (predictorInput <= 0 || p.inputSize != predictorInput) {
-                throw new Json.JsonException("predictor input " + p.inputSize + " does not match predictor_input " + predictorInput);
-            }
-            if (p.output.numElements() != resolutions.size()) {
-                throw new Json.JsonException("predictor has " + p.output.numElements() + " outputs for "
+            if (pred.output.numElements() != resolutions.size()) {
+                throw new Json.JsonException("predictor has " + pred.output.numElements() + " outputs for "
                         + resolutions.size() + " resolutions");
             }
+        }
+
+        // Version 2: the default policy. Version 1 has none (like the Python reader, a stray key is ignored).
+        Object pol = version >= 2 ? m.get("policy") : null;
+        if (pol != null) {
+            Map<String, Object> p = Json.obj(pol, "policy");
+            PolicySpec spec = PolicySpec.fromJson(Json.get(p, "spec", "policy"), resolutions, pred != null,
+                    "policy.spec");
+            Object name = p.get("name");
+            this.policy = name == null ? spec : spec.named(Json.str(name, "policy.name"));
+            Object cal = p.get("calibration");
+            this.policyCalibration = cal == null ? null : Collections.unmodifiableMap(Json.obj(cal, "policy.calibration"));
+        } else {
+            this.policy = null;
+            this.policyCalibration = null;
+        }
+        if (policy != null) {
+            this.defaultPolicy = policy;
+        } else if (pred != null) {
+            this.defaultPolicy = PolicySpec.drnet(true);
+        } else {
+            this.defaultPolicy = PolicySpec.fixed(resolutions.indexOf(Collections.max(resolutions)), resolutions);
         }
     }
 
@@ -108,23 +179,39 @@ public final class Manifest {
     }
 
     public boolean hasPredictor() {
-        return models.containsKey("predictor");
+        return predictorModel != null;
     }
 
     public ModelInfo predictor() {
-        ModelInfo p = models.get("predictor");
-        if (p == null) {
+        if (predictorModel == null) {
             throw new IllegalStateException("the artifacts hold no predictor");
         }
-        return p;
+        return predictorModel;
     }
 
-    public ModelInfo backbone(int resolution) {
-        ModelInfo b = models.get("backbone_" + resolution);
-        if (b == null) {
-            throw new IllegalArgumentException("no backbone_" + resolution + " (resolutions: " + resolutions + ")");
+    /** The backbone of resolution index {@code index} (resolutions[index] px). */
+    public ModelInfo backboneAt(int index) {
+        if (index < 0 || index >= backbones.size()) {
+            throw new IllegalArgumentException("no resolution index " + index + " (resolutions: " + resolutions + ")");
         }
-        return b;
+        return backbones.get(index);
+    }
+
+    /** The backbone taking {@code resolution} px input (looked up by its index in {@link #resolutions}). */
+    public ModelInfo backbone(int resolution) {
+        int k = resolutions.indexOf(resolution);
+        if (k < 0) {
+            throw new IllegalArgumentException("no backbone for " + resolution + " px (resolutions: " + resolutions + ")");
+        }
+        return backbones.get(k);
+    }
+
+    /** A policy by name ("drnet", "fixed-224", "drnet-escalate:0.7", "cascade-160:0.7-224", or the default's). */
+    public PolicySpec policyNamed(String name) {
+        if (defaultPolicy.name.equals(name)) {
+            return defaultPolicy;
+        }
+        return PolicySpec.parseName(name, resolutions, hasPredictor());
     }
 
     /** The largest resolution: the fixed baseline the app's compare mode runs. */

@@ -1,0 +1,111 @@
+package dev.drnetedge.core;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The Java PolicyRunner replays Python's decisions (drnet_edge.cascade.run_spec, written by make_golden.py) on
+ * the golden TFLite logits: same passes, same resolution answered at, same top-1, same max softmax.
+ */
+class PolicyGoldenTest {
+    static Map<String, Object> image(String name) {
+        for (Object o : Golden.images()) {
+            Map<String, Object> img = Json.obj(o, "image");
+            if (name.equals(img.get("name"))) {
+                return img;
+            }
+        }
+        throw new AssertionError("no golden image " + name);
+    }
+
+    static float[] logits(Map<String, Object> img, int resolution) {
+        Map<String, Object> b = Json.obj(Json.obj(img.get("backbones"), "backbones").get(Integer.toString(resolution)), "b");
+        return Golden.f32(Json.str(b.get("logits"), "logits"));
+    }
+
+    static List<Integer> ints(Object list) {
+        List<Integer> out = new ArrayList<>();
+        for (Object o : Json.arr(list, "ints")) {
+            out.add((int) Json.integer(o, "int"));
+        }
+        return out;
+    }
+
+    @Test
+    void maxSoftmaxMatchesPython() {
+        Manifest m = Golden.manifest();
+        for (Object o : Golden.images()) {
+            Map<String, Object> img = Json.obj(o, "image");
+            for (int r : m.resolutions) {
+                Map<String, Object> b = Json.obj(Json.obj(img.get("backbones"), "b").get(Integer.toString(r)), "b");
+                double expected = Json.num(b.get("max_softmax"), "max_softmax");
+                assertEquals(expected, PolicyRunner.maxSoftmax(logits(img, r)), 1e-12 * expected, img.get("name") + "@" + r);
+            }
+        }
+    }
+
+    @Test
+    void policyRunnerReproducesPythonsDecisions() throws Exception {
+        Manifest m = Golden.manifest();
+        Map<String, Object> policies = Json.obj(Golden.json().get("policies"), "policies");
+        List<Object> cases = Json.arr(policies.get("cases"), "cases");
+        assertTrue(cases.size() >= 4, "golden.json has " + cases.size() + " policy cases");
+        Set<String> kinds = new HashSet<>();
+        int escalated = 0, accepted = 0;
+        for (Object c : cases) {
+            Map<String, Object> pc = Json.obj(c, "case");
+            String name = Json.str(pc.get("name"), "name");
+            PolicySpec spec = PolicySpec.fromJson(pc.get("spec"), m.resolutions, m.hasPredictor(), name);
+            if ("test".equals(pc.get("source"))) {
+                assertEquals(name, spec.name, "Java names the spec as Python does");
+                assertEquals(spec, PolicySpec.parseName(name, m.resolutions, true), name);
+            } else {
+                assertEquals(name, m.defaultPolicy.name);
+                assertEquals(m.defaultPolicy, spec);
+            }
+            kinds.add(spec.kind.json);
+            for (Object d : Json.arr(pc.get("decisions"), "decisions")) {
+                Map<String, Object> dec = Json.obj(d, "decision");
+                final Map<String, Object> img = image(Json.str(dec.get("image"), "image"));
+                final List<Integer> calls = new ArrayList<>();
+                PolicyRunner.Backbone backbone = k -> {
+                    calls.add(k);
+                    return logits(img, m.resolutions.get(k));
+                };
+                PolicyRunner.Predictor predictor = () -> ResolutionChooser.chooseIndex(
+                        ChoiceAndLabelsGoldenTest.floats(Json.obj(img.get("predictor"), "p").get("logits")),
+                        m.resolutions.size());
+                PolicyRunner.Outcome o = PolicyRunner.run(spec, backbone, predictor);
+                String where = name + " on " + img.get("name");
+                assertEquals(ints(dec.get("ran")), o.ran, where);
+                assertEquals(o.ran, calls, where + ": only the passes in ran were run");
+                assertEquals(Json.integer(dec.get("answered_index"), "answered_index"), o.answeredIndex, where);
+                assertEquals(Json.integer(dec.get("top1"), "top1"), o.top1, where);
+                assertEquals(dec.get("escalated"), o.escalated(), where);
+                for (int i = 0; i < o.ran.size(); i++) {
+                    Map<String, Object> b = Json.obj(Json.obj(img.get("backbones"), "b")
+                            .get(Integer.toString(m.resolutions.get(o.ran.get(i)))), "b");
+                    assertEquals(Json.num(b.get("max_softmax"), "ms"), o.maxSoftmax.get(i), 1e-12, where);
+                }
+                if (spec.multiPass()) {
+                    if (o.escalated()) {
+                        escalated++;
+                    } else {
+                        accepted++;
+                    }
+                }
+            }
+        }
+        assertTrue(kinds.contains("cascade") && kinds.contains("drnet-escalate") && kinds.contains("drnet")
+                && kinds.contains("fixed"), "kinds covered: " + kinds);
+        // the thresholds split the golden images: both outcomes are exercised
+        assertTrue(escalated > 0 && accepted > 0, escalated + " escalated, " + accepted + " accepted");
+    }
+}

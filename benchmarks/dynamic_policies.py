@@ -1,0 +1,145 @@
+"""Calibrate each shipped DRNet's default policy on one fold of photos it never trained on and evaluate
+it on the other fold (then swap: cross-fit), against every fixed resolution, the line through them and
+the policy's random control. Writes the calibrated checkpoints (fold A) for bundling.
+
+    .venv/bin/python benchmarks/dynamic_policies.py --out benchmarks/results/dynamic_policies \\
+        [--checkpoints out/calibrated]
+
+Photos (stated in the output):
+* lite0-imagenet: the 500 shared ImageNet photos (its frozen ImageNet backbone never trained on
+  them), split by path hash into test:0/2 and test:1/2. The predictor-based candidates saw every
+  photo in training, so their figures here are optimistic; the cascades are not.
+* lite0-imagewoof: its 628 held-out Imagewoof photos (test:0/5; the backbone trained on the rest),
+  split into test:0/10 and test:5/10.
+Per-resolution outcomes are computed once per photo set and cached under --out (delete to rerun).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pickle
+from pathlib import Path
+
+import numpy as np
+
+from drnet_edge._io import atomic_write, atomic_write_json, atomic_write_text
+from drnet_edge.calibrate import calibration_record, pick, replay_candidates
+from drnet_edge.checkpoint import load_model, read_checkpoint, resolve_model, save_checkpoint
+from drnet_edge.data import fold_of, imagenet_classes, scan_folder
+from drnet_edge.evaluate import predict_folder, score_policies
+from drnet_edge.policies import expand_policies
+from drnet_edge.results import paired, score
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+BASELINES = {"lite0-imagewoof": "lite0-imagewoof-base"}  # a plain model trained on the same photos, at 224
+SETS = {
+    # model: (photos, subset of photos the backbone never trained on, fold count, fold ids, objective)
+    "lite0-imagenet": ("imagenet-sample-dev", None, 2, (0, 1), {"max_drop": 1.0}),
+    "lite0-imagewoof": ("imagewoof-train-3k", "test:0/5", 10, (0, 5), {"target_ratio": 0.6}),
+}
+
+
+def outcomes(model: str, data: Path, subset: str | None, cache: Path):  # noqa: ANN201
+    if cache.is_file():
+        return pickle.loads(cache.read_bytes())
+    net, classes, _ = load_model(model)
+    folder = scan_folder(data, classes=None if classes.ids == imagenet_classes().ids else classes, subset=subset)
+    preds, _ = predict_folder(net, folder, net.resolutions, net.preprocess)
+    macs = {r: net.backbone_macs(k) for k, r in enumerate(net.resolutions)}
+    out = (preds, macs, net.predictor_macs())
+    atomic_write(cache, lambda p: p.write_bytes(pickle.dumps(out)))
+    return out
+
+
+def run_model(model: str, out: Path, ckpt_dir: Path | None) -> dict:
+    photos, subset, n_folds, fold_ids, objective = SETS[model]
+    root = SHARED / photos
+    preds, macs, pred_macs = outcomes(model, root, subset, out / f"{model}.outcomes.pkl")
+    folds = np.array([fold_of(Path(p), root, n_folds) for p in preds.paths])
+    base = None
+    if model in BASELINES:
+        base, base_macs, _ = outcomes(BASELINES[model], root, subset, out / f"{BASELINES[model]}.outcomes.pkl")
+        assert base.paths == preds.paths, "baseline outcomes must be on the same photos in the same order"
+    result: dict = {"model": model, "photos": str(root), "subset": subset, "objective": objective, "splits": []}
+    for cal_fold, eval_fold in (fold_ids, fold_ids[::-1]):
+        cal, ev = preds.subset(folds == cal_fold), preds.subset(folds == eval_fold)
+        cands = replay_candidates(cal, macs, pred_macs)
+        chosen = pick(cands, require_bound=False, **{"max_drop": None, "target_ratio": None, **objective})
+        rec = calibration_record(
+            chosen,
+            cands,
+            cal,
+            require_bound=False,
+            data=f"{root} fold {cal_fold}/{n_folds}",
+            **{"max_drop": None, "target_ratio": None, **objective},
+        )
+        pols = expand_policies(["fixed", chosen.name], ev.resolutions)
+        if ev.predictor_choice is not None and chosen.name != "drnet":
+            pols += expand_policies(["drnet", "random"], ev.resolutions)
+        rows = score_policies(ev, pols, macs, pred_macs)
+        if base is not None:
+            b = base.subset(folds == eval_fold)
+            fixed = expand_policies([f"fixed-{b.resolutions[0]}"], b.resolutions)[0]
+            row = score(fixed, b, {b.resolutions[0]: base_macs[b.resolutions[0]]})
+            row.description = f"baseline: {BASELINES[model]} at {b.resolutions[0]}px"
+            rows[chosen.name].extra["vs_baseline"] = paired(rows[chosen.name].correct, row.correct)
+            rows["baseline"] = row
+        split = {
+            "calibration_fold": f"{cal_fold}/{n_folds}",
+            "evaluation_fold": f"{eval_fold}/{n_folds}",
+            "n_calibration": cal.n,
+            "n_evaluation": ev.n,
+            "default_policy": chosen.name,
+            "calibration": rec["calibration"],
+            "policies": {k: v.to_json() for k, v in rows.items()},
+        }
+        result["splits"].append(split)
+        if ckpt_dir is not None and cal_fold == fold_ids[0]:
+            ckpt = read_checkpoint(resolve_model(model))
+            ckpt["policy"] = rec
+            save_checkpoint(ckpt_dir / f"{model}.pt", ckpt)
+    return result
+
+
+def markdown(results: list[dict]) -> str:
+    lines = ["# Default policies: calibrated on one fold, evaluated on the other (cross-fit)", ""]
+    for r in results:
+        lines += [f"## {r['model']} ({r['photos']}, {r['subset'] or 'all photos'}; objective {r['objective']})", ""]
+        for s in r["splits"]:
+            ref = s["policies"][
+                f"fixed-{max(int(k.removeprefix('fixed-')) for k in s['policies'] if k.startswith('fixed-'))}"
+            ]
+            lines += [
+                f"calibrated on fold {s['calibration_fold']} (n={s['n_calibration']}), evaluated on fold "
+                f"{s['evaluation_fold']} (n={s['n_evaluation']}); default policy **{s['default_policy']}**",
+                "",
+                "| policy | top-1 | MACs vs largest | escalated | vs fixed line (pts, SE) | vs control (pts, SE) | vs largest (pts, SE) | vs baseline (pts, SE) |",
+                "|---|---|---|---|---|---|---|---|",
+            ]
+            for name, p in s["policies"].items():
+                f = lambda k, p=p: f"{p[k]['delta_pts']:+.1f} ({p[k]['se_pts']:.1f})" if k in p else ""  # noqa: E731
+                lines.append(
+                    f"| {name} | {100 * p['top1']:.1f}% | {p['macs_m'] / ref['macs_m']:.2f}x | "
+                    f"{100 * p['escalation_rate']:.0f}% | {f('vs_fixed_line')} | {f('vs_control')} | {f('vs_largest')} | {f('vs_baseline')} |"
+                )
+            lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", type=Path, default=Path("benchmarks/results/dynamic_policies"))
+    ap.add_argument("--checkpoints", type=Path, default=None, help="write fold-A calibrated checkpoints here")
+    ap.add_argument("--models", default=",".join(SETS))
+    args = ap.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    results = [run_model(m, args.out, args.checkpoints) for m in args.models.split(",")]
+    atomic_write_json(args.out / "results.json", results)
+    atomic_write_text(args.out / "results.md", markdown(results))
+    print(markdown(results))
+    print(json.dumps({r["model"]: [s["default_policy"] for s in r["splits"]] for r in results}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,80 @@
+"""How well can a cascade's gate tell a right low-resolution answer from a wrong one? Probes on the 500
+shared ImageNet photos with the bundled lite0-imagenet (frozen ImageNet Lite0):
+
+* AUROC of max softmax, entropy, the log-ratio of the top two probabilities, and a logistic-regression
+  gate over six softmax features (5-fold cross-validated predictions), for correctness at 160 and 128;
+* median max softmax per resolution (are low resolutions over-confident?);
+* averaging the low- and high-resolution probabilities for escalated photos, against plain escalation.
+
+    .venv/bin/python benchmarks/gate_probes.py   # writes benchmarks/results/gate_probes.json
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import cross_val_predict
+
+from drnet_edge._io import atomic_write_json
+from drnet_edge.checkpoint import load_model
+from drnet_edge.data import MultiResolutionDataset, collate_multires, scan_folder
+from drnet_edge.preprocess import to_tensor
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "imagenet-sample-dev"
+OUT = Path(__file__).resolve().parent / "results" / "gate_probes.json"
+
+
+@torch.no_grad()
+def probabilities(model: str, data: Path) -> tuple[dict[int, np.ndarray], np.ndarray]:
+    net, _, _ = load_model(model)
+    folder = scan_folder(data)
+    ds = MultiResolutionDataset(folder, net.resolutions, net.preprocess)
+    probs: dict[int, list[np.ndarray]] = {r: [] for r in net.resolutions}
+    for i in range(0, len(ds), 32):
+        batch = collate_multires([ds[j] for j in range(i, min(i + 32, len(ds)))])
+        for k, r in enumerate(net.resolutions):
+            x = to_tensor(batch["crops"][r], net.preprocess)
+            probs[r].append(net.backbone_at(x, k).softmax(1).numpy())
+    return {r: np.concatenate(v) for r, v in probs.items()}, np.asarray(folder.labels)
+
+
+def gate_aurocs(p: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+    s = np.sort(p, 1)[:, ::-1]
+    right = p.argmax(1) == labels
+    entropy = -(p * np.log(p + 1e-9)).sum(1)
+    log_gap = np.log(s[:, 0] + 1e-6) - np.log(s[:, 1] + 1e-6)
+    feats = np.stack([s[:, 0], s[:, 1], s[:, 0] - s[:, 1], s[:, :5].sum(1), entropy, log_gap], 1)
+    learned = cross_val_predict(LogisticRegression(max_iter=1000), feats, right, cv=5, method="predict_proba")[:, 1]
+    return {
+        "max_softmax": float(roc_auc_score(right, s[:, 0])),
+        "margin": float(roc_auc_score(right, s[:, 0] - s[:, 1])),
+        "entropy": float(roc_auc_score(right, -entropy)),
+        "log_gap": float(roc_auc_score(right, log_gap)),
+        "logistic_gate_cv5": float(roc_auc_score(right, learned)),
+    }
+
+
+def main() -> None:
+    probs, labels = probabilities("lite0-imagenet", DATA)
+    top = max(probs)
+    result = {
+        "photos": str(DATA),
+        "n": len(labels),
+        "top1": {str(r): float((p.argmax(1) == labels).mean()) for r, p in probs.items()},
+        "median_max_softmax": {str(r): float(np.median(p.max(1))) for r, p in probs.items()},
+        "auroc_right_at": {str(r): gate_aurocs(probs[r], labels) for r in (160, 128)},
+        "all_escalated_average_of_passes_top1": {
+            str(r): float(((probs[r] + probs[top]).argmax(1) == labels).mean()) for r in (192, 160)
+        },
+    }
+    atomic_write_json(OUT, result)
+    print(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()

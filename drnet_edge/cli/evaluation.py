@@ -1,0 +1,170 @@
+"""``eval`` and ``calibrate``: accuracy per policy, and choosing the default policy."""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ._app import (
+    _existing_file,
+    app,
+    check_output_paths,
+    check_runtime,
+    console,
+    friendly,
+    quiet_runtimes,
+    save_output,
+    save_plot_output,
+)
+
+
+@app.command("eval")
+@friendly
+def eval_cmd(
+    data: Annotated[
+        Path | None, typer.Option(help="Image folder (one sub-folder per class). Default: the bundled sample.")
+    ] = None,
+    model: Annotated[
+        str | None, typer.Option(help="DRNet checkpoint path or bundled model name (default: lite0-imagenet).")
+    ] = None,
+    backbone: Annotated[
+        str | None, typer.Option(help="Evaluate a plain backbone instead (registered or any timm name).")
+    ] = None,
+    weights: Annotated[
+        Path | None, typer.Option(help="State-dict file for --backbone (loaded with weights_only=True).")
+    ] = None,
+    baseline: Annotated[str | None, typer.Option(help="Plain model checkpoint for the 'baseline' policy.")] = None,
+    resolutions: Annotated[
+        str | None, typer.Option(help="Candidate resolutions, e.g. 224,192,160,128,96. Default: the model's.")
+    ] = None,
+    policies: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated: fixed, fixed-R, default, cascade-160:0.7-224, drnet, drnet-escalate:0.7, "
+            "random, random-POLICY, oracle, oracle-agree, baseline. Default: fixed + the model's default policy "
+            "and its random control."
+        ),
+    ] = None,
+    subset: Annotated[
+        str | None, typer.Option(help="Hash-based split: test:K/N keeps fold K of N, train:K/N the rest.")
+    ] = None,
+    runtime: Annotated[
+        str | None, typer.Option(help="Run converted artifacts with this runtime: tflite, executorch or onnx.")
+    ] = None,
+    artifacts: Annotated[Path | None, typer.Option(help="Artifact directory written by drnet-edge convert.")] = None,
+    classes: Annotated[
+        Path | None, typer.Option(help="Class list file ('id \\[name]' per line) in model-output order.")
+    ] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Evaluate at most N images (spread over classes).")] = None,
+    batch_size: Annotated[int, typer.Option(min=1, help="Images per forward pass.")] = 32,
+    threads: Annotated[
+        int | None, typer.Option(min=1, help="torch intra-op threads (default: torch's choice).")
+    ] = None,
+    skip_bad: Annotated[
+        bool, typer.Option("--skip-bad", help="Skip unreadable images (counted in the output) instead of stopping.")
+    ] = False,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the report as JSON here.")] = None,
+    plot: Annotated[Path | None, typer.Option(help="Write a top-1 vs MACs chart (PNG/SVG/PDF) here.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+) -> None:
+    """Evaluate a DRNet (or a plain backbone) at each resolution and score resolution policies."""
+    import torch
+
+    from ..data import read_class_file, sample_dir
+    from ..evaluate import evaluate
+    from ..options import parse_resolutions
+    from ..report import policy_table, save_json, save_plot, table_footer
+
+    check_output_paths(files=(("--json", json_out),), plots=(("--plot", plot),))
+    if resolutions is not None:
+        parse_resolutions(resolutions)  # "" is a mistake, not "the model's"
+    if threads:
+        torch.set_num_threads(threads)
+    _existing_file(weights, "--weights")
+    class_list = read_class_file(classes) if classes else None
+    with quiet_runtimes(json_out or plot, "eval") if runtime else nullcontext():
+        check_runtime(runtime)  # inside: importing the runtimes prints (ExecuTorch's cpuinfo lines)
+        result = evaluate(
+            data or sample_dir(),
+            model=model,
+            backbone=backbone,
+            weights=weights,
+            baseline=baseline,
+            runtime=runtime,
+            artifacts=artifacts,
+            threads=threads,
+            subset=subset,
+            resolutions=resolutions,
+            policies=policies,
+            classes=class_list,
+            limit=limit,
+            batch_size=batch_size,
+            skip_bad=skip_bad,
+            progress=not quiet,
+        )
+    report = result.to_json()
+    console.print(policy_table(report))
+    console.print(f"[dim]{table_footer(report)}[/]")
+    ok = save_output("--json", json_out, lambda p: save_json(p, report), "JSON")
+    ok &= save_plot_output("--plot", plot, report, save_plot, "macs_m")
+    if not ok:
+        raise typer.Exit(2)
+
+
+@app.command("calibrate")
+@friendly
+def calibrate_cmd(
+    data: Annotated[Path, typer.Option(help="Calibration photos (never the ones you evaluate on).")],
+    out: Annotated[Path | None, typer.Option(help="Write the checkpoint with the chosen default policy here.")] = None,
+    model: Annotated[str, typer.Option(help="DRNet checkpoint path or bundled model name.")] = "lite0-imagenet",
+    max_drop: Annotated[
+        float | None,
+        typer.Option(
+            help="Cheapest policy whose top-1 drop vs the largest resolution is at most this (points). "
+            "Default 0.5 unless --target-ratio is given."
+        ),
+    ] = None,
+    target_ratio: Annotated[
+        float | None, typer.Option(help="Most accurate policy within this share of the largest resolution's MACs.")
+    ] = None,
+    require_bound: Annotated[
+        bool,
+        typer.Option(
+            "--require-bound", help="--max-drop constrains the 95% upper bound on the drop, not the estimate."
+        ),
+    ] = False,
+    subset: Annotated[
+        str | None, typer.Option(help="Hash-based split of --data: test:K/N keeps fold K of N, train:K/N the rest.")
+    ] = None,
+    classes: Annotated[Path | None, typer.Option(help="Class list file (one 'id name' per line).")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Use at most N photos.")] = None,
+    skip_bad: Annotated[bool, typer.Option("--skip-bad", help="Skip unreadable images.")] = False,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the calibration record as JSON here.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+) -> None:
+    """Choose the model's default policy (cascade thresholds, chain) on calibration photos; write a checkpoint."""
+    from ..calibrate import calibrate
+    from ..data import read_class_file
+    from ..report import calibration_table, save_json
+
+    check_output_paths(files=(("--out", out), ("--json", json_out)))
+    result = calibrate(
+        model,
+        str(data),
+        str(out) if out else None,
+        max_drop=max_drop,
+        target_ratio=target_ratio,
+        require_bound=require_bound,
+        subset=subset,
+        limit=limit,
+        classes=read_class_file(classes) if classes else None,
+        skip_bad=skip_bad,
+        progress=not quiet,
+    )
+    console.print(calibration_table(result))
+    if not save_output("--json", json_out, lambda p: save_json(p, result.record), "JSON"):
+        raise typer.Exit(2)
+    console.print(f"checkpoint: {out}" if out else "[dim]no --out: nothing written[/]")

@@ -1,0 +1,284 @@
+"""The CLI's promises about bad input, as a table: each bad input gives exit code 2 and one line on
+stderr that names the flag or file and says what is wrong, and writes nothing (no output file, no
+temporary or probe file, no cache folder). The rows that should work (unlabelled ``--plot``, a dangling
+symlink with ``--skip-bad``) assert that they do. In-process (typer's CliRunner) on tiny inputs."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import tempfile
+from pathlib import Path
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from drnet_edge.cli import app
+
+from .conftest import write_image
+
+runner = CliRunner()
+
+NO_TORCH_ADVICE = ("weights_only=False", "\x1b[", "Traceback")
+
+
+@pytest.fixture(autouse=True)
+def _no_env_leak(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI's quiet defaults set this for TensorFlow; keep it out of the other tests' environment."""
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"))
+
+
+@pytest.fixture(scope="module")
+def inputs(tiny, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Read-only inputs shared by the rows: the tiny DRNet and its photos, and the bad ones."""
+    ckpt, data = tiny
+    root = tmp_path_factory.mktemp("inputs")
+    text = root / "text.pt"
+    text.write_text("hello, not a checkpoint\n")
+    module = root / "module.pt"
+    torch.save(torch.nn.Linear(2, 2), module)  # a pickled module: loading it would run code
+    pickled = root / "pickled.pt"
+    pickled.write_bytes(pickle.dumps({"a": object}))
+    flat = root / "flat"
+    for i in range(2):
+        write_image(flat / f"{i}.png", seed=i)
+    allbad = root / "allbad"
+    (allbad / "cat").mkdir(parents=True)
+    for name in ("a.jpg", "b.png"):
+        (allbad / "cat" / name).write_bytes(b"\xff\xd8\xffjunk")
+    wolf = root / "wolf_data"
+    write_image(wolf / "cat" / "0.png")
+    write_image(wolf / "wolf" / "0.png")
+    with_txt = root / "with_txt"
+    write_image(with_txt / "cat" / "0.png")
+    (with_txt / "cat" / "notes.txt").write_text("not an image\n")
+    dangling = root / "dangling"
+    for c in ("cat", "dog"):
+        write_image(dangling / c / "0.png")
+    (dangling / "dog" / "gone.png").symlink_to(root / "no-such-file.png")
+    badman = root / "badmanifest"
+    badman.mkdir()
+    (badman / "manifest.json").write_text(json.dumps({"format": "drnet-edge/artifacts", "version": 1}))
+    folder = root / "a_folder"
+    folder.mkdir()
+    return {
+        "ckpt": ckpt,
+        "data": data,
+        "text": text,
+        "module": module,
+        "pickled": pickled,
+        "flat": flat,
+        "allbad": allbad,
+        "wolf": wolf,
+        "with_txt": with_txt,
+        "dangling": dangling,
+        "badmanifest": badman,
+        "folder": folder,
+        "root": root,
+    }
+
+
+@pytest.fixture(scope="module")
+def onnx_artifacts(tiny, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny DRNet converted for ONNX Runtime (the quickest target), for the bench rows."""
+    pytest.importorskip("onnxruntime")
+    from drnet_edge.convert import convert
+
+    ckpt, data = tiny
+    out = tmp_path_factory.mktemp("art") / "onnx"
+    convert(ckpt, targets=["onnx"], out=out, calib=data, calib_count=2, log=lambda m: None)
+    return out
+
+
+def _files(*roots: Path) -> set[str]:
+    return {str(p) for root in roots for p in root.rglob("*")}
+
+
+def _temp_logs() -> set[str]:
+    return {str(p) for p in Path(tempfile.gettempdir()).glob("drnet-edge-*.log")}
+
+
+def _args(template: list[str], paths: dict[str, Path]) -> list[str]:
+    return [a.format(**{k: str(v) for k, v in paths.items()}) for a in template]
+
+
+EVAL = ["eval", "--quiet", "--model", "{ckpt}", "--data", "{data}", "--limit", "2"]
+BENCH = ["bench", "--quiet", "--artifacts", "{art}", "--limit", "2", "--runs", "1", "--warmup", "0"]
+TRAIN = ["train", "--quiet", "--data", "{data}", "--epochs", "1"]
+CONVERT = ["convert", "--model", "{ckpt}", "--target", "onnx"]
+BACKBONE = ["eval", "--quiet", "--backbone", "efficientnet_lite0", "--resolutions", "64", "--data", "{flat}"]
+
+# id, arguments, what stderr must say, what it must not say
+BAD = [
+    # 1. output paths, checked before any work
+    ("json-unwritable", [*EVAL, "--json", "/proc/nope/x.json"], ["--json /proc/nope/x.json", "cannot write"], []),
+    ("json-is-a-folder", [*EVAL, "--json", "{out}/a_dir"], ["--json", "a_dir is a folder"], []),
+    ("json-under-a-file", [*EVAL, "--json", "{out}/a_file/sub/x.json"], ["--json", "a_file is a file, not a folder"], []),
+    ("plot-suffix", [*EVAL, "--plot", "{out}/plot.txt"], ["--plot", "plot.txt", "unsupported file type", ".png"], []),
+    ("json-and-plot-same", [*EVAL, "--json", "{out}/r.png", "--plot", "{out}/r.png"], ["--json and --plot both name"], []),
+    ("calibrate-out-folder", ["calibrate", "--quiet", "--model", "{ckpt}", "--data", "{data}", "--out", "{out}/a_dir"],
+     ["--out", "is a folder"], []),
+    ("calibrate-json-unwritable", ["calibrate", "--quiet", "--model", "{ckpt}", "--data", "{data}", "--json",
+     "/proc/nope/c.json"], ["--json", "cannot write"], []),
+    ("train-out-folder", [*TRAIN, "--mode", "predictor", "--out", "{out}/a_dir"], ["--out", "a_dir is a folder"], []),
+    ("train-out-unwritable", [*TRAIN, "--out", "/proc/nope/x.pt"], ["--out /proc/nope/x.pt", "cannot write"], []),
+    ("train-cache-dir-file", [*TRAIN, "--out", "{out}/m.pt", "--cache-dir", "{out}/a_file"],
+     ["--cache-dir", "a_file is a file"], []),
+    ("train-resume-nothing", [*TRAIN, "--out", "{out}/new.pt", "--resume"],
+     ["--resume", "new.pt does not exist", "drop --resume"], ["lite0-imagenet"]),
+    ("convert-out-unwritable", [*CONVERT, "--out", "/proc/drnet_art"], ["--out /proc/drnet_art", "cannot write"], []),
+    ("convert-out-under-file", [*CONVERT, "--out", "{out}/a_file/sub"], ["--out", "a_file is a file, not a folder"], []),
+    ("bench-json-unwritable", ["bench", "--quiet", "--artifacts", "{out}/none", "--json", "/proc/nope/b.json"],
+     ["--json /proc/nope/b.json", "cannot write"], []),
+    ("bench-report-folder", ["bench", "--quiet", "--artifacts", "{out}/none", "--report", "{out}/a_dir"],
+     ["--report", "is a folder"], []),
+    ("bench-plot-suffix", ["bench", "--quiet", "--artifacts", "{out}/none", "--plot", "{out}/b.txt"],
+     ["--plot", "unsupported file type"], []),
+    # 2-3. bench on only unreadable images; a manifest without targets
+    ("bench-skip-bad-all-bad", [*BENCH, "--data", "{allbad}", "--skip-bad"], ["no readable image", "allbad"], []),
+    ("bench-manifest-no-targets", ["bench", "--quiet", "--artifacts", "{badmanifest}"], ["'targets'"], []),
+    # 4. files that are not torch checkpoints: one line, no unsafe advice, no colour codes
+    ("model-text-file", ["eval", "--quiet", "--model", "{text}", "--data", "{data}"],
+     ["text.pt", "not a PyTorch file"], NO_TORCH_ADVICE),
+    ("model-pickled-module", ["eval", "--quiet", "--model", "{module}", "--data", "{data}"],
+     ["module.pt", "pickled Python objects", "torch.nn.modules.linear.Linear"], NO_TORCH_ADVICE),
+    ("weights-text-file", [*BACKBONE, "--weights", "{text}"], ["text.pt", "not a PyTorch file"], NO_TORCH_ADVICE),
+    ("weights-pickle", [*BACKBONE, "--weights", "{pickled}"], ["pickled.pt", "pickled Python objects"],
+     NO_TORCH_ADVICE),
+    # 6. misleading messages
+    ("model-is-a-folder", ["eval", "--quiet", "--model", "{folder}", "--data", "{data}"],
+     ["a_folder is a folder"], ["does not exist"]),
+    ("classes-is-a-folder", [*EVAL, "--classes", "{folder}"], ["class list", "a_folder is a folder"],
+     ["does not exist"]),
+    ("weights-is-a-folder", [*BACKBONE, "--weights", "{folder}"], ["--weights", "is a folder"], []),
+    ("model-without-predictor", ["eval", "--quiet", "--model", "lite0-imagewoof-base", "--policies", "fixed,drnet",
+     "--data", "{data}"], ["--model lite0-imagewoof-base has none"], ["pass a DRNet checkpoint with --model"]),
+    ("unknown-class-folder", ["eval", "--quiet", "--model", "{ckpt}", "--data", "{wolf}"],
+     ["wolf is an unknown class", "the 3 classes of"], ["the the", "(3 classes) (3 classes)"]),
+    ("runtime-unknown", ["eval", "--quiet", "--runtime", "tensorrt", "--artifacts", "{out}"],
+     ["--runtime tensorrt", "unknown runtime", "tflite"], ["or all", ", all"]),
+    ("policy-unknown", [*EVAL, "--policies", "fixed,magic"], ["unknown policy 'magic'", "baseline", "default"], []),
+    # 8. silent behaviour made explicit
+    ("resolutions-empty", [*EVAL, "--resolutions", ""], ["--resolutions", "''"], []),
+    ("non-image-with-skip-bad", ["eval", "--quiet", "--model", "{ckpt}", "--data", "{with_txt}", "--skip-bad"],
+     ["notes.txt is not an image file", "--skip-bad skips only unreadable images"], []),
+    ("dangling-symlink", ["eval", "--quiet", "--model", "{ckpt}", "--data", "{dangling}"],
+     ["gone.png", "cannot be read", "--skip-bad"], []),
+    ("bench-resume-without-json", ["bench", "--quiet", "--artifacts", "{out}/none", "--device", "pixel7", "--resume"],
+     ["--resume needs --json"], []),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("args, says, never", [pytest.param(a, s, n, id=i) for i, a, s, n in BAD])
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(
+    request: pytest.FixtureRequest,
+    inputs: dict[str, Path],
+    tmp_path: Path,
+    args: list[str],
+    says: list[str],
+    never: list[str],
+) -> None:
+    (tmp_path / "a_dir").mkdir()
+    (tmp_path / "a_file").write_text("x")
+    paths = {**inputs, "out": tmp_path}
+    if any("{art}" in a for a in args):
+        paths["art"] = request.getfixturevalue("onnx_artifacts")
+    before, logs = _files(tmp_path, inputs["root"]), _temp_logs()
+    result = runner.invoke(app, _args(args, paths))
+    err = result.stderr
+    assert result.exit_code == 2, (result.exit_code, err, result.exception)
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    for s in says:
+        assert s in err, (s, err)
+    for s in never:
+        assert s not in err, (s, err)
+    assert _files(tmp_path, inputs["root"]) == before  # no output, temp, probe, cache or log file
+    assert _temp_logs() <= logs
+
+
+def test_unlabelled_plot_is_skipped_with_a_reason(inputs: dict[str, Path], tmp_path: Path) -> None:
+    js, png = tmp_path / "r.json", tmp_path / "r.png"
+    args = ["eval", "--quiet", "--model", inputs["ckpt"], "--data", inputs["flat"], "--json", js, "--plot", png]
+    result = runner.invoke(app, list(map(str, args)))
+    assert result.exit_code == 0, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "--plot" in lines[0] and "unlabelled" in lines[0], result.stderr
+    assert "Warning" not in result.stderr and json.loads(js.read_text())["n"] == 2 and not png.exists()
+
+
+def test_bench_unlabelled_plot_is_skipped(onnx_artifacts: Path, inputs: dict[str, Path], tmp_path: Path) -> None:
+    js, png = tmp_path / "b.json", tmp_path / "b.png"
+    args = [*BENCH, "--data", "{flat}", "--json", str(js), "--plot", str(png)]
+    result = runner.invoke(app, _args(args, {**inputs, "art": onnx_artifacts}))
+    assert result.exit_code == 0, result.stderr
+    assert "--plot" in result.stderr and "unlabelled" in result.stderr and "Warning" not in result.stderr
+    assert json.loads(js.read_text())["n"] == 2 and not png.exists()
+
+
+def test_dangling_symlink_is_skipped_and_counted(inputs: dict[str, Path], tmp_path: Path) -> None:
+    js = tmp_path / "r.json"
+    args = ["eval", "--quiet", "--model", inputs["ckpt"], "--data", inputs["dangling"], "--skip-bad", "--json", js]
+    result = runner.invoke(app, list(map(str, args)))
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(js.read_text())
+    assert report["n"] == 2 and report["skipped_bad"]["count"] == 1
+    assert report["skipped_bad"]["files"][0].endswith("gone.png")
+
+
+def test_unexpected_error_is_one_line_with_its_own_exit_code(
+    inputs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import drnet_edge.report
+
+    def bug(*args: object, **kwargs: object) -> None:
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(drnet_edge.report, "policy_table", bug)
+    args = ["eval", "--quiet", "--model", str(inputs["ckpt"]), "--data", str(inputs["data"]), "--limit", "2"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 70, (result.exit_code, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "ZeroDivisionError: a bug" in lines[0] and "--verbose" in lines[0]
+    result = runner.invoke(app, ["--verbose", *args])
+    assert isinstance(result.exception, ZeroDivisionError)  # --verbose: the traceback, untouched
+
+
+def test_a_failed_final_write_keeps_the_results_on_screen(
+    inputs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    import drnet_edge.report
+
+    def disk_full(path: object, report: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(drnet_edge.report, "save_json", disk_full)
+    js = tmp_path / "r.json"
+    args = ["eval", "--quiet", "--model", inputs["ckpt"], "--data", inputs["data"], "--limit", "2", "--json", js]
+    result = runner.invoke(app, list(map(str, args)))
+    assert result.exit_code == 2, (result.exit_code, result.stderr)
+    assert "fixed-64" in result.stdout  # the table was printed
+    assert "--json" in result.stderr and "was not written" in result.stderr and "No space left" in result.stderr
+    assert not js.exists() and not list(tmp_path.iterdir())
+
+
+def test_help_shows_square_brackets() -> None:
+    result = runner.invoke(app, ["eval", "--help"])
+    assert result.exit_code == 0 and "'id [name]' per" in result.stdout  # not eaten as rich markup
+
+
+def test_check_writable_creates_nothing(tmp_path: Path) -> None:
+    from drnet_edge._io import check_writable
+    from drnet_edge.errors import ConfigError
+
+    check_writable(tmp_path / "new" / "deeper" / "x.json", "--json")
+    check_writable(tmp_path / "art", "--out", directory=True)
+    assert not list(tmp_path.iterdir())
+    (tmp_path / "exists.json").write_text("{}")
+    check_writable(tmp_path / "exists.json", "--json")  # --resume reads it, then it is replaced
+    with pytest.raises(ConfigError, match="already exists"):
+        check_writable(tmp_path / "exists.json", "--json", may_exist=False)

@@ -1,0 +1,119 @@
+"""Calibration of the default policy: the candidate replay, the objectives, the bound, and the command."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from drnet_edge.calibrate import (
+    candidate_chains,
+    clopper_pearson_upper,
+    photos_needed,
+    pick,
+    replay_candidates,
+)
+from drnet_edge.checkpoint import load_model, read_checkpoint
+from drnet_edge.errors import ConfigError
+from drnet_edge.evaluate import evaluate
+from drnet_edge.policies import Predictions
+
+RES = [224, 160, 128]
+MACS = {224: 400, 160: 200, 128: 100}
+
+
+def synthetic(n: int = 400, seed: int = 0) -> Predictions:
+    """Low resolutions are right when confident: a cascade can save MACs at no loss."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 10, n)
+    conf = rng.uniform(0.2, 1.0, (n, 3))
+    top1 = np.repeat(labels[:, None], 3, axis=1)
+    wrong = conf < 0.5
+    wrong[:, 0] = False  # 224 always right
+    top1[wrong] = (labels[:, None].repeat(3, 1)[wrong] + 1) % 10
+    return Predictions(RES, labels, top1, conf)
+
+
+def test_chains_end_at_the_largest_and_run_smallest_first() -> None:
+    chains = candidate_chains([224, 192, 160, 128])
+    assert (160, 224) in chains and (128, 160, 224) in chains and (128, 160, 192, 224) not in chains
+    assert all(c[-1] == 224 and list(c) == sorted(c) for c in chains)
+
+
+def test_max_drop_picks_a_cheap_lossless_cascade() -> None:
+    cands = replay_candidates(synthetic(), MACS)
+    chosen = pick(cands, max_drop=0.0, target_ratio=None, require_bound=False)
+    assert chosen.name.startswith("cascade-") and chosen.drop_pts <= 0 and chosen.macs < 400
+    ratio = pick(cands, max_drop=None, target_ratio=0.5, require_bound=False)
+    assert ratio.macs <= 200 + 1e-6
+
+
+def test_bound_is_wider_than_the_estimate_and_says_what_it_needs() -> None:
+    assert clopper_pearson_upper(0, 100, 0.05) == pytest.approx(1 - 0.05 ** (1 / 100))  # the rule of three
+    assert clopper_pearson_upper(0, 100, 0.05) > 0.029
+    n = photos_needed(0.0, 0.5)
+    assert n is not None and 550 < n < 750  # about 3 / 0.005
+    assert photos_needed(0.01, 0.5) is None  # a loss rate above the bound can not be certified
+    cands = replay_candidates(synthetic(), MACS)
+    with pytest.raises(ConfigError, match="no policy keeps the 95% bound"):
+        pick(cands, max_drop=0.0, target_ratio=None, require_bound=True)
+
+
+@pytest.mark.parametrize(
+    "kw, message",
+    [
+        ({"max_drop": 0.5, "target_ratio": 0.7}, "exactly one"),
+        ({"max_drop": -1.0, "target_ratio": None}, "--max-drop"),
+        ({"max_drop": None, "target_ratio": 1.5}, "--target-ratio"),
+        ({"max_drop": None, "target_ratio": 0.01}, "raise --target-ratio"),
+    ],
+)
+def test_bad_objectives(kw: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        pick(replay_candidates(synthetic(), MACS), require_bound=False, **kw)
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "drnet_edge", *args], capture_output=True, text=True, timeout=600)
+
+
+def test_calibrate_writes_a_checkpoint_whose_default_policy_eval_reports(
+    tiny: tuple[Path, Path], tmp_path: Path
+) -> None:
+    ckpt, data = tiny
+    out, js = tmp_path / "cal.pt", tmp_path / "cal.json"
+    p = run("calibrate", "--model", str(ckpt), "--data", str(data), "--out", str(out), "--target-ratio", "0.8",
+            "--json", str(js), "--quiet")  # fmt: skip
+    assert p.returncode == 0, p.stderr
+    rec = json.loads(js.read_text())
+    assert read_checkpoint(out)["policy"]["name"] == rec["name"]
+    assert rec["calibration"]["macs_ratio"] <= 0.8 + 1e-9 and "drop_ucb95_pts" in rec["calibration"]
+    net, _, _ = load_model(out)
+    assert net.default_policy == rec["name"]
+    report = evaluate(data, model=out, progress=False)
+    assert report.default_policy == rec["name"]
+    js_report = report.to_json()
+    assert js_report["default_policy"] == rec["name"]
+    names = set(report.policies)
+    assert {"fixed-64", "fixed-48", rec["name"]} <= names
+    if rec["name"].startswith(("cascade", "drnet-escalate")):
+        assert f"random-{rec['name']}" in names
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--max-drop", "0.5", "--target-ratio", "0.7"], "exactly one"),
+        (["--target-ratio", "0.01"], "raise --target-ratio"),
+    ],
+)
+def test_calibrate_refusals_write_nothing(tiny: tuple[Path, Path], tmp_path: Path, args: list, message: str) -> None:
+    ckpt, data = tiny
+    out = tmp_path / "cal.pt"
+    p = run("calibrate", "--model", str(ckpt), "--data", str(data), "--out", str(out), "--quiet", *args)
+    assert p.returncode == 2 and message in p.stderr and "Traceback" not in p.stderr
+    assert not out.exists()
