@@ -9,6 +9,8 @@ Public API (everything the CLI does is one of these calls)::
 """
 
 import importlib
+import sys
+import types
 from typing import TYPE_CHECKING, Any
 
 # name -> module: imported on first use, so `import drnet_edge.runtime` or `drnet_edge.bench` never
@@ -69,6 +71,19 @@ def __getattr__(name: str) -> Any:
         globals()[name] = value
         return value
     raise AttributeError(f"module 'drnet_edge' has no attribute {name!r}")
+
+
+class _Package(types.ModuleType):
+    """Importing the submodule ``drnet_edge.evaluate`` (or ``train``, ``calibrate``) must not replace
+    the public function of the same name on the package: the function wins, as with eager imports."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, types.ModuleType) and _LAZY.get(name) == name:
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 def __dir__() -> list[str]:

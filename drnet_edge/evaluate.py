@@ -226,6 +226,10 @@ def evaluate(
     """
     if batch_size < 1:
         raise ConfigError("--batch-size must be at least 1")
+    if model is None and backbone is None and runtime is None and artifacts is None:
+        from .checkpoint import DEFAULT_MODEL, list_models
+
+        model = DEFAULT_MODEL if DEFAULT_MODEL in list_models() else None
     net, own_classes = load_runnable(
         backbone=backbone,
         weights=weights,

@@ -214,8 +214,3 @@ def verify_artifacts(artifacts: str | Path, target: str) -> Manifest:
     if extra:
         raise ArtifactError(f"{root}: files not in the manifest: {', '.join(extra)}; remove them or reconvert")
     return manifest
-
-
-def manifest_sha(root: str | Path) -> str:
-    """The artifacts' identity (the sha256 of their manifest): a bench report resumes only the same."""
-    return sha256_file(Path(root) / "manifest.json")

@@ -16,3 +16,24 @@ def test_failed_write_leaves_previous_file_intact(tmp_path: Path) -> None:
         atomic_write(target, broken)
     assert target.read_text() == "good"
     assert [p.name for p in tmp_path.iterdir()] == ["ckpt.pt"]
+
+
+def test_runtime_and_bench_import_without_the_trainer_or_export_tools() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, drnet_edge.runtime, drnet_edge.bench, drnet_edge.manifest, drnet_edge.policies\n"
+        "print([n for n in sys.modules if n.startswith('drnet_edge.train') or n.split('.')[0] in "
+        "('litert_torch', 'onnx2tf', 'tensorflow', 'onnxsim')])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]", out
+
+
+def test_public_functions_win_over_submodules_of_the_same_name() -> None:
+    import drnet_edge
+    import drnet_edge.evaluate  # noqa: F401  (the submodule import must not shadow the function)
+    import drnet_edge.train  # noqa: F401
+
+    assert callable(drnet_edge.evaluate) and callable(drnet_edge.train) and callable(drnet_edge.calibrate)

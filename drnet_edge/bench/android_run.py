@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..manifest import manifest_sha
+from .._io import sha256_file
 from .adb import Adb, AdbDevice, DeviceGone
 from .android import REMOTE_DIR, DeviceTool, android_device_info, find_binary, get_tool, push_if_changed, select_device
 from .energy import EnergyMeter, IdleBaseline, measure_idle, net_energy_mj, open_android_meter
@@ -44,7 +44,7 @@ def measure_android(root: Path, manifest: dict, target: str, opts: BenchOptions,
         return measure_app(adb, profile, manifest, target, info, opts)
     done = {}
     if previous and previous.get("device", {}).get("serial") == dev.serial and previous.get("runtime") == target:
-        if previous.get("artifacts_manifest_sha256") == manifest_sha(root):
+        if previous.get("artifacts_manifest_sha256") == sha256_file(root / "manifest.json"):
             done = previous.get("models", {})
     body = bench_android(adb, dev, profile, root, manifest, target, opts, done=done)
     threads = body["tool"]["threads"]

@@ -16,8 +16,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from .._io import sha256_file
 from ..errors import ConfigError
-from ..manifest import manifest_sha
 from .options import BenchOptions
 
 FORMAT = "drnet-edge/bench"
@@ -57,7 +57,7 @@ def run_bench(artifacts: str | Path, opts: BenchOptions | None = None) -> dict:
         "backbone": manifest["backbone"],
         "resolutions": manifest["resolutions"],
         "artifacts": str(root),
-        "artifacts_manifest_sha256": manifest_sha(root),
+        "artifacts_manifest_sha256": sha256_file(root / "manifest.json"),
         "data": str(opts.data),
         "subset": opts.subset,
         "n": n,
