@@ -28,7 +28,6 @@ from .checkpoint import DEFAULT_MODEL, load_model
 from .data import ImageFolder, imagenet_classes, sample_dir, scan_folder
 from .drnet import DRNet, fold_resolution
 from .errors import ConfigError, ConversionError, DataError
-from .macs import backbone_macs
 from .manifest import MANIFEST_FORMAT, MANIFEST_VERSION, write_manifest
 from .manifest import read_manifest as _read_manifest
 from .preprocess import load_image, to_tensor
@@ -130,7 +129,6 @@ def convert(
     log(f"calibration: {calib_count} views from {folder.root} ({len(folder)} images; a fifth held aside for accuracy)")
     cal = calibration_set(net, folder, calib_count)
     mods = modules_to_export(net)
-    num_classes = len(classes)
 
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
@@ -139,53 +137,7 @@ def convert(
         manifest = _manifest_head(net, classes, ckpt, model)
         parity: dict[str, Any] = {"atol_fp32": FP32_ATOL, "targets": {}}
         for t in tgts:
-            (tmp / t.name).mkdir()
-            entry = {"precision": "int8" if int8 else "fp32", "route": t.route, "versions": t.versions(), "models": {}}
-            parity["targets"][t.name] = {}
-            shared = not int8 and t.shares_weights and not net.resolution_bn and len(net.resolutions) > 1
-            entry["shared_backbone_weights"] = shared
-            exported: dict[str, tuple[Path, Any, str | None]] = {}
-            for name, (module, size, k) in mods.items():
-                if shared and k is not None:
-                    continue
-                path = tmp / t.name / f"{name}{t.suffix}"
-                log(f"{t.name}: converting {name} ({size}px, {'int8' if int8 else 'fp32'})")
-                with _stage(t.name, name, "export"):
-                    exported[name] = (
-                        path,
-                        t.export(module, cal.calib[size][0], path, int8=int8, calib=cal.calib[size] if int8 else ()),
-                        None,
-                    )
-            if shared:
-                path = tmp / t.name / f"backbone{t.suffix}"
-                names = [n for n, (_, _, k) in mods.items() if k is not None]
-                log(f"{t.name}: converting {', '.join(names)} into one file (shared weights, one entry point each)")
-                with _stage(t.name, "backbone", "export"):
-                    specs = t.export_shared(mods[names[0]][0], {n: cal.calib[mods[n][1]][0] for n in names}, path)
-                exported.update({n: (path, specs[n], n) for n in names})
-            for name, (path, spec, entry_point) in exported.items():
-                module, size, k = mods[name]
-                with _stage(t.name, name, "load and run"):
-                    runner = t.load(path, threads=2, entry=entry_point)
-                    check = _parity(module, runner, cal, size, int8, is_backbone=k is not None)
-                if not int8 and check["max_abs_diff"] > FP32_ATOL:
-                    raise ConversionError(
-                        f"{t.name}/{name}", "fp32 parity", f"max |logit diff| {check['max_abs_diff']:.2e} > {FP32_ATOL}"
-                    )
-                parity["targets"][t.name][name] = check
-                info = spec.to_json()
-                info.update(
-                    file=f"{t.name}/{path.name}",
-                    entry=entry_point,
-                    sha256=sha256_file(path),
-                    bytes=path.stat().st_size,
-                    macs=net.predictor_macs() if k is None else backbone_macs(net.backbone_name, size, num_classes),
-                    input_size=size,
-                    resolution_index=k,
-                )
-                entry["models"][name] = info
-            entry["bytes_total"] = sum(p.stat().st_size for p in (tmp / t.name).iterdir())
-            manifest["targets"][t.name] = entry
+            manifest["targets"][t.name], parity["targets"][t.name] = _convert_target(t, net, mods, cal, tmp, int8, log)
         write_manifest(tmp, manifest)
         atomic_write_json(tmp / "parity.json", parity)
         _replace_dir(tmp, out)
@@ -193,6 +145,57 @@ def convert(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return parity
+
+
+def _convert_target(
+    t: Any, net: DRNet, mods: dict, cal: CalibrationSet, tmp: Path, int8: bool, log: Callable[[str], None]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Export every module for target ``t`` into ``tmp/<target>``, load each back and check parity;
+    returns the target's manifest entry and parity report."""
+    (tmp / t.name).mkdir()
+    entry = {"precision": "int8" if int8 else "fp32", "route": t.route, "versions": t.versions(), "models": {}}
+    parity: dict[str, Any] = {}
+    shared = not int8 and t.shares_weights and not net.resolution_bn and len(net.resolutions) > 1
+    entry["shared_backbone_weights"] = shared
+    exported: dict[str, tuple[Path, Any, str | None]] = {}
+    for name, (module, size, k) in mods.items():
+        if shared and k is not None:
+            continue
+        path = tmp / t.name / f"{name}{t.suffix}"
+        log(f"{t.name}: converting {name} ({size}px, {'int8' if int8 else 'fp32'})")
+        with _stage(t.name, name, "export"):
+            calib = cal.calib[size] if int8 else ()
+            exported[name] = (path, t.export(module, cal.calib[size][0], path, int8=int8, calib=calib), None)
+    if shared:
+        path = tmp / t.name / f"backbone{t.suffix}"
+        names = [n for n, (_, _, k) in mods.items() if k is not None]
+        log(f"{t.name}: converting {', '.join(names)} into one file (shared weights, one entry point each)")
+        with _stage(t.name, "backbone", "export"):
+            specs = t.export_shared(mods[names[0]][0], {n: cal.calib[mods[n][1]][0] for n in names}, path)
+        exported.update({n: (path, specs[n], n) for n in names})
+    for name, (path, spec, entry_point) in exported.items():
+        module, size, k = mods[name]
+        with _stage(t.name, name, "load and run"):
+            runner = t.load(path, threads=2, entry=entry_point)
+            check = _parity(module, runner, cal, size, int8, is_backbone=k is not None)
+        if not int8 and check["max_abs_diff"] > FP32_ATOL:
+            raise ConversionError(
+                f"{t.name}/{name}", "fp32 parity", f"max |logit diff| {check['max_abs_diff']:.2e} > {FP32_ATOL}"
+            )
+        parity[name] = check
+        info = spec.to_json()
+        info.update(
+            file=f"{t.name}/{path.name}",
+            entry=entry_point,
+            sha256=sha256_file(path),
+            bytes=path.stat().st_size,
+            macs=net.predictor_macs() if k is None else net.backbone_macs(k),
+            input_size=size,
+            resolution_index=k,
+        )
+        entry["models"][name] = info
+    entry["bytes_total"] = sum(p.stat().st_size for p in (tmp / t.name).iterdir())
+    return entry, parity
 
 
 @contextmanager

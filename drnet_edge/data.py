@@ -128,6 +128,7 @@ def fold_of(path: Path, root: Path, n: int) -> int:
     return int.from_bytes(hashlib.sha256(rel).digest()[:8], "big") % n
 
 
+# Long because every folder mistake gets its own message here, before any model work.
 def scan_folder(
     root: str | Path,
     *,

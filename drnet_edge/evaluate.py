@@ -23,6 +23,7 @@ from .results import PolicyRow, compare_to_fixed_line, score
 from .runnable import RunnableDRNet
 
 
+# Long because it records four per-image outputs (top-1, confidence, margin, choice) in one pass.
 @torch.no_grad()
 def predict_folder(
     model: RunnableDRNet | nn.Module,
@@ -193,6 +194,31 @@ def load_runnable(
     return DRNet(create_backbone(backbone, weights=weights), res, None, cfg.preprocess, backbone_name=backbone), None
 
 
+def select_policies(
+    net: RunnableDRNet, policies: list[str] | str | None, baseline: str | Path | None, source: str | None = None
+) -> tuple[list[Policy], bool]:
+    """The policies to score (the defaults when ``policies`` is None) and whether a baseline row is
+    wanted; rejects unknown names and predictor policies on a model without predictor."""
+    if policies is None:
+        names = default_policy_names(net) + (["baseline"] if baseline else [])
+    else:
+        names = [p.strip() for p in (policies.split(",") if isinstance(policies, str) else list(policies)) if p.strip()]
+    want_baseline = "baseline" in names
+    if want_baseline and baseline is None:
+        raise ConfigError("policy 'baseline' needs --baseline CKPT (a plain model checkpoint)")
+    rest = [p for p in names if p != "baseline"]
+    pols = expand_policies(rest, list(net.resolutions), default=net.default_policy) if rest else []
+    if any(p.needs_predictor for p in pols) and not net.has_predictor:
+        what = f"{source} has none (a plain model)" if source else "this model has none"
+        raise ConfigError(
+            f"policies {', '.join(p.name for p in pols if p.needs_predictor)} need a DRNet model with a "
+            f"resolution predictor, and {what}: use fixed/cascade policies, or pass a DRNet checkpoint with --model"
+        )
+    return pols, want_baseline
+
+
+# Long for its keyword parameters and docstring (the public API); the body is one straight pipeline:
+# load, select policies, scan, predict, score, report.
 def evaluate(
     data: str | Path | ImageFolder,
     *,
@@ -242,27 +268,7 @@ def evaluate(
     if classes is None and own_classes is not None and own_classes.ids != imagenet_classes().ids:
         classes = own_classes
     res = list(net.resolutions)
-    if policies is None:
-        names = default_policy_names(net) + (["baseline"] if baseline else [])
-    else:
-        names = [p.strip() for p in (policies.split(",") if isinstance(policies, str) else list(policies)) if p.strip()]
-    want_baseline = "baseline" in names
-    if want_baseline and baseline is None:
-        raise ConfigError("policy 'baseline' needs --baseline CKPT (a plain model checkpoint)")
-    rest = [p for p in names if p != "baseline"]
-    pols = expand_policies(rest, res, default=net.default_policy) if rest else []
-    if any(p.needs_predictor for p in pols) and not net.has_predictor:
-        raise ConfigError(
-            f"policies {', '.join(p.name for p in pols if p.needs_predictor)} need a DRNet model with a "
-            "resolution predictor, and "
-            + (
-                f"--model {model} has none (a plain model): use fixed/cascade policies, or a DRNet checkpoint"
-                if model is not None
-                else f"--artifacts {artifacts} hold none: use fixed/cascade policies"
-                if artifacts is not None
-                else "a plain --backbone has none: pass a DRNet checkpoint with --model, or use fixed/cascade policies"
-            )
-        )
+    pols, want_baseline = select_policies(net, policies, baseline, f"--model {model}" if model else None)
     folder = data if isinstance(data, ImageFolder) else scan_folder(data, classes=classes, limit=limit, subset=subset)
     if folder.classes is not None and len(folder.classes) != net.num_classes:
         raise DataError(

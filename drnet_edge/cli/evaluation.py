@@ -21,6 +21,7 @@ from ._app import (
 )
 
 
+# Long only for its typer option declarations (one per flag); the body is a few calls.
 @app.command("eval")
 @friendly
 def eval_cmd(

@@ -10,6 +10,7 @@ import typer
 from ._app import app, console, err, friendly
 
 
+# Long only for its typer option declarations (one per flag); the body builds one TrainConfig.
 @app.command("train")
 @friendly
 def train_cmd(
