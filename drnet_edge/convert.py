@@ -29,7 +29,6 @@ from .data import ImageFolder, imagenet_classes, sample_dir, scan_folder
 from .drnet import DRNet, fold_resolution
 from .errors import ConfigError, ConversionError, DataError
 from .manifest import MANIFEST_FORMAT, MANIFEST_VERSION, write_manifest
-from .manifest import read_manifest as _read_manifest
 from .preprocess import load_image, to_tensor
 
 FP32_ATOL = 1e-3  # largest |logit difference| allowed between a converted fp32 model and PyTorch
@@ -261,8 +260,3 @@ def _replace_dir(new: Path, out: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
     else:
         os.replace(new, out)
-
-
-def read_manifest(artifacts: str | Path) -> dict[str, Any]:
-    """The validated manifest as a plain dict (kept for the bench until it reads :class:`Manifest`)."""
-    return _read_manifest(artifacts).raw

@@ -47,7 +47,15 @@ def policy_table(report: dict, title: str | None = None) -> Table:
 
 def table_footer(report: dict) -> str:
     """The notes under the eval table: only those that apply to the rows shown."""
+    from .data import sample_dir
+
     notes = [report["classes"], f"skipped unreadable: {report['skipped_bad']['count']}"]
+    if report.get("data") == str(sample_dir()):
+        notes.append(
+            "the bundled sample photos are training data for lite0-imagenet's predictor (and may overlap the photos its "
+            "default policy was calibrated on): "
+            "this table shows the tool working, not a held-out result (see README, Dynamic policies)"
+        )
     pols = report["policies"]
     if any(p.get("upper_bound") for p in pols.values()):
         notes.append("oracle rows are upper bounds (they look at every resolution's output), not results")

@@ -33,6 +33,7 @@ class PolicyRow:
     description: str = ""
     control_of: str | None = None
     dynamic: bool = False
+    uses_predictor: bool = False
     extra: dict[str, Any] = field(default_factory=dict)  # measured figures (latency, energy, comparisons)
     correct: np.ndarray | None = field(default=None, repr=False)  # (N,) per image, for paired statistics
 
@@ -51,6 +52,8 @@ class PolicyRow:
             out["control_of"] = self.control_of
         if self.dynamic:
             out["dynamic"] = True
+        if self.uses_predictor:
+            out["uses_predictor"] = True
         out.update(self.extra)
         return out
 
@@ -81,6 +84,7 @@ def row_from_decision(
         pass_share={str(r): float(d.ran[:, k].mean()) if n else 0.0 for k, r in enumerate(resolutions)},
         escalation_rate=float((passes > 1).mean()) if n else 0.0,
         mean_passes=float(passes.mean()) if n else 0.0,
+        uses_predictor=d.uses_predictor,
         correct=right,
         **meta,
     )

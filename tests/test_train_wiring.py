@@ -208,3 +208,16 @@ def test_every_config_field_reaches_where_it_acts(
 
     assert sorted(checks) == sorted(f.name for f in dataclasses.fields(TrainConfig)), "a field without a check"
     assert [name for name, ok in checks.items() if not ok] == []
+
+
+@pytest.mark.parametrize("pretrain, has_predictor_group", [(0, True), (1, False)])
+def test_joint_optimizer_trains_the_predictor_from_the_first_joint_epoch(
+    tiny_folder: Path, tmp_path: Path, resnet_weights: Path, pretrain: int, has_predictor_group: bool
+) -> None:
+    """With --pretrain-epochs 0 the first epoch is joint: the optimiser must hold the predictor already."""
+    cfg = tiny_joint(tiny_folder, tmp_path / "p.pt", resnet_weights, pretrain_epochs=pretrain)
+    trainer = Trainer(cfg, **QUIET)
+    assert trainer.model.predictor is not None
+    pred = {id(p) for p in trainer.model.predictor.parameters()}
+    held = {id(p) for g in trainer.optimizer.param_groups for p in g["params"]}
+    assert (pred <= held) == has_predictor_group

@@ -16,8 +16,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .._io import sha256_file
+
+if TYPE_CHECKING:
+    from ..manifest import Manifest, TargetEntry
+
 from .adb import Adb, AdbDevice, DeviceGone
 from .android import REMOTE_DIR, DeviceTool, android_device_info, find_binary, get_tool, push_if_changed, select_device
 from .energy import EnergyMeter, IdleBaseline, measure_idle, net_energy_mj, open_android_meter
@@ -27,7 +32,7 @@ from .profiles import DeviceProfile, load_profiles
 from .stats import pool_stats
 
 
-def measure_android(root: Path, manifest: dict, target: str, opts: BenchOptions, previous: dict | None) -> tuple:
+def measure_android(root: Path, manifest: Manifest, target: str, opts: BenchOptions, previous: dict | None) -> tuple:
     """Per-model times on the phone, then policies computed with the resolution mix and top-1 that
     the same artifacts give on the host for ``opts.data`` (with ``opts.app``: the demo app's own
     measurement). ``previous``, an interrupted run's report of the same artifacts and phone, supplies
@@ -50,10 +55,11 @@ def measure_android(root: Path, manifest: dict, target: str, opts: BenchOptions,
     threads = body["tool"]["threads"]
     data_dir = opts.data
     host = evaluate(
-        data_dir, runtime=target, artifacts=root, policies="fixed,drnet", limit=opts.limit, subset=opts.subset,
-        skip_bad=opts.skip_bad, progress=opts.progress,
+        data_dir, runtime=target, artifacts=root, policies="fixed,default" if manifest.policy else "fixed,drnet",
+        limit=opts.limit, subset=opts.subset, skip_bad=opts.skip_bad, progress=opts.progress,
     ).to_json()  # fmt: skip
-    body["policies"] = computed_policies(host, body["models"], manifest["resolutions"])
+    body["policies"] = computed_policies(host, body["models"], manifest.target(target))
+    body["default_policy"] = host.get("default_policy")
     body["accuracy_source"] = (
         f"top-1 and the predictor's resolution mix from the same {target} files run on the host ({platform.machine()}) "
         f"over {host['n']} images of {data_dir}"
@@ -87,7 +93,7 @@ def bench_android(
     models measured already (kept as they are). From ``opts``: threads, runs, warmup, rounds,
     cooldown_s, energy, idle_s, benchmark_binary, log."""
     tool = get_tool(target)
-    models = manifest["targets"][target]["models"]
+    models = {name: m.raw for name, m in manifest.target(target).models.items()}
     threads = opts.threads or profile.threads
     exe = find_binary(adb, tool, opts.benchmark_binary)
     remote = _push_models(adb, artifacts, target, models, opts.log)
@@ -207,14 +213,20 @@ def _model_result(info: dict, parts: list[ModelTiming], energy: list[dict[str, f
     }
 
 
-def computed_policies(host: dict, models: dict, resolutions: list[int]) -> dict:
-    """On-device per-image figures from per-model measurements: ``fixed-R`` is backbone R's time;
-    ``drnet`` is the predictor's plus each backbone's weighted by how often the predictor chose it."""
+def computed_policies(host: dict, models: dict, entry: TargetEntry) -> dict:
+    """On-device per-image figures from per-model measurements: a policy's mean time is the predictor's
+    (when it runs) plus each backbone's weighted by the share of images that **ran** it (an escalated
+    image pays for every pass); ``fixed-R`` is backbone R's own time. Controls are left out (they only
+    differ in which images ran what)."""
     out = {}
+    by_res = {str(m.input_size): m.name for m in entry.backbones()}
+    predictor = entry.predictor.name if entry.predictor is not None else None
     for name, hp in host["policies"].items():
-        share = {int(r): s for r, s in hp["resolution_share"].items()}
-        parts = ([("predictor", 1.0)] if name == "drnet" else []) + [
-            (f"backbone_{r}", s) for r, s in share.items() if s
+        if hp.get("control_of"):
+            continue
+        share = hp.get("pass_share") or hp["resolution_share"]
+        parts = ([(predictor, 1.0)] if hp.get("uses_predictor") and predictor else []) + [
+            (by_res[r], s) for r, s in share.items() if s
         ]
         complete = all(m in models for m, _ in parts)
         lat = sum(w * models[m]["latency"]["mean_ms"] for m, w in parts) if complete else None
@@ -231,14 +243,17 @@ def computed_policies(host: dict, models: dict, resolutions: list[int]) -> dict:
             "latency_std_ms": lat_stats.get("std_ms"),
             "macs_m": hp["macs_m"],
             "resolution_share": hp["resolution_share"],
+            "pass_share": share,
+            "escalation_rate": hp.get("escalation_rate", 0.0),
             "energy_mj": energy,
             "energy_note": None if energy is not None else "not measured (see energy.note)",
             "method": "computed: "
             + (
-                "predictor time + sum over resolutions of (share chosen x backbone time), per-model times measured on "
-                "the device"
-                if name == "drnet"
-                else "the backbone's time measured on the device"
+                "the backbone's time measured on the device"
+                if single
+                else ("predictor time + " if hp.get("uses_predictor") else "")
+                + "sum over resolutions of (share of images that ran it x backbone time), per-model times measured "
+                "on the device"
             )
             + "; image resize not included (the demo app measures the whole pipeline)",
         }

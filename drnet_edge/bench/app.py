@@ -8,28 +8,31 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import ConfigError
 from .adb import Adb
 from .options import BenchOptions
 from .profiles import DeviceProfile
 
+if TYPE_CHECKING:
+    from ..manifest import Manifest
+
 APP_PACKAGE = "dev.drnetedge.demo"
 APP_FILES = f"/sdcard/Android/data/{APP_PACKAGE}/files"
 APP_FORMAT = "drnet-edge/app-bench"
 
 
-def measure_app(adb: Adb, profile: DeviceProfile, manifest: dict, target: str, info: dict, opts: BenchOptions) -> tuple:
+def measure_app(
+    adb: Adb, profile: DeviceProfile, manifest: Manifest, target: str, info: dict, opts: BenchOptions
+) -> tuple:
     """The demo app's own end-to-end measurement of ``opts.data``'s images; returns (report body,
     device info, images, skipped files, threads)."""
-    from ..data import ClassList, imagenet_classes, scan_folder
+    from ..data import imagenet_classes, scan_folder
 
     if target != "tflite":
         raise ConfigError("--app runs the demo app, which uses the tflite models: pass --runtime tflite")
-    ids = tuple(manifest["classes"]["ids"])
-    classes = None
-    if ids != imagenet_classes().ids:
-        classes = ClassList(ids, tuple(manifest["classes"]["names"]), "the artifacts' class list")
+    classes = manifest.classes if manifest.classes.ids != imagenet_classes().ids else None
     folder = scan_folder(opts.data, classes=classes, limit=opts.limit, subset=opts.subset)
     images = [
         (p, folder.classes.ids[y] if folder.classes and y >= 0 else None)
@@ -41,6 +44,7 @@ def measure_app(adb: Adb, profile: DeviceProfile, manifest: dict, target: str, i
         "models": {},
         "stages_ms": result.get("stages_ms", {}),
         "policies": app_policies(result),
+        "default_policy": result.get("default_policy"),
         "schedule": "the demo app's: every image runs every policy in turn (android_demo/README.md)",
         "tool": {"name": "demo app BenchActivity", "threads": threads},
         "energy": {"meter": None, "note": "not measured in --app mode", "reliable": None, "idle": None},
@@ -126,10 +130,12 @@ def app_policies(app: dict) -> dict:
             "n": p.get("n"),
             "macs_m": p["macs"] / 1e6 if p.get("macs") is not None else None,
             "resolution_share": p["resolution_share"],
+            "pass_share": p.get("pass_share", p["resolution_share"]),
+            "escalation_rate": p.get("escalation_rate", 0.0),
             "energy_mj": None,
             "energy_note": "not measured in --app mode (the app runs every policy on each image in turn)",
             "method": "measured end to end on the device by the demo app (crop, resize, normalise, "
-            + ("predictor, " if name == "drnet" else "")
+            + ("predictor, " if p.get("uses_predictor", name == "drnet") else "")
             + "backbone; decode excluded)",
         }
     return out

@@ -22,7 +22,6 @@ class ToolOutputError(DrnetEdgeError):
 class ModelTiming:
     latency: LatencyStats
     init_ms: float | None = None
-    first_ms: float | None = None
     warmup_runs: int | None = None
     peak_memory_mb: float | None = None
     inferences: int = 0  # every inference the process ran (first, warm-up and timed), for energy

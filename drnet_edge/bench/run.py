@@ -15,10 +15,14 @@ import platform
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .._io import sha256_file
 from ..errors import ConfigError
 from .options import BenchOptions
+
+if TYPE_CHECKING:
+    from ..manifest import Manifest
 
 FORMAT = "drnet-edge/bench"
 VERSION = 1
@@ -31,8 +35,8 @@ def run_bench(artifacts: str | Path, opts: BenchOptions | None = None) -> dict:
     instead of the per-model tools. ``opts.resume`` (an earlier report of the same artifacts and
     device, marked incomplete) lets an interrupted Android run resume: models measured there are kept.
     """
-    from ..convert import read_manifest
     from ..data import sample_dir
+    from ..manifest import read_manifest
 
     opts = opts or BenchOptions()
     previous = read_previous(opts.resume) if opts.resume else None
@@ -52,10 +56,10 @@ def run_bench(artifacts: str | Path, opts: BenchOptions | None = None) -> dict:
         "version": VERSION,
         "device": dev_info,
         "runtime": target,
-        "precision": manifest["targets"][target]["precision"],
+        "precision": manifest.target(target).precision,
         "threads": threads,
-        "backbone": manifest["backbone"],
-        "resolutions": manifest["resolutions"],
+        "backbone": manifest.backbone,
+        "resolutions": manifest.resolutions,
         "artifacts": str(root),
         "artifacts_manifest_sha256": sha256_file(root / "manifest.json"),
         "data": str(opts.data),
@@ -87,9 +91,9 @@ def _measure_local(root: Path, target: str, opts: BenchOptions) -> tuple:
     return body, local_device(), len(images), bad, threads
 
 
-def choose_runtime(manifest: dict, runtime: str | None, device: str) -> str:
+def choose_runtime(manifest: Manifest, runtime: str | None, device: str) -> str:
     """``runtime`` if the artifacts hold it; else tflite, else the first target they hold."""
-    have = list(manifest["targets"])
+    have = list(manifest.targets)
     if runtime:
         if runtime not in have:
             raise ConfigError(f"--runtime {runtime}: the artifacts hold {', '.join(have) or 'no models'}")

@@ -82,7 +82,7 @@ class Trainer:
         self.step_module = TrainStep(
             self.model, self.macs, self.pred_macs, self.target, cfg.eta, cfg.tau, cfg.joint_forward
         ).to(self.env.device)
-        self.optimizer = self._optimizer(phase="joint" if cfg.mode == "predictor" else "multi")
+        self.optimizer = self._optimizer(phase="joint" if cfg.mode == "predictor" else self.phase(0))
         if resume:
             self._resume()
         elif self.env.main and self.metrics_path.exists():
