@@ -196,6 +196,7 @@ def _model_result(info: dict, parts: list[ModelTiming], energy: list[dict[str, f
     """One model's entry of the report, its rounds pooled."""
     lat = pool_stats([p.latency for p in parts])
     inits = [p.init_ms for p in parts if p.init_ms is not None]
+    firsts = [p.first_ms for p in parts if p.first_ms is not None]
     mems = [p.peak_memory_mb for p in parts if p.peak_memory_mb is not None]
     rails = {k: sum(d[k] for d in energy) / len(energy) for k in energy[0]} if energy else None
     return {
@@ -205,6 +206,7 @@ def _model_result(info: dict, parts: list[ModelTiming], energy: list[dict[str, f
         "input_size": info["input_size"],
         "latency": lat.to_json(),
         "load_ms": sum(inits) / len(inits) if inits else None,
+        "first_inference_ms": sum(firsts) / len(firsts) if firsts else None,  # cold run, where the tool says
         "peak_memory_mb": max(mems) if mems else None,
         "memory_note": None if mems else f"{tool.name} did not report memory",
         "energy_mj": rails["total"] if rails else None,

@@ -22,6 +22,7 @@ class ToolOutputError(DrnetEdgeError):
 class ModelTiming:
     latency: LatencyStats
     init_ms: float | None = None
+    first_ms: float | None = None  # benchmark_model's "First inference" time
     warmup_runs: int | None = None
     peak_memory_mb: float | None = None
     inferences: int = 0  # every inference the process ran (first, warm-up and timed), for energy
