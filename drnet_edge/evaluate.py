@@ -209,10 +209,14 @@ def select_policies(
     rest = [p for p in names if p != "baseline"]
     pols = expand_policies(rest, list(net.resolutions), default=net.default_policy) if rest else []
     if any(p.needs_predictor for p in pols) and not net.has_predictor:
-        what = f"{source} has none (a plain model)" if source else "this model has none"
+        what = (
+            f"{source} has none (a plain model): use fixed or cascade policies"
+            if source
+            else "this model has none: use fixed or cascade policies, or pass a DRNet checkpoint with --model"
+        )
         raise ConfigError(
             f"policies {', '.join(p.name for p in pols if p.needs_predictor)} need a DRNet model with a "
-            f"resolution predictor, and {what}: use fixed/cascade policies, or pass a DRNet checkpoint with --model"
+            f"resolution predictor, and {what}"
         )
     return pols, want_baseline
 
