@@ -30,6 +30,7 @@ from drnet_edge.data import fold_of, imagenet_classes, scan_folder
 from drnet_edge.evaluate import predict_folder, score_policies
 from drnet_edge.policies import expand_policies
 from drnet_edge.results import paired, score
+from drnet_edge.runnable import macs_by_resolution
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 BASELINES = {"lite0-imagewoof": "lite0-imagewoof-base"}  # a plain model trained on the same photos, at 224
@@ -46,7 +47,7 @@ def outcomes(model: str, data: Path, subset: str | None, cache: Path):  # noqa: 
     net, classes, _ = load_model(model)
     folder = scan_folder(data, classes=None if classes.ids == imagenet_classes().ids else classes, subset=subset)
     preds, _ = predict_folder(net, folder, net.resolutions, net.preprocess)
-    macs = {r: net.backbone_macs(k) for k, r in enumerate(net.resolutions)}
+    macs = macs_by_resolution(net)
     out = (preds, macs, net.predictor_macs())
     atomic_write(cache, lambda p: p.write_bytes(pickle.dumps(out)))
     return out

@@ -228,6 +228,7 @@ def calibrate(
     from .checkpoint import load_model, read_checkpoint, resolve_model, save_checkpoint
     from .data import imagenet_classes, scan_folder
     from .evaluate import predict_folder
+    from .runnable import macs_by_resolution
 
     if max_drop is None and target_ratio is None:
         max_drop = 0.5
@@ -242,7 +243,7 @@ def calibrate(
     preds, _ = predict_folder(
         net, folder, net.resolutions, net.preprocess, batch_size=batch_size, skip_bad=skip_bad, progress=progress
     )
-    macs = {r: net.backbone_macs(k) for k, r in enumerate(net.resolutions)}
+    macs = macs_by_resolution(net)
     cands = replay_candidates(preds, macs, net.predictor_macs())
     chosen = pick(cands, max_drop=max_drop, target_ratio=target_ratio, require_bound=require_bound)
     where = f"{data}" + (f" (--subset {subset})" if subset else "")

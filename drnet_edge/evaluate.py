@@ -20,7 +20,7 @@ from .policies import Policy, Predictions, expand_policies
 from .preprocess import Preprocess, to_tensor
 from .progress import progress_bar
 from .results import PolicyRow, compare_to_fixed_line, score
-from .runnable import RunnableDRNet
+from .runnable import RunnableDRNet, macs_by_resolution
 
 
 # Long because it records four per-image outputs (top-1, confidence, margin, choice) in one pass.
@@ -156,6 +156,15 @@ def default_policy_names(net: RunnableDRNet) -> list[str]:
     return ["fixed", "drnet", "random"] if net.has_predictor else ["fixed"]
 
 
+def default_model(model: str | Path | None, backbone: str | None) -> tuple[str | Path | None, str | None]:
+    """With neither a model nor a backbone: the bundled default model (plain Lite0 when none is bundled)."""
+    from .checkpoint import DEFAULT_MODEL, list_models
+
+    if model is not None or backbone is not None:
+        return model, backbone
+    return (DEFAULT_MODEL, None) if DEFAULT_MODEL in list_models() else (None, "efficientnet_lite0")
+
+
 def load_runnable(
     *,
     backbone: str | None = None,
@@ -168,7 +177,7 @@ def load_runnable(
 ) -> tuple[RunnableDRNet, ClassList | None]:
     """The model to evaluate (artifacts, a checkpoint or bundled name, or a plain backbone; with none
     of these the bundled default model) and its class list when it is not ImageNet's."""
-    from .checkpoint import DEFAULT_MODEL, list_models, load_model
+    from .checkpoint import load_model
 
     if runtime is not None or artifacts is not None:
         from .runtime import ArtifactDRNet
@@ -179,9 +188,7 @@ def load_runnable(
             raise ConfigError("--artifacts already fix the model; drop --model/--backbone/--weights")
         art = ArtifactDRNet(artifacts, runtime, threads=threads)
         return art, art.classes
-    if model is None and backbone is None:
-        model = DEFAULT_MODEL if DEFAULT_MODEL in list_models() else None
-        backbone = None if model else "efficientnet_lite0"
+    model, backbone = default_model(model, backbone)
     if model is not None:
         if weights is not None:
             raise ConfigError("--weights applies to --backbone; a --model checkpoint carries its own weights")
@@ -256,10 +263,8 @@ def evaluate(
     """
     if batch_size < 1:
         raise ConfigError("--batch-size must be at least 1")
-    if model is None and backbone is None and runtime is None and artifacts is None:
-        from .checkpoint import DEFAULT_MODEL, list_models
-
-        model = DEFAULT_MODEL if DEFAULT_MODEL in list_models() else None
+    if runtime is None and artifacts is None:
+        model, backbone = default_model(model, backbone)  # resolved here so the report names it
     net, own_classes = load_runnable(
         backbone=backbone,
         weights=weights,
@@ -290,7 +295,7 @@ def evaluate(
         progress=progress,
         chosen_only=chosen_only,
     )
-    macs = {r: net.backbone_macs(k) for k, r in enumerate(res)}
+    macs = macs_by_resolution(net)
     pred_macs = net.predictor_macs()
     results = score_policies(preds, pols, macs, pred_macs)
     extra: dict = {"predictor_macs_m": pred_macs / 1e6} if pred_macs else {}

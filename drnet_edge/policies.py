@@ -109,7 +109,7 @@ class Policy:
     needs_predictor: bool = False
     control_of: str | None = None  # the dynamic policy this row is the chance-level twin of
     dynamic: bool = False  # decides per image (has, or is, a control)
-    spec: dict | None = None  # what a runtime needs to run it (see drnet_edge.cascade.runtime_spec)
+    spec: dict | None = None  # what a runtime needs to run it (see drnet_edge.cascade.run_spec)
 
 
 def smallest_true(mask: np.ndarray) -> np.ndarray:

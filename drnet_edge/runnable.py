@@ -41,6 +41,11 @@ class RunnableDRNet(Protocol):
     def backbone_macs(self, index: int) -> int: ...
 
 
+def macs_by_resolution(model: RunnableDRNet) -> dict[int, int]:
+    """MACs of one backbone pass at each of the model's resolutions."""
+    return {r: model.backbone_macs(k) for k, r in enumerate(model.resolutions)}
+
+
 def run_at_chosen(model: RunnableDRNet, crops: dict[int, torch.Tensor], choice: torch.Tensor) -> torch.Tensor:
     """Logits when image ``i`` runs once, at ``resolutions[choice[i]]`` (``crops[r]``: the batch at ``r``).
 

@@ -166,3 +166,13 @@ def tiny_checkpoints(tmp_path_factory: pytest.TempPathFactory):
         return made[key]
 
     return make
+
+
+def modules_after_importing(*modules: str) -> list[str]:
+    """Every module loaded in a fresh interpreter after importing ``modules`` (what an import pulls in)."""
+    import subprocess
+    import sys
+
+    code = f"import sys, {', '.join(modules)}\nprint('\\n'.join(sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    return out.split()

@@ -7,7 +7,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from dataclasses import fields
 from pathlib import Path
 
@@ -25,6 +24,8 @@ from drnet_edge.bench.stats import latency_stats, pool_stats
 from drnet_edge.cli import app
 from drnet_edge.convert import convert
 from drnet_edge.errors import ConfigError
+
+from .conftest import modules_after_importing
 
 ADB_DATA = Path(__file__).parent / "data" / "adb"
 SOURCES = ADB_DATA / "sources"
@@ -249,13 +250,14 @@ def test_bench_options_defaults_are_the_clis() -> None:
 
 
 def test_importing_bench_pulls_in_no_trainer_or_exporter() -> None:
-    code = (
-        "import sys, drnet_edge.bench, drnet_edge.bench.app, drnet_edge.bench.android_run\n"
-        "print([n for n in sys.modules if n.split('.')[0] in ('torch', 'converters', 'executorch', 'ai_edge_torch',"
-        " 'litert_torch', 'onnx2tf', 'tensorflow') or n in ('drnet_edge.train', 'drnet_edge.convert', 'drnet_edge.evaluate')])"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "[]", out
+    heavy = ("torch", "converters", "executorch", "ai_edge_torch", "litert_torch", "onnx2tf", "tensorflow")
+    loaded = modules_after_importing("drnet_edge.bench", "drnet_edge.bench.app", "drnet_edge.bench.android_run")
+    found = [
+        n
+        for n in loaded
+        if n.split(".")[0] in heavy or n in ("drnet_edge.train", "drnet_edge.convert", "drnet_edge.evaluate")
+    ]
+    assert found == [], found
 
 
 # -- Android over the scripted stand-in adb -------------------------------------------------------

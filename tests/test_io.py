@@ -4,6 +4,8 @@ import pytest
 
 from drnet_edge._io import atomic_write, atomic_write_text
 
+from .conftest import modules_after_importing
+
 
 def test_failed_write_leaves_previous_file_intact(tmp_path: Path) -> None:
     target = atomic_write_text(tmp_path / "ckpt.pt", "good")
@@ -19,16 +21,12 @@ def test_failed_write_leaves_previous_file_intact(tmp_path: Path) -> None:
 
 
 def test_runtime_and_bench_import_without_the_trainer_or_export_tools() -> None:
-    import subprocess
-    import sys
-
-    code = (
-        "import sys, drnet_edge.runtime, drnet_edge.bench, drnet_edge.manifest, drnet_edge.policies\n"
-        "print([n for n in sys.modules if n.startswith('drnet_edge.train') or n.split('.')[0] in "
-        "('litert_torch', 'onnx2tf', 'tensorflow', 'onnxsim')])"
+    loaded = modules_after_importing(
+        "drnet_edge.runtime", "drnet_edge.bench", "drnet_edge.manifest", "drnet_edge.policies"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "[]", out
+    export_tools = ("litert_torch", "onnx2tf", "tensorflow", "onnxsim")
+    found = [n for n in loaded if n.startswith("drnet_edge.train") or n.split(".")[0] in export_tools]
+    assert found == [], found
 
 
 def test_public_functions_win_over_submodules_of_the_same_name() -> None:

@@ -25,6 +25,7 @@ from ..policies import Decision
 from ..preprocess import center_crop_square, load_image, resize_square, to_array
 from ..progress import progress_bar
 from ..results import row_from_decision
+from ..runnable import macs_by_resolution
 from ..runtime import ArtifactDRNet
 from ..stats import bootstrap_ratio
 from .energy import EnergyAccumulator, EnergyMeter, EnergyUnavailable, IdleBaseline, measure_idle, rapl_meter
@@ -118,8 +119,9 @@ def bench_local(art: ArtifactDRNet, images: list[np.ndarray], labels: list[int],
                 times[name].append(_timed(call, meter, accs.get(name)))
                 outcomes[name].append(out[0])
             advance(1)
+    macs = macs_by_resolution(art)
     policies = {
-        name: _policy_row(art, pipes[name], outcomes[name], times[name], labels)
+        name: _policy_row(art, macs, pipes[name], outcomes[name], times[name], labels)
         | {
             "energy_mj": _total(accs[name].net_mj(idle)) if name in accs else None,
             "energy_rails_mj": accs[name].net_mj(idle) if name in accs else None,
@@ -173,7 +175,9 @@ def _bench_models(
     return models
 
 
-def _policy_row(art: ArtifactDRNet, pipe: Pipeline, outs: list[Outcome], times: list[float], labels: list[int]) -> dict:
+def _policy_row(
+    art: ArtifactDRNet, macs: dict[int, int], pipe: Pipeline, outs: list[Outcome], times: list[float], labels: list[int]
+) -> dict:
     """One policy's measured row: the shared schema (top-1, MACs of every pass, shares, escalation) plus
     latency and preprocessing time."""
     k = len(art.resolutions)
@@ -182,7 +186,6 @@ def _policy_row(art: ArtifactDRNet, pipe: Pipeline, outs: list[Outcome], times: 
         ran[i, o.ran] = True
     used = any(o.used_predictor for o in outs)
     d = Decision(np.array([o.final for o in outs], dtype=np.int64), ran, uses_predictor=used)
-    macs = {r: art.backbone_macs(j) for j, r in enumerate(art.resolutions)}
     row = row_from_decision(
         d, art.resolutions, macs, correct=None, predictor_macs=art.predictor_macs(), description=pipe.description
     )

@@ -9,7 +9,7 @@ where time goes.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -38,20 +38,20 @@ class Pipeline:
     spec: dict[str, Any]
     art: ArtifactDRNet
     description: str = ""
-    _timer: list[float] = field(default_factory=lambda: [0.0], repr=False)
 
     def __call__(self, img: np.ndarray) -> Outcome:
-        art, pre, timer = self.art, self.art.preprocess, self._timer
-        timer[0] = 0.0
+        art, pre = self.art, self.art.preprocess
+        spent = 0.0  # seconds of preprocessing (crop, resizes, normalisation)
+        used_predictor = False
         t0 = time.perf_counter()
         square = center_crop_square(img, pre.crop_pct)
-        timer[0] += time.perf_counter() - t0
-        used: list[bool] = [False]
+        spent += time.perf_counter() - t0
 
         def prepared(size: int) -> np.ndarray:
+            nonlocal spent
             t = time.perf_counter()
             x = to_array(resize_square(square, size, pre.interpolation), pre)
-            timer[0] += time.perf_counter() - t
+            spent += time.perf_counter() - t
             return x
 
         def run_at(k: int) -> tuple[int, float]:
@@ -59,12 +59,13 @@ class Pipeline:
             return int(np.argmax(logits)), max_softmax(logits)
 
         def choose() -> int:
+            nonlocal used_predictor
             assert art.predictor is not None
-            used[0] = True
+            used_predictor = True
             return int(np.argmax(art.predictor(prepared(art.thumb_size))[0]))
 
         top, final, ran = run_spec(self.spec, art.resolutions, run_at, choose if art.has_predictor else None)
-        return Outcome(top, final, ran, 1e3 * timer[0], used[0])
+        return Outcome(top, final, ran, 1e3 * spent, used_predictor)
 
 
 def default_spec(art: ArtifactDRNet) -> tuple[str, dict[str, Any]] | None:
