@@ -44,6 +44,7 @@ from drnet_edge.preprocess import (
     center_crop_square,
     crop_and_resize,
     load_image,
+    preshrink_factor,
     to_tensor,
 )
 from drnet_edge.runtime import ArtifactDRNet
@@ -51,7 +52,8 @@ from drnet_edge.runtime import ArtifactDRNet
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = REPO / "android_demo" / "core" / "src" / "test" / "resources" / "golden"
 # Small photos of different shapes: landscape, odd crop side, portrait, and one whose crop (280 px) is more
-# than twice 128, so the INTER_AREA pre-shrink is exercised at a backbone resolution too.
+# than twice 128, so the integer INTER_AREA pre-shrink is exercised at a backbone resolution too (factor 2;
+# the 64 px thumbnail gets factors 2 and 3).
 DEFAULT_IMAGES = (
     "n02102177_Welsh_springer_spaniel.JPEG",
     "n02815834_beaker.JPEG",
@@ -259,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
             write_png(out / f"{stem}_{s}.png", crops[s])
             entry["sizes"][str(s)] = {
                 "png": f"{stem}_{s}.png",
-                "area_preshrink": side > 2 * s,
+                "preshrink_factor": preshrink_factor(side, s),
                 "tensor_sha256": tensor_sha256(crops[s], pre),
             }
         x_thumb = to_tensor(crops[thumb], pre)

@@ -4,9 +4,11 @@ The rule (identical in Python, in the converted-model runtime and in the Android
 
 1. decode to RGB uint8 (OpenCV);
 2. take the centred square whose side is ``crop_pct`` x the short side;
-3. resize that square to ``R x R`` with OpenCV bicubic interpolation (when the
-   square is more than twice ``R``, first shrink it to ``2R`` with ``INTER_AREA`` so
-   large photos do not alias);
+3. resize that square to ``R x R`` with OpenCV bicubic interpolation; when the
+   square is more than twice ``R``, first shrink it by the integer factor
+   ``k = ceil(side / 2R)`` with ``INTER_AREA`` (a k x k box average: OpenCV's fast
+   integer path), after trimming ``side mod k`` pixels so ``k`` divides it, so large
+   photos do not alias and the cost does not grow as ``R`` shrinks;
 4. scale to 0..1, subtract ``mean``, divide by ``std``; NCHW for PyTorch.
 
 This covers the same field of view as torchvision's "resize the short side to
@@ -54,7 +56,10 @@ class Preprocess:
         """Plain-JSON form (for checkpoints and manifests)."""
         d = asdict(self)
         d["mean"], d["std"] = list(self.mean), list(self.std)
-        d["resize_rule"] = "center-crop crop_pct of short side, then resize to RxR"
+        d["resize_rule"] = (
+            "center-crop crop_pct of short side; beyond 2R an integer area pre-shrink by ceil(side/2R); "
+            "then resize to RxR"
+        )
         return d
 
     @classmethod
@@ -88,11 +93,29 @@ def center_crop_square(img: np.ndarray, crop_pct: float) -> np.ndarray:
     return img[top : top + side, left : left + side]
 
 
+def preshrink_factor(side: int, size: int) -> int:
+    """The integer area pre-shrink factor for a square of ``side`` resized to ``size``: 1 (none) up to
+    twice ``size``, else ``ceil(side / 2 size)``, which leaves between ``size`` and ``2 size`` pixels."""
+    return 1 if side <= 2 * size else -(-side // (2 * size))
+
+
+def preshrink(square: np.ndarray, size: int) -> np.ndarray:
+    """Step 3's pre-shrink: trim the square's centre to a multiple of the factor ``k`` (under ``k``
+    pixels), then a ``k x k`` box average (``INTER_AREA`` at an integer ratio: OpenCV's fast path)."""
+    side = min(square.shape[:2])
+    k = preshrink_factor(side, size)
+    if k == 1:
+        return square
+    keep = side - side % k
+    top, left = (square.shape[0] - keep) // 2, (square.shape[1] - keep) // 2
+    square = square[top : top + keep, left : left + keep]
+    return cv2.resize(square, (keep // k, keep // k), interpolation=cv2.INTER_AREA)
+
+
 def resize_square(square: np.ndarray, size: int, interpolation: str = "cubic") -> np.ndarray:
-    """Resize a (square, or any) uint8 image to ``size x size`` (area pre-shrink beyond 2x)."""
-    if min(square.shape[:2]) > 2 * size:
-        square = cv2.resize(square, (2 * size, 2 * size), interpolation=cv2.INTER_AREA)
-    return cv2.resize(square, (size, size), interpolation=_INTERPOLATIONS[interpolation])
+    """Resize a square uint8 image to ``size x size`` (integer area pre-shrink beyond 2x, then
+    ``interpolation``)."""
+    return cv2.resize(preshrink(square, size), (size, size), interpolation=_INTERPOLATIONS[interpolation])
 
 
 def crop_and_resize(img: np.ndarray, sizes: list[int] | tuple[int, ...], pre: Preprocess) -> dict[int, np.ndarray]:

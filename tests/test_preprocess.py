@@ -3,7 +3,16 @@ import pytest
 import torch
 
 from drnet_edge.errors import BadImageError, ConfigError
-from drnet_edge.preprocess import Preprocess, center_crop_square, crop_and_resize, load_image, resize_square, to_tensor
+from drnet_edge.preprocess import (
+    Preprocess,
+    center_crop_square,
+    crop_and_resize,
+    load_image,
+    preshrink,
+    preshrink_factor,
+    resize_square,
+    to_tensor,
+)
 
 from .conftest import write_image
 
@@ -20,6 +29,25 @@ def test_center_crop_is_centred_square_of_crop_pct() -> None:
 def test_resize_square_sizes(size: int) -> None:
     sq = np.random.default_rng(0).integers(0, 255, (280, 280, 3), dtype=np.uint8)
     assert resize_square(sq, size).shape == (size, size, 3)
+
+
+@pytest.mark.parametrize(
+    ("side", "size", "factor"), [(256, 128, 1), (257, 128, 2), (280, 128, 2), (385, 64, 4), (384, 64, 3), (90, 224, 1)]
+)
+def test_preshrink_is_an_integer_box_average(side: int, size: int, factor: int) -> None:
+    """Beyond twice the size: trim the centre to a multiple of k, then a k x k box average, which leaves
+    between size and 2 size pixels (so the cost falls with the resolution, unlike an area resize to 2R)."""
+    assert preshrink_factor(side, size) == factor
+    sq = np.random.default_rng(side).integers(0, 256, (side, side, 3), dtype=np.uint8)
+    out = preshrink(sq, size)
+    if factor == 1:
+        assert out is sq
+        return
+    keep = side - side % factor
+    assert out.shape == (keep // factor, keep // factor, 3) and size <= keep // factor <= 2 * size
+    o = (side - keep) // 2
+    blocks = sq[o : o + keep, o : o + keep].reshape(keep // factor, factor, keep // factor, factor, 3)
+    np.testing.assert_allclose(out, blocks.mean(axis=(1, 3)), atol=0.51)  # OpenCV rounds the mean
 
 
 def test_crop_and_resize_one_crop_many_sizes() -> None:

@@ -7,8 +7,9 @@ package dev.drnetedge.core;
  *   <li>decoded RGB pixels (the caller decodes; Android: {@code Bitmap.getPixels} ARGB);</li>
  *   <li>the centred square of side {@code round(crop_pct * short side)} (Python's round: half to even),
  *       {@code top = (h - side) / 2}, {@code left = (w - side) / 2};</li>
- *   <li>when that side is more than {@code 2R}: OpenCV INTER_AREA to {@code 2R x 2R}; then the manifest's
- *       interpolation (OpenCV INTER_CUBIC) to {@code R x R};</li>
+ *   <li>when that side is more than {@code 2R}: the integer factor {@code k = ceil(side / 2R)}, the centred
+ *       {@code side - side % k} square, OpenCV INTER_AREA by {@code k} (a {@code k x k} box average); then the
+ *       manifest's interpolation (OpenCV INTER_CUBIC) to {@code R x R};</li>
  *   <li>{@code x / 255}, minus mean, divided by std, in float32; NCHW layout.</li>
  * </ol>
  */
@@ -31,12 +32,26 @@ public final class Preprocessor {
         return img.crop(left, top, side, side);
     }
 
-    /** Resize (a square) to {@code size x size}: area pre-shrink to {@code 2 size} when more than twice as large. */
-    public RgbImage resize(RgbImage square, int size) {
-        RgbImage s = square;
-        if (Math.min(s.width, s.height) > 2 * size) {
-            s = OpenCvResize.area(s, 2 * size, 2 * size);
+    /** The integer area pre-shrink factor: 1 up to {@code 2 size}, else {@code ceil(side / 2 size)}. */
+    public static int preshrinkFactor(int side, int size) {
+        return side <= 2 * size ? 1 : (side + 2 * size - 1) / (2 * size);
+    }
+
+    /** Step 3's pre-shrink: the centred square of side {@code side - side % k}, box-averaged by {@code k}. */
+    public static RgbImage preshrink(RgbImage square, int size) {
+        int side = Math.min(square.width, square.height);
+        int k = preshrinkFactor(side, size);
+        if (k == 1) {
+            return square;
         }
+        int keep = side - side % k;
+        RgbImage s = square.crop((square.width - keep) / 2, (square.height - keep) / 2, keep, keep);
+        return OpenCvResize.area(s, keep / k, keep / k);
+    }
+
+    /** Resize (a square) to {@code size x size}: {@link #preshrink}, then the manifest's interpolation. */
+    public RgbImage resize(RgbImage square, int size) {
+        RgbImage s = preshrink(square, size);
         if ("area".equals(spec.interpolation)) {
             if (s.width < size || s.height < size) {
                 throw new IllegalArgumentException("INTER_AREA enlargement is not implemented");

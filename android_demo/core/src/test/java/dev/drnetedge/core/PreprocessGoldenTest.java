@@ -61,10 +61,11 @@ class PreprocessGoldenTest {
                 worstMax = Math.max(worstMax, d[0]);
                 sumAbs += d[1] * d[2];
                 n += d[2];
-                assertEquals(Json.get(s, "area_preshrink", "size"), square.width > 2 * size);
+                assertEquals(((Number) Json.get(s, "preshrink_factor", "size")).intValue(),
+                        Preprocessor.preshrinkFactor(square.width, size));
 
                 // OpenCV's non-IPP fixed-point cubic: what an OpenCV build without IPP would give
-                RgbImage src = square.width > 2 * size ? OpenCvResize.area(square, 2 * size, 2 * size) : square;
+                RgbImage src = Preprocessor.preshrink(square, size);
                 double[] f = Golden.diff(OpenCvResize.cubicFixedPoint(src, size, size), expected);
                 fixedWorstMax = Math.max(fixedWorstMax, f[0]);
                 fixedSumAbs += f[1] * f[2];
