@@ -160,6 +160,22 @@ def test_local_bench_real_runtimes(tiny_artifacts: Path, tiny, runtime: str) -> 
         assert m["latency"]["runs"] == 5 and m["load_ms"] > 0
 
 
+def test_local_bench_measures_extra_policies(tiny_artifacts: Path, tiny) -> None:
+    """--policies adds deployable policies (their deployed loop, every pass timed); a replay-only policy,
+    or --policies on a phone, is refused."""
+    extra = ("cascade-48:0.5-64", "drnet-escalate:0.5", "fixed-48")
+    opts = BenchOptions(data=tiny[1], runs=2, warmup=1, threads=1, progress=False, policies=extra)
+    rep = run_bench(tiny_artifacts, opts)
+    assert set(rep["policies"]) == {"fixed-64", "fixed-48", "drnet", "cascade-48:0.5-64", "drnet-escalate:0.5"}
+    cascade = rep["policies"]["cascade-48:0.5-64"]
+    assert cascade["mean_passes"] == pytest.approx(1 + cascade["escalation_rate"])
+    for bad, message in (("oracle", "not a deployable policy"), ("random", "not a deployable policy")):
+        with pytest.raises(ConfigError, match=f"--policies {bad}: {message}"):
+            run_bench(tiny_artifacts, BenchOptions(data=tiny[1], runs=1, progress=False, policies=(bad,)))
+    with pytest.raises(ConfigError, match="--policies is measured by the local bench only"):
+        BenchOptions(device="pixel7", policies=("drnet",))
+
+
 def test_local_bench_cli_writes_json_report_plot(tiny_artifacts: Path, tiny, tmp_path: Path) -> None:
     out = tmp_path / "o"
     r = _cli(
@@ -239,13 +255,14 @@ def test_bench_options_defaults_are_the_clis() -> None:
 
     params = {p.name: p.default for p in typer.main.get_command(app).commands["bench"].params}
     renamed = {"idle": "idle_s", "cooldown": "cooldown_s", "app_timeout": "app_timeout_s"}
-    cli_only = {"artifacts", "json_out", "report", "plot", "quiet", "resume"}
+    cli_only = {"artifacts", "json_out", "report", "plot", "quiet", "resume", "policies"}
     defaults = {f.name: f.default for f in fields(BenchOptions)}
     for name, default in params.items():
         if name not in cli_only:
             assert defaults[renamed.get(name, name)] == default, name
     assert params["quiet"] is False and defaults["progress"] is True
     assert params["resume"] is False and defaults["resume"] is None
+    assert params["policies"] is None and defaults["policies"] == ()  # a comma-separated string on the CLI
     assert set(defaults) - {renamed.get(n, n) for n in params} == {"progress", "log"}
 
 

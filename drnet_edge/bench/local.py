@@ -103,7 +103,7 @@ def bench_local(art: ArtifactDRNet, images: list[np.ndarray], labels: list[int],
     meter, energy_note = open_local_meter(opts.energy)
     idle: IdleBaseline | None = measure_idle(meter, opts.idle_s) if meter else None
     models = _bench_models(art, images[0], opts, meter, idle)
-    pipes = pipelines(art)
+    pipes = pipelines(art, opts.policies)
     names = list(pipes)
     for img in images[: min(opts.warmup, len(images))]:
         for fn in pipes.values():

@@ -40,6 +40,8 @@ class BenchOptions:
     energy: bool = field(default=False, metadata=_flag("--energy"))
     idle_s: float = field(default=3.0, metadata=_flag("--idle"))
     skip_bad: bool = field(default=False, metadata=_flag("--skip-bad"))
+    # extra deployable policies measured beside the fixed resolutions and the default (local only)
+    policies: tuple[str, ...] = field(default=(), metadata=_flag("--policies"))
     rounds: int = field(default=3, metadata=_flag("--rounds", android=True))
     cooldown_s: float = field(default=0.0, metadata=_flag("--cooldown", android=True))
     profiles: Path | None = field(default=None, metadata=_flag("--profiles", android=True))
@@ -58,8 +60,14 @@ class BenchOptions:
                 object.__setattr__(self, name, Path(value))
         if self.runs < 1 or self.warmup < 0 or self.rounds < 1:
             raise ConfigError("--runs and --rounds must be at least 1, --warmup at least 0")
+        object.__setattr__(self, "policies", tuple(p.strip() for p in self.policies if p.strip()))
         if self.device == "local":
             reject_android_only(self)
+        elif self.policies:
+            raise ConfigError(
+                "--policies is measured by the local bench only (--device local); on a phone the bench "
+                "measures the fixed resolutions and the artifacts' default policy"
+            )
 
     @property
     def on_android(self) -> bool:

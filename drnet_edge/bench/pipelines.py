@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 
 from ..cascade import max_softmax, run_spec
+from ..errors import ConfigError
+from ..policies import expand_policies
 from ..preprocess import center_crop_square, resize_square, to_array
 from ..runtime import ArtifactDRNet
 
@@ -77,8 +79,9 @@ def default_spec(art: ArtifactDRNet) -> tuple[str, dict[str, Any]] | None:
     return ("drnet", {"kind": "drnet"}) if art.has_predictor else None
 
 
-def pipelines(art: ArtifactDRNet) -> dict[str, Pipeline]:
-    """``fixed-R`` for every resolution, the default policy, and ``drnet`` when there is a predictor."""
+def pipelines(art: ArtifactDRNet, extra: tuple[str, ...] = ()) -> dict[str, Pipeline]:
+    """``fixed-R`` for every resolution, the default policy, ``drnet`` when there is a predictor, and
+    the deployable policies named in ``extra`` (``ConfigError`` for one that only replays offline)."""
     out = {
         f"fixed-{r}": Pipeline(f"fixed-{r}", {"kind": "fixed", "resolution_index": k}, art, f"every image at {r}px")
         for k, r in enumerate(art.resolutions)
@@ -88,4 +91,14 @@ def pipelines(art: ArtifactDRNet) -> dict[str, Pipeline]:
         out[found[0]] = Pipeline(found[0], found[1], art, "the default policy")
     if art.has_predictor and "drnet" not in out:
         out["drnet"] = Pipeline("drnet", {"kind": "drnet"}, art, "the resolution predictor's argmax")
+    default = found[0] if found else None
+    for pol in expand_policies(list(extra), list(art.resolutions), default=default, with_controls=False):
+        if pol.spec is None:
+            raise ConfigError(
+                f"--policies {pol.name}: not a deployable policy (oracles and random controls are replayed "
+                "offline by drnet-edge eval); give fixed-R, drnet, drnet-escalate:T or cascade-R:T-...-R"
+            )
+        if pol.spec["kind"] in ("drnet", "drnet-escalate") and not art.has_predictor:
+            raise ConfigError(f"--policies {pol.name}: these artifacts hold no resolution predictor")
+        out.setdefault(pol.name, Pipeline(pol.name, pol.spec, art, "asked for with --policies"))
     return out

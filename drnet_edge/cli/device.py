@@ -94,6 +94,13 @@ def bench_cmd(
         Path | None, typer.Option(help="Android: local benchmark_model / executor_runner to push and use.")
     ] = None,
     skip_bad: Annotated[bool, typer.Option("--skip-bad", help="Skip unreadable images instead of stopping.")] = False,
+    policies: Annotated[
+        str | None,
+        typer.Option(
+            help="Local: more deployable policies to measure beside the fixed resolutions and the default, "
+            "comma-separated (e.g. cascade-160:0.6-224,drnet-escalate:0.5)."
+        ),
+    ] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the results as JSON here.")] = None,
     report: Annotated[Path | None, typer.Option(help="Write a Markdown report here.")] = None,
     plot: Annotated[Path | None, typer.Option(help="Write a top-1 vs latency chart (PNG/SVG/PDF) here.")] = None,
@@ -114,6 +121,7 @@ def bench_cmd(
     opts = BenchOptions(
         device=device, runtime=runtime, data=data, limit=limit, subset=subset, threads=threads, runs=runs,
         warmup=warmup, energy=energy, idle_s=idle, skip_bad=skip_bad, rounds=rounds, cooldown_s=cooldown,
+        policies=tuple((policies or "").split(",")),
         profiles=profiles, benchmark_binary=benchmark_binary, resume=(json_out or Path()) if resume else None,
         app=app, app_timeout_s=app_timeout, progress=not quiet, log=lambda m: err.print(m, highlight=False, markup=False),
     )  # fmt: skip
