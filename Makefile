@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-dev
 EXTRAS ?= dev
 
-.PHONY: demo test lint install clean android-test
+.PHONY: demo test lint install clean android-test arm64-check
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,28 @@ demo: $(STAMP)
 		--json $(DEMO)/bench-tflite.json --report $(DEMO)/bench-tflite.md --plot $(DEMO)/bench-tflite.png
 	$(VENV)/bin/drnet-edge bench --artifacts $(DEMO)/artifacts --runtime executorch --quiet \
 		--json $(DEMO)/bench-executorch.json --report $(DEMO)/bench-executorch.md --plot $(DEMO)/bench-executorch.png
+
+# The default model's int8 artifacts (TFLite through litert-torch and through onnx2tf; ExecuTorch too, which
+# verify skips on ARM with its reason) run on aarch64 kernels in an emulated Debian userland (qemu-user) and
+# compared with this host, per model and per policy: numerics only, no timing. As root. --setup registers
+# qemu's aarch64 binfmt handler (machine-wide) and builds the userland once (~10 min, cached in
+# ~/.cache/drnet-edge/aarch64-bookworm or $DRNET_EDGE_ARM64_ROOT); apt-get install qemu-user-static debootstrap.
+ARM64        := out/arm64
+ARM64_DATA   ?= ../shared/data/imagenet-sample-dev
+ARM64_SUBSET ?= test:1/2
+ARM64_LIMIT  ?= 64
+ARM64_RESULT ?= benchmarks/results/arm64_check
+ARM64_ARTS   := $(ARM64)/tflite-litert $(ARM64)/tflite-onnx2tf $(ARM64)/executorch
+$(ARM64)/tflite-litert/manifest.json: | $(STAMP)
+	$(VENV)/bin/drnet-edge convert --target tflite --int8 --via litert --out $(ARM64)/tflite-litert
+$(ARM64)/tflite-onnx2tf/manifest.json: | $(STAMP)
+	$(VENV)/bin/drnet-edge convert --target tflite --int8 --via onnx2tf --out $(ARM64)/tflite-onnx2tf
+$(ARM64)/executorch/manifest.json: | $(STAMP)
+	$(VENV)/bin/drnet-edge convert --target executorch --int8 --out $(ARM64)/executorch
+arm64-check: $(STAMP) $(addsuffix /manifest.json,$(ARM64_ARTS))
+	$(VENV)/bin/drnet-edge verify --arch aarch64 --setup $(addprefix --artifacts ,$(ARM64_ARTS)) \
+		$(if $(wildcard $(ARM64_DATA)),--data $(ARM64_DATA) --subset $(ARM64_SUBSET)) --limit $(ARM64_LIMIT) \
+		--json $(ARM64_RESULT).json --report $(ARM64_RESULT).md
 
 # The Android demo's core logic (plain Java) and its golden vectors, on the JVM (JDK 17 + JUnit 5).
 android-test:

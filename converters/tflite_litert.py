@@ -13,17 +13,17 @@ import numpy as np
 import torch
 from torch import nn
 
+from ._int8_io import quant_params, tflite_run_one
 from .base import ExportedModel, Runner, Target, TensorSpec, per_image, prepare_with_relu6_fused, register_target
 
 
 def _spec(detail: dict) -> TensorSpec:
-    scale, zero = detail.get("quantization", (0.0, 0))
-    quantized = np.dtype(detail["dtype"]).kind in "iu" and scale
+    q = quant_params(detail)
     return TensorSpec(
         [int(v) for v in detail["shape"]],
         np.dtype(detail["dtype"]).name,
-        float(scale) if quantized else None,
-        int(zero) if quantized else None,
+        q[0] if q else None,
+        q[1] if q else None,
     )
 
 
@@ -100,24 +100,5 @@ class TFLiteTarget(Target):
     def load(self, path: Path, threads: int | None = None, entry: str | None = None) -> Runner:
         from ai_edge_litert.interpreter import Interpreter
 
-        it = Interpreter(str(path), num_threads=threads)
-        if entry is not None:
-            runner = it.get_signature_runner(entry)
-            in_name = next(iter(runner.get_input_details()))
-            return per_image(lambda x: next(iter(runner(**{in_name: x}).values())).astype(np.float32))
-        it.allocate_tensors()
-        inp, out = it.get_input_details()[0], it.get_output_details()[0]
-        i_spec, o_spec = _spec(inp), _spec(out)
-
-        def run_one(x: np.ndarray) -> np.ndarray:
-            if i_spec.scale:
-                info = np.iinfo(inp["dtype"])
-                x = np.clip(np.round(x / i_spec.scale + i_spec.zero_point), info.min, info.max).astype(inp["dtype"])
-            it.set_tensor(inp["index"], x)
-            it.invoke()
-            y = it.get_tensor(out["index"])
-            if o_spec.scale:
-                y = (y.astype(np.float32) - o_spec.zero_point) * o_spec.scale
-            return y.astype(np.float32)
-
-        return per_image(run_one)
+        # the float <-> int8 edges live in numpy-only _int8_io, which the aarch64 worker of verify runs too
+        return per_image(tflite_run_one(Interpreter(str(path), num_threads=threads), entry))

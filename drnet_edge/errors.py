@@ -41,3 +41,7 @@ class ConversionError(DrnetEdgeError):
 
 class ArtifactError(DrnetEdgeError):
     """An artifact directory is incomplete, altered or inconsistent with its manifest."""
+
+
+class EmulationError(DrnetEdgeError):
+    """A run inside the emulated aarch64 userland failed (the worker crashed or wrote no result)."""

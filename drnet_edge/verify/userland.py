@@ -1,0 +1,441 @@
+"""An aarch64 Debian userland run under qemu-user emulation: finding qemu and binfmt_misc, building the
+userland once into a cache folder, and running a command inside it.
+
+Only :func:`setup_machine` and :func:`build_userland` change anything outside the cache folder, and
+only when the user asked (``drnet-edge verify --setup`` / ``make arm64-check``): mounting
+``binfmt_misc`` and registering qemu's aarch64 handler affect the whole machine. Everything else only
+looks, and says in one line what is missing and how to get it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import ConfigError
+
+ROOT_ENV = "DRNET_EDGE_ARM64_ROOT"
+SUITE = "bookworm"
+MIRROR = "http://deb.debian.org/debian"
+DEBIAN_PACKAGES = ("python3", "python3-venv", "python3-pip", "ca-certificates")
+VENV = "/opt/drnet-edge"  # the venv inside the userland
+STAMP = ".drnet-edge-userland.json"  # written last: a folder without it is not a finished userland
+BINFMT_DIR = Path("/proc/sys/fs/binfmt_misc")
+HANDLER = "qemu-aarch64"
+# The ELF header of an aarch64 executable and its mask (as in qemu's qemu-binfmt-conf.sh).
+_MAGIC = r"\x7f\x45\x4c\x46\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\xb7\x00"
+_MASK = r"\xff\xff\xff\xff\xff\xff\xff\x00\xff\xff\xff\xff\xff\xff\xff\xff\xfe\xff\xff\xff"
+# Measured on 2 loaded x86-64 cores: debootstrap ~9 min, numpy + ai-edge-litert ~2 min.
+BUILD_MINUTES = 10
+SETUP_HINT = "drnet-edge verify --setup (or make arm64-check)"
+
+Log = Callable[[str], None]
+
+
+def default_root() -> Path:
+    """The userland folder: ``$DRNET_EDGE_ARM64_ROOT``, else ``~/.cache/drnet-edge/aarch64-bookworm``."""
+    env = os.environ.get(ROOT_ENV)
+    if env:
+        return Path(env).expanduser()
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return cache / "drnet-edge" / f"aarch64-{SUITE}"
+
+
+# -- the host: root, qemu, binfmt_misc --------------------------------------------------------------
+
+
+def find_qemu(search_path: str | None = None) -> Path:
+    """The ``qemu-aarch64-static`` binary (on ``search_path``, default ``$PATH``)."""
+    found = shutil.which("qemu-aarch64-static", path=search_path)
+    if found is None:
+        raise ConfigError(
+            "qemu-aarch64-static not found: install it (apt-get install qemu-user-static) to run aarch64 code here"
+        )
+    return Path(found)
+
+
+def check_root(euid: int | None = None) -> None:
+    """The userland is entered with chroot, which needs root."""
+    if (os.geteuid() if euid is None else euid) != 0:
+        raise ConfigError("verify --arch aarch64 runs the models in a chroot, which needs root: run it as root (sudo)")
+
+
+@dataclass(frozen=True)
+class Binfmt:
+    """What ``binfmt_misc`` says about qemu's aarch64 handler."""
+
+    mounted: bool
+    registered: bool = False
+    enabled: bool = False
+    flags: str = ""
+    interpreter: str = ""
+
+    @property
+    def ok(self) -> bool:
+        # F: the kernel opens the interpreter at registration, so it works inside a chroot without qemu
+        return self.mounted and self.registered and self.enabled and "F" in self.flags
+
+
+def read_binfmt(binfmt_dir: Path = BINFMT_DIR) -> Binfmt:
+    """Read (never write) the state of the aarch64 handler under ``binfmt_dir``."""
+    if not (binfmt_dir / "register").exists():
+        return Binfmt(mounted=False)
+    entry = binfmt_dir / HANDLER
+    if not entry.is_file():
+        return Binfmt(mounted=True)
+    lines = entry.read_text().splitlines()
+    fields = dict(line.split(" ", 1) for line in lines if " " in line)
+    return Binfmt(
+        mounted=True,
+        registered=True,
+        enabled="enabled" in lines,
+        flags=fields.get("flags:", "").strip(),
+        interpreter=fields.get("interpreter", "").strip(),
+    )
+
+
+def check_binfmt(binfmt_dir: Path = BINFMT_DIR) -> Binfmt:
+    """Raise a one-line :class:`ConfigError` unless aarch64 programs run through qemu (with the F flag)."""
+    b = read_binfmt(binfmt_dir)
+    if not b.mounted:
+        raise ConfigError(
+            f"binfmt_misc is not mounted at {binfmt_dir}: mount it and register qemu's aarch64 handler "
+            f"(machine-wide), e.g. with {SETUP_HINT}"
+        )
+    if not b.registered:
+        raise ConfigError(f"qemu's aarch64 handler is not registered in {binfmt_dir} (machine-wide): {SETUP_HINT}")
+    if not b.enabled:
+        raise ConfigError(f"the {HANDLER} binfmt handler is disabled: echo 1 > {binfmt_dir / HANDLER}")
+    if "F" not in b.flags:
+        raise ConfigError(
+            f"the {HANDLER} binfmt handler lacks the F flag (flags {b.flags or 'none'}), so it cannot run in a chroot: "
+            f"echo -1 > {binfmt_dir / HANDLER}, then {SETUP_HINT}"
+        )
+    return b
+
+
+TOOLS = {"qemu-aarch64-static": "qemu-user-static", "debootstrap": "debootstrap"}  # command -> Debian package
+
+
+def install_tools(log: Log, search_path: str | None = None) -> None:
+    """``--setup`` on a Debian/Ubuntu host: apt-get install what is missing of qemu-user-static and
+    debootstrap (machine-wide, said on the console); elsewhere the one-line errors say what to install."""
+    missing = [pkg for cmd, pkg in TOOLS.items() if shutil.which(cmd, path=search_path) is None]
+    if not missing or shutil.which("apt-get") is None:
+        return
+    log(f"machine-wide change: apt-get install {' '.join(missing)}")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    if subprocess.run(["apt-get", "install", "-y", "-q", *missing], env=env, check=False).returncode:
+        raise ConfigError(f"apt-get install {' '.join(missing)} failed: run apt-get update, then try again")
+
+
+def setup_machine(qemu: Path, log: Log, binfmt_dir: Path = BINFMT_DIR) -> Binfmt:
+    """Mount ``binfmt_misc`` and register qemu's aarch64 handler with the F flag (machine-wide, root)."""
+    check_root()
+    b = read_binfmt(binfmt_dir)
+    if not b.mounted:
+        log(f"machine-wide change: mounting binfmt_misc at {binfmt_dir}")
+        subprocess.run(["mount", "-t", "binfmt_misc", "binfmt_misc", str(binfmt_dir)], check=True)
+        b = read_binfmt(binfmt_dir)
+    if b.registered and "F" not in b.flags:
+        log(f"machine-wide change: removing the {HANDLER} handler without the F flag")
+        (binfmt_dir / HANDLER).write_text("-1")
+        b = read_binfmt(binfmt_dir)
+    if not b.registered:
+        log(f"machine-wide change: registering {qemu} as the interpreter of aarch64 programs (binfmt_misc, flag F)")
+        (binfmt_dir / "register").write_text(f":{HANDLER}:M::{_MAGIC}:{_MASK}:{qemu}:F")
+    return check_binfmt(binfmt_dir)
+
+
+# -- the userland ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class Userland:
+    """A built userland: its folder and what its stamp says was installed."""
+
+    root: Path
+    stamp: dict = field(default_factory=dict)
+
+    @property
+    def python(self) -> str:
+        """The venv's Python, as a path inside the userland."""
+        return f"{VENV}/bin/python3"
+
+    def package(self, name: str) -> str | None:
+        return self.stamp.get("pip", {}).get(_norm(name))
+
+
+def _norm(name: str) -> str:
+    return name.lower().replace("_", "-")
+
+
+def find_userland(root: Path | None = None) -> Userland | None:
+    """The cached userland at ``root`` when its stamp says it is complete, else ``None``."""
+    root = Path(root) if root is not None else default_root()
+    stamp = root / STAMP
+    if not stamp.is_file() or not (root / VENV.lstrip("/") / "bin" / "python3").exists():
+        return None
+    try:
+        return Userland(root, json.loads(stamp.read_text()))
+    except ValueError:
+        return None
+
+
+def require_userland(root: Path | None = None) -> Userland:
+    """The cached userland, or a one-line :class:`ConfigError` saying how to build it."""
+    root = Path(root) if root is not None else default_root()
+    found = find_userland(root)
+    if found is not None:
+        return found
+    what = "is incomplete (no stamp)" if root.exists() else "does not exist"
+    raise ConfigError(
+        f"the aarch64 userland {root} {what}: build it once (about {BUILD_MINUTES} minutes, root) with {SETUP_HINT}; "
+        f"${ROOT_ENV} moves it"
+    )
+
+
+def _mounts_under(path: Path) -> list[str]:
+    """Mount points at or below ``path`` (a leftover /proc of an interrupted debootstrap)."""
+    try:
+        text = Path("/proc/mounts").read_text()
+    except OSError:
+        return []
+    prefix = str(path.resolve())
+    return [p for p in (line.split()[1] for line in text.splitlines()) if p == prefix or p.startswith(prefix + "/")]
+
+
+def _remove_unfinished(path: Path) -> None:
+    mounts = _mounts_under(path)
+    if mounts:
+        raise ConfigError(f"{path} (an unfinished build) still has mounts ({', '.join(mounts)}): umount them first")
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def build_userland(
+    root: Path,
+    *,
+    pip_packages: dict[str, str],
+    optional: dict[str, list[str]] | None = None,
+    log: Log,
+    log_file: Path,
+) -> Userland:
+    """Build the userland into a temporary folder beside ``root``, then rename it onto ``root``.
+
+    ``pip_packages`` (name -> version, ``""`` for any) must install; ``optional`` groups (name -> pip
+    specs, e.g. ExecuTorch and the torch it imports) are tried, and a failure is recorded in the stamp
+    instead of stopping the build.
+    """
+    check_root()
+    debootstrap = shutil.which("debootstrap")
+    if debootstrap is None:
+        raise ConfigError("debootstrap not found: install it (apt-get install debootstrap) to build the userland")
+    if root.exists() and find_userland(root) is None:
+        raise ConfigError(f"{root} exists but is not a finished userland (no {STAMP}): remove it, or set ${ROOT_ENV}")
+    root.parent.mkdir(parents=True, exist_ok=True)
+    for old in root.parent.glob(f".{root.name}.building-*"):
+        _remove_unfinished(old)
+    tmp = root.parent / f".{root.name}.building-{os.getpid()}"
+    log(
+        f"building the aarch64 userland (Debian {SUITE}, Python, ai-edge-litert) into {root}: first time only, "
+        f"about {BUILD_MINUTES} minutes and ~0.5 GB; later runs reuse it. Build log: {log_file}"
+    )
+    t0 = time.monotonic()
+    with open(log_file, "a") as out:
+        run = _logged(out, log_file)
+        include = ",".join(DEBIAN_PACKAGES)
+        args = [debootstrap, "--arch=arm64", "--variant=minbase", f"--include={include}", SUITE, str(tmp), MIRROR]
+        timings = {"debootstrap_s": run(args, "debootstrap")}
+        shutil.copy("/etc/resolv.conf", tmp / "etc" / "resolv.conf")
+        if _copy_local_cas(tmp):  # a proxy's CA the host trusts (pip in the userland goes through it too)
+            run(["chroot", str(tmp), "update-ca-certificates"], "update-ca-certificates")
+        timings["venv_s"] = run(["chroot", str(tmp), "python3", "-m", "venv", VENV], "creating the venv")
+        pip = _pip(tmp)
+        spec = [f"{n}=={v}" if v else n for n, v in pip_packages.items()]
+        log(f"installing {', '.join(spec)} into the userland's venv")
+        timings["pip_s"] = run(pip + spec, f"pip install {' '.join(spec)} (aarch64)")
+        extra = _install_optional(pip, optional or {}, run, log)
+        freeze = _freeze(tmp)
+    stamp = {
+        "suite": SUITE,
+        "arch": "arm64",
+        "mirror": MIRROR,
+        "debian_packages": list(DEBIAN_PACKAGES),
+        "venv": VENV,
+        "built": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "build_s": round(time.monotonic() - t0, 1),
+        "timings_s": {k: round(v, 1) for k, v in timings.items()},
+        "pip": dict(_parse_freeze(freeze)),
+        **extra,
+    }
+    (tmp / STAMP).write_text(json.dumps(stamp, indent=2) + "\n")
+    os.replace(tmp, root)
+    log(f"aarch64 userland ready at {root} (built in {stamp['build_s'] / 60:.1f} min)")
+    return Userland(root, stamp)
+
+
+def _logged(out, log_file: Path) -> Callable[[list[str], str], float]:
+    """A runner of host commands whose output goes to the build log; raises ConfigError on failure."""
+
+    def run(args: list[str], what: str) -> float:
+        start = time.monotonic()
+        out.write(f"\n$ {' '.join(args)}\n")
+        out.flush()
+        done = subprocess.run(args, stdout=out, stderr=subprocess.STDOUT, env=_chroot_env(), check=False)
+        if done.returncode:
+            raise ConfigError(f"{what} failed (exit {done.returncode}); see {log_file}")
+        return time.monotonic() - start
+
+    return run
+
+
+def _pip(root: Path) -> list[str]:
+    return ["chroot", str(root), f"{VENV}/bin/pip", "install", "--no-cache-dir", "--disable-pip-version-check"]
+
+
+def _freeze(root: Path) -> str:
+    cmd = ["chroot", str(root), f"{VENV}/bin/pip", "freeze", "--disable-pip-version-check"]
+    return subprocess.run(cmd, capture_output=True, text=True, env=_chroot_env(), check=True).stdout
+
+
+def _install_optional(pip: list[str], groups: dict[str, list[str]], run, log: Log) -> dict[str, dict]:
+    """Try each optional group; what happened (installed, minutes, or why not) per group."""
+    extra = {}
+    for name, specs in groups.items():
+        log(f"installing {' '.join(specs)} into the userland (optional)")
+        try:
+            secs = run(pip + specs, f"pip install {' '.join(specs)} (aarch64)")
+            extra[name] = {"installed": True, "specs": specs, "note": f"installed in {secs / 60:.1f} min"}
+        except ConfigError as exc:
+            extra[name] = {"installed": False, "specs": specs, "note": str(exc)}
+        log(f"{name}: {extra[name]['note']}")
+    return extra
+
+
+def missing_optional(land: Userland, groups: dict[str, list[str]]) -> dict[str, list[str]]:
+    """The optional groups the userland lacks a package of (a build from before a group or package was
+    added) and has not already failed to install."""
+    out = {}
+    for name, specs in groups.items():
+        tried = land.stamp.get(name, {})
+        if tried.get("installed") is False and tried.get("specs") == specs:
+            continue  # failed with these very specs: not retried on every run
+        if any(land.package(s.partition("==")[0]) is None for s in specs):
+            out[name] = specs
+    return out
+
+
+def complete_userland(land: Userland, groups: dict[str, list[str]], *, log: Log, log_file: Path) -> Userland:
+    """Install the optional groups a built userland lacks, then rewrite its stamp (atomically)."""
+    with open(log_file, "a") as out:
+        extra = _install_optional(_pip(land.root), groups, _logged(out, log_file), log)
+    stamp = {**land.stamp, **extra, "pip": dict(_parse_freeze(_freeze(land.root)))}
+    tmp = land.root / f"{STAMP}.tmp"
+    tmp.write_text(json.dumps(stamp, indent=2) + "\n")
+    os.replace(tmp, land.root / STAMP)
+    return Userland(land.root, stamp)
+
+
+LOCAL_CAS = Path("/usr/local/share/ca-certificates")
+
+
+def _copy_local_cas(tmp: Path, source: Path = LOCAL_CAS) -> list[str]:
+    """The host's locally added CA certificates, copied into the userland's; their names."""
+    cas = sorted(source.glob("*.crt")) if source.is_dir() else []
+    dest = tmp / source.relative_to("/")
+    dest.mkdir(parents=True, exist_ok=True)
+    for ca in cas:
+        shutil.copy(ca, dest / ca.name)
+    return [ca.name for ca in cas]
+
+
+def _parse_freeze(text: str) -> list[tuple[str, str]]:
+    return [(_norm(n), v) for n, _, v in (line.partition("==") for line in text.splitlines()) if v]
+
+
+def _chroot_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """A clean environment for commands in the userland (no host venv, no host PYTHONPATH)."""
+    env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/root", "LANG": "C.UTF-8"}
+    passed = {k: v for k, v in os.environ.items() if k.lower() in _PASSED_ENV}  # proxies and package index
+    return {**env, **passed, **(extra or {})}
+
+
+_PASSED_ENV = {"http_proxy", "https_proxy", "no_proxy", "all_proxy", "pip_index_url", "pip_extra_index_url"}
+
+
+def show_cpu(land: Userland, cpuinfo: str, cpus: int = 1) -> None:
+    """Give the userland the ``/proc/cpuinfo`` and ``/sys`` CPU lists of the emulated CPU, as plain files.
+
+    XNNPACK's cpuinfo reads them and refuses to initialise without them, and then LiteRT silently runs
+    its own kernels instead of XNNPACK's. Mounting the host's would describe the x86 host (and crashes
+    qemu-user here); a phone's are files like these. Nothing may be mounted there."""
+    for sub in ("proc", "sys"):
+        if os.path.ismount(land.root / sub):
+            raise ConfigError(
+                f"{land.root / sub} is a mount point: umount it (verify writes the emulated CPU's files there)"
+            )
+    (land.root / "proc").mkdir(exist_ok=True)
+    (land.root / "proc" / "cpuinfo").write_text(cpuinfo)
+    cpu_dir = land.root / "sys" / "devices" / "system" / "cpu"
+    cpu_dir.mkdir(parents=True, exist_ok=True)
+    for name in ("possible", "present", "online"):
+        (cpu_dir / name).write_text(f"0-{cpus - 1}\n" if cpus > 1 else "0\n")
+
+
+@contextlib.contextmanager
+def exclusive(land: Userland, log: Log) -> Iterator[None]:
+    """One run at a time per userland: each writes its emulated CPU into the shared /proc/cpuinfo."""
+    with open(land.root / ".drnet-edge-verify.lock", "w") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log(f"waiting for another drnet-edge verify run using {land.root} to finish")
+            fcntl.flock(f, fcntl.LOCK_EX)
+        yield
+
+
+def userland_command(land: Userland, args: list[str], env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+    """The command line and environment that run ``args`` (paths inside the userland) there, with ``env``
+    added (e.g. ``QEMU_CPU``, which qemu reads)."""
+    return ["chroot", str(land.root), *args], _chroot_env(env)
+
+
+def ensure_userland(
+    root: Path,
+    *,
+    setup: bool,
+    pip_packages: dict[str, str],
+    optional: dict[str, list[str]] | None = None,
+    log: Log,
+    log_file: Path,
+    binfmt_dir: Path = BINFMT_DIR,
+    search_path: str | None = None,
+) -> Userland:
+    """Everything the emulated run needs, checked in order (root, qemu, binfmt, the userland). With
+    ``setup`` the missing machine-wide parts are set up and the userland built; without, each missing
+    part is a one-line :class:`ConfigError`. A finished userland is always reused (with ``setup``, the
+    optional groups it lacks are installed into it first)."""
+    check_root()
+    if setup:
+        install_tools(log, search_path)
+    qemu = find_qemu(search_path)
+    if setup:
+        setup_machine(qemu, log, binfmt_dir)
+    else:
+        check_binfmt(binfmt_dir)
+    found = find_userland(root)
+    if found is not None:
+        log(f"reusing the aarch64 userland at {root} (built {found.stamp.get('built', '?')})")
+        missing = missing_optional(found, optional or {}) if setup else {}
+        return complete_userland(found, missing, log=log, log_file=log_file) if missing else found
+    if not setup:
+        return require_userland(root)
+    return build_userland(root, pip_packages=pip_packages, optional=optional, log=log, log_file=log_file)
