@@ -92,7 +92,8 @@ def pipelines(art: ArtifactDRNet, extra: tuple[str, ...] = ()) -> dict[str, Pipe
     if art.has_predictor and "drnet" not in out:
         out["drnet"] = Pipeline("drnet", {"kind": "drnet"}, art, "the resolution predictor's argmax")
     default = found[0] if found else None
-    for pol in expand_policies(list(extra), list(art.resolutions), default=default, with_controls=False):
+    chosen = expand_policies(list(extra), list(art.resolutions), default=default, with_controls=False) if extra else []
+    for pol in chosen:
         if pol.spec is None:
             raise ConfigError(
                 f"--policies {pol.name}: not a deployable policy (oracles and random controls are replayed "
