@@ -88,13 +88,7 @@ class Target(ABC):
 
     def versions(self) -> dict[str, str]:
         """Installed version of every runtime and export package ("not installed" when absent)."""
-        out = {}
-        for pkg in self.packages:
-            try:
-                out[pkg] = metadata.version(pkg)
-            except metadata.PackageNotFoundError:
-                out[pkg] = "not installed"
-        return out
+        return {pkg: installed_version(pkg) or "not installed" for pkg in self.packages}
 
     def check_runtime(self) -> None:
         """Raise :class:`ConfigError` unless what ``load`` needs is installed."""
@@ -109,7 +103,7 @@ class Target(ABC):
         self.check_export()
 
     def _check(self, packages: tuple[str, ...], what: str) -> None:
-        missing = [p for p in packages if not _installed(p)]
+        missing = [p for p in packages if installed_version(p) is None]
         if missing:
             route = f" (route {self.route})" if self.route != "default" else ""
             raise ConfigError(
@@ -118,12 +112,12 @@ class Target(ABC):
             )
 
 
-def _installed(pkg: str) -> bool:
+def installed_version(pkg: str) -> str | None:
+    """The installed distribution's version, or ``None`` when it is not installed."""
     try:
-        metadata.version(pkg)
+        return metadata.version(pkg)
     except metadata.PackageNotFoundError:
-        return False
-    return True
+        return None
 
 
 _TARGETS: dict[str, dict[str, Target]] = {}  # name -> route -> target; the first route is the default

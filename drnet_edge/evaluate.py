@@ -15,7 +15,7 @@ from .backbones import create_backbone, get_backbone_cfg
 from .data import ClassList, ImageFolder, MultiResolutionDataset, collate_multires, imagenet_classes, scan_folder
 from .drnet import DRNet
 from .errors import ConfigError, DataError
-from .options import parse_resolutions
+from .options import parse_names, parse_resolutions
 from .policies import Policy, Predictions, expand_policies
 from .preprocess import Preprocess, to_tensor
 from .progress import progress_bar
@@ -209,7 +209,7 @@ def select_policies(
     if policies is None:
         names = default_policy_names(net) + (["baseline"] if baseline else [])
     else:
-        names = [p.strip() for p in (policies.split(",") if isinstance(policies, str) else list(policies)) if p.strip()]
+        names = parse_names(policies)
     want_baseline = "baseline" in names
     if want_baseline and baseline is None:
         raise ConfigError("policy 'baseline' needs --baseline CKPT (a plain model checkpoint)")

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from ..errors import ConfigError
+from ..options import parse_names
 
 ANDROID_HINT = "--device PROFILE, SERIAL or android"
 
@@ -60,7 +61,7 @@ class BenchOptions:
                 object.__setattr__(self, name, Path(value))
         if self.runs < 1 or self.warmup < 0 or self.rounds < 1:
             raise ConfigError("--runs and --rounds must be at least 1, --warmup at least 0")
-        object.__setattr__(self, "policies", tuple(p.strip() for p in self.policies if p.strip()))
+        object.__setattr__(self, "policies", tuple(parse_names(self.policies)))
         if self.device == "local":
             reject_android_only(self)
         elif self.policies:

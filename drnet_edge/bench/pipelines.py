@@ -99,7 +99,7 @@ def pipelines(art: ArtifactDRNet, extra: tuple[str, ...] = ()) -> dict[str, Pipe
                 f"--policies {pol.name}: not a deployable policy (oracles and random controls are replayed "
                 "offline by drnet-edge eval); give fixed-R, drnet, drnet-escalate:T or cascade-R:T-...-R"
             )
-        if pol.spec["kind"] in ("drnet", "drnet-escalate") and not art.has_predictor:
+        if pol.needs_predictor and not art.has_predictor:
             raise ConfigError(f"--policies {pol.name}: these artifacts hold no resolution predictor")
         out.setdefault(pol.name, Pipeline(pol.name, pol.spec, art, "asked for with --policies"))
     return out

@@ -9,6 +9,7 @@ import typer
 
 from .._io import check_writable
 from ..errors import DrnetEdgeError
+from ..options import parse_names
 from ._app import app, check_output_paths, console, err, friendly, quiet_runtimes, save_output, save_plot_output
 
 
@@ -121,7 +122,7 @@ def bench_cmd(
     opts = BenchOptions(
         device=device, runtime=runtime, data=data, limit=limit, subset=subset, threads=threads, runs=runs,
         warmup=warmup, energy=energy, idle_s=idle, skip_bad=skip_bad, rounds=rounds, cooldown_s=cooldown,
-        policies=tuple((policies or "").split(",")),
+        policies=tuple(parse_names(policies)),
         profiles=profiles, benchmark_binary=benchmark_binary, resume=(json_out or Path()) if resume else None,
         app=app, app_timeout_s=app_timeout, progress=not quiet, log=lambda m: err.print(m, highlight=False, markup=False),
     )  # fmt: skip

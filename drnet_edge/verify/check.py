@@ -20,7 +20,6 @@ import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -262,13 +261,9 @@ def run_worker(
 
 
 def _versions(packages: tuple[str, ...]) -> dict[str, str | None]:
-    out: dict[str, str | None] = {}
-    for p in packages:
-        try:
-            out[p] = metadata.version(p)
-        except metadata.PackageNotFoundError:
-            out[p] = None
-    return out
+    from drnet_edge.converters.base import installed_version
+
+    return {p: installed_version(p) for p in packages}
 
 
 def _prepare(opts: VerifyOptions) -> Userland | None:
