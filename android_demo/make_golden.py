@@ -18,6 +18,12 @@ android_demo/core/src/test/resources/golden/:
                                   synthetic resize cases
 * synthetic_*.png                 small random images and their cv2.resize outputs (area, cubic)
 
+Quantised inputs (``golden.json`` "quantized_inputs"): for int8 models the runtimes fill the input tensor
+straight from the pixels through a 256-entry table per channel (normalise, then quantise with the input's scale
+and zero point: ``drnet_edge.preprocess.input_lut``). For the input specs of both int8 TFLite routes and two
+more (a uint8 one, one that saturates), the tables and the sha256 of each image's integer NCHW tensor at every
+size; ``--quantized-only`` rewrites just that key from the PNGs already in the golden directory.
+
 Policy decisions (``golden.json`` "policies"): for the manifest's default policy when it carries one (manifest
 version 2), and for test specs whose thresholds are picked from these images' max softmax so that they split
 between accepting and escalating (``cascade-160:t-224``, a three-stage cascade, ``drnet-escalate:t``, plus
@@ -44,7 +50,9 @@ from drnet_edge.preprocess import (
     center_crop_square,
     crop_and_resize,
     load_image,
+    input_lut,
     preshrink_factor,
+    to_model_input,
     to_tensor,
 )
 from drnet_edge.runtime import ArtifactDRNet
@@ -67,6 +75,35 @@ PNG = [cv2.IMWRITE_PNG_COMPRESSION, 9]
 def tensor_sha256(crop: np.ndarray, pre: Preprocess) -> str:
     """sha256 of the normalised float32 NCHW tensor's little-endian bytes."""
     return hashlib.sha256(to_tensor(crop, pre).numpy().astype("<f4").tobytes()).hexdigest()
+
+
+# Input specs of int8 models: litert-torch's PT2E (symmetric, zero point 0) and onnx2tf's full-integer input
+# (as both wrote them for lite0-imagenet), TFLite's own EfficientNet-Lite uint8 convention, and one whose
+# range is narrower than the normalised pixels (saturates at both ends).
+QUANTIZED_SPECS = (
+    {"route": "litert", "dtype": "int8", "scale": 0.007839307188987732, "zero_point": 0},
+    {"route": "onnx2tf", "dtype": "int8", "scale": 0.007843137718737125, "zero_point": -1},
+    {"route": "uint8 (TFLite EfficientNet-Lite)", "dtype": "uint8", "scale": 0.0078125, "zero_point": 128},
+    {"route": "saturating", "dtype": "int8", "scale": 0.005, "zero_point": -10},
+)
+
+
+def quantized_cases(pre: Preprocess, crops: dict[str, dict[int, np.ndarray]]) -> dict:
+    """The pixel tables of :data:`QUANTIZED_SPECS` and each crop's integer NCHW tensor hash."""
+    cases = []
+    for spec in QUANTIZED_SPECS:
+        lut = input_lut(pre, spec["scale"], spec["zero_point"], spec["dtype"]).reshape(256, 3)
+        tensors = {
+            f"{stem}_{s}": hashlib.sha256(to_model_input(crop, pre, spec).tobytes()).hexdigest()
+            for stem, by_size in crops.items()
+            for s, crop in by_size.items()
+        }
+        cases.append({"spec": spec, "table": [[int(v) for v in lut[:, c]] for c in range(3)], "tensor_sha256": tensors})
+    return {
+        "rule": "q = clip(round_half_even(((v / 255 - mean) / std) / scale + zero_point)) in float32, per channel; "
+        "tensor bytes: the integer NCHW tensor [1, 3, S, S], one byte per value",
+        "cases": cases,
+    }
 
 
 def write_png(path: Path, rgb: np.ndarray) -> None:
@@ -216,7 +253,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--artifacts", default="runs/convert/fp32", help="converted artifact dir with tflite models")
     ap.add_argument("--out", default=str(DEFAULT_OUT), help="golden directory (replaced)")
     ap.add_argument("--images", nargs="*", default=list(DEFAULT_IMAGES), help="sample file names")
+    ap.add_argument(
+        "--quantized-only", action="store_true", help="only rewrite golden.json's quantized_inputs from the PNGs there"
+    )
     args = ap.parse_args(argv)
+    if args.quantized_only:
+        return rewrite_quantized(Path(args.out))
 
     model = ArtifactDRNet(args.artifacts, "tflite", threads=1)
     m = model.manifest  # drnet_edge.manifest.Manifest
@@ -235,6 +277,7 @@ def main(argv: list[str] | None = None) -> int:
     shutil.copyfile(Path(args.artifacts) / "manifest.json", out / "manifest.json")
 
     images = []
+    all_crops: dict[str, dict[int, np.ndarray]] = {}
     all_logits: dict[str, list[np.ndarray]] = {}
     for name in args.images:
         path = find_sample(name)
@@ -246,6 +289,7 @@ def main(argv: list[str] | None = None) -> int:
         write_png(out / f"{stem}.png", img)
         side = center_crop_square(img, pre.crop_pct).shape[0]
         crops = crop_and_resize(img, sizes, pre)
+        all_crops[stem] = crops
         entry: dict = {
             "name": stem,
             "source": f"drnet_edge/resources/sample/{path.parent.name}/{path.name}",
@@ -319,10 +363,29 @@ def main(argv: list[str] | None = None) -> int:
         },
         "latency_cases": latency_cases(),
         "resize_cases": synthetic_cases(out),
+        "quantized_inputs": quantized_cases(pre, all_crops),
     }
     (out / "golden.json").write_text(json.dumps(golden, indent=1) + "\n", encoding="utf-8")
     total = sum(p.stat().st_size for p in out.iterdir())
     print(f"wrote {len(list(out.iterdir()))} files, {total / 1e6:.2f} MB, to {out}")
+    return 0
+
+
+def rewrite_quantized(out: Path) -> int:
+    """Recompute ``quantized_inputs`` from the golden directory's own PNG crops (the rest untouched)."""
+    path = out / "golden.json"
+    golden = json.loads(path.read_text(encoding="utf-8"))
+    pre = Preprocess.from_dict(golden["preprocess"])
+    crops = {
+        im["name"]: {
+            int(s): cv2.cvtColor(cv2.imread(str(out / e["png"]), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+            for s, e in im["sizes"].items()
+        }
+        for im in golden["images"]
+    }
+    golden["quantized_inputs"] = quantized_cases(pre, crops)
+    path.write_text(json.dumps(golden, indent=1) + "\n", encoding="utf-8")
+    print(f"rewrote quantized_inputs ({len(QUANTIZED_SPECS)} specs) in {path}")
     return 0
 
 

@@ -37,7 +37,8 @@ def dequantize(y: np.ndarray, params: tuple[float, int]) -> np.ndarray:
 def tflite_run_one(interpreter: Any, entry: str | None = None) -> Callable[[np.ndarray], np.ndarray]:
     """A batch-1 runner (float32 NCHW in, float32 out) over an ai-edge-litert ``Interpreter``: through
     the signature ``entry`` when given (fp32 multi-entry files), else the first input and output,
-    quantised and dequantised when they are integer tensors."""
+    quantised and dequantised when they are integer tensors. An input already in the model's integer
+    dtype (``drnet_edge.preprocess.to_model_input``: pixels straight to int8) is set as it is."""
     if entry is not None:
         runner = interpreter.get_signature_runner(entry)
         in_name = next(iter(runner.get_input_details()))
@@ -47,7 +48,7 @@ def tflite_run_one(interpreter: Any, entry: str | None = None) -> Callable[[np.n
     q_in, q_out = quant_params(inp), quant_params(out)
 
     def run_one(x: np.ndarray) -> np.ndarray:
-        if q_in is not None:
+        if q_in is not None and x.dtype != inp["dtype"]:
             x = quantize(x, q_in, inp["dtype"])
         interpreter.set_tensor(inp["index"], x)
         interpreter.invoke()

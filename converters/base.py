@@ -155,10 +155,12 @@ def get_target(name: str, via: str | None = None) -> Target:
 
 
 def per_image(run_one: Callable[[np.ndarray], np.ndarray]) -> Runner:
-    """Lift a batch-1 runner to batches."""
+    """Lift a batch-1 runner to batches (float input as float32; an integer input, already quantised for
+    the model, passes as it is)."""
 
     def run(x: np.ndarray) -> np.ndarray:
-        return np.concatenate([run_one(np.ascontiguousarray(x[i : i + 1], dtype=np.float32)) for i in range(len(x))])
+        dtype = np.float32 if x.dtype.kind == "f" else x.dtype
+        return np.concatenate([run_one(np.ascontiguousarray(x[i : i + 1], dtype=dtype)) for i in range(len(x))])
 
     return run
 

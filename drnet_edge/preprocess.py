@@ -9,7 +9,10 @@ The rule (identical in Python, in the converted-model runtime and in the Android
    ``k = ceil(side / 2R)`` with ``INTER_AREA`` (a k x k box average: OpenCV's fast
    integer path), after trimming ``side mod k`` pixels so ``k`` divides it, so large
    photos do not alias and the cost does not grow as ``R`` shrinks;
-4. scale to 0..1, subtract ``mean``, divide by ``std``; NCHW for PyTorch.
+4. scale to 0..1, subtract ``mean``, divide by ``std``; NCHW for PyTorch. A model whose input is
+   quantised (TFLite int8) gets the integer tensor straight from the pixels instead: one table
+   lookup per byte (normalise and quantise folded into 256 entries per channel), no float buffer,
+   values identical to normalising then quantising (:func:`to_model_input`).
 
 This covers the same field of view as torchvision's "resize the short side to
 R / crop_pct, centre-crop R", but needs only one crop for every resolution.
@@ -149,6 +152,31 @@ def to_array(batch: np.ndarray, pre: Preprocess) -> np.ndarray:
     flat = np.ascontiguousarray(batch).reshape(n * h, w, c)
     x = cv2.LUT(flat, _normalise_lut(pre)).reshape(n, h, w, c)
     return np.ascontiguousarray(x.transpose(0, 3, 1, 2))
+
+
+def input_lut(pre: Preprocess, scale: float, zero_point: int, dtype: str) -> np.ndarray:
+    """(256, 1, 3) ``dtype`` table for ``cv2.LUT``: each uint8 value of each channel normalised, then
+    quantised with ``(scale, zero_point)``, by the same float32 arithmetic as the two steps apart."""
+    from drnet_edge.converters._int8_io import quantize
+
+    key = (pre.mean, pre.std, float(scale), int(zero_point), dtype)
+    if key not in _LUTS:
+        _LUTS[key] = np.ascontiguousarray(quantize(_normalise_lut(pre), (scale, zero_point), np.dtype(dtype)))
+    return _LUTS[key]
+
+
+def to_model_input(batch: np.ndarray, pre: Preprocess, spec: dict[str, Any] | None = None) -> np.ndarray:
+    """uint8 NHWC (or HWC) array -> what the model takes: ``spec`` (a manifest ``input`` entry) with a
+    scale and an integer dtype gives that integer NCHW tensor from one table lookup; otherwise the
+    normalised float32 NCHW array of :func:`to_array`."""
+    if not spec or spec.get("scale") is None or np.dtype(spec["dtype"]).kind not in "iu":
+        return to_array(batch, pre)
+    if batch.ndim == 3:
+        batch = batch[None]
+    n, h, w, c = batch.shape
+    lut = input_lut(pre, spec["scale"], spec["zero_point"], spec["dtype"])
+    q = cv2.LUT(np.ascontiguousarray(batch).reshape(n * h, w, c), lut).reshape(n, h, w, c)
+    return np.ascontiguousarray(q.transpose(0, 3, 1, 2))
 
 
 def to_tensor(batch: np.ndarray, pre: Preprocess) -> torch.Tensor:

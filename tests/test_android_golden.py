@@ -18,7 +18,15 @@ import pytest
 
 from drnet_edge.cascade import max_softmax, run_spec
 from drnet_edge.manifest import Manifest
-from drnet_edge.preprocess import Preprocess, center_crop_square, crop_and_resize, load_image, to_tensor
+from drnet_edge.preprocess import (
+    Preprocess,
+    center_crop_square,
+    crop_and_resize,
+    input_lut,
+    load_image,
+    to_model_input,
+    to_tensor,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 GOLDEN = REPO / "android_demo" / "core" / "src" / "test" / "resources" / "golden"
@@ -101,6 +109,21 @@ def test_synthetic_resize_cases_still_match_cv2(golden: dict) -> None:
         src = read_png(case["input"])
         out = cv2.resize(src, (case["width"], case["height"]), interpolation=flags[case["interpolation"]])
         assert np.array_equal(out, read_png(case["output"])), case["output"]
+
+
+def test_python_pixel_tables_reproduce_golden_quantized_inputs(golden: dict) -> None:
+    """int8 inputs straight from the pixels: the tables and the integer tensors the Java core is held to."""
+    pre = Preprocess.from_dict(golden["preprocess"])
+    cases = golden["quantized_inputs"]["cases"]
+    assert {c["spec"]["route"] for c in cases} >= {"litert", "onnx2tf"}
+    for case in cases:
+        spec = case["spec"]
+        lut = input_lut(pre, spec["scale"], spec["zero_point"], spec["dtype"]).reshape(256, 3)
+        assert [[int(v) for v in lut[:, c]] for c in range(3)] == case["table"], spec
+        for img in golden["images"]:
+            for s, entry in img["sizes"].items():
+                q = to_model_input(read_png(entry["png"]), pre, spec)
+                assert hashlib.sha256(q.tobytes()).hexdigest() == case["tensor_sha256"][f"{img['name']}_{s}"]
 
 
 def test_golden_stays_small() -> None:

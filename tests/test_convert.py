@@ -70,9 +70,27 @@ def test_convert_and_run_every_route(tiny, tmp_path: Path, target: str, route: s
     for name, check in parity["targets"][target].items():
         if not int8:
             assert check["max_abs_diff"] <= FP32_ATOL, name
+    if int8 and target == "tflite":  # both routes: an integer input, filled straight from the pixels
+        _check_pixel_input(out, target)
     report = evaluate(data, runtime=target, artifacts=out, policies="fixed,drnet,random", progress=False)
     assert report.n == 12 and set(report.policies) == {"fixed-64", "fixed-48", "drnet", "random"}
     assert report.extra["precision"] == ("int8" if int8 else "fp32")
+
+
+def _check_pixel_input(out: Path, target: str) -> None:
+    """An int8 TFLite model takes int8 input; the table-lookup input gives the very logits of the
+    float input quantised by the runner."""
+    from drnet_edge.preprocess import to_array, to_model_input
+    from drnet_edge.runtime import ArtifactDRNet
+
+    art = ArtifactDRNet(out, target)
+    rng = np.random.default_rng(0)
+    for k, (spec, r) in enumerate(zip(art.backbone_inputs, art.resolutions, strict=True)):
+        assert spec is not None and spec["dtype"] == "int8" and spec["scale"] > 0, spec
+        img = rng.integers(0, 256, (2, r, r, 3), dtype=np.uint8)
+        q = to_model_input(img, art.preprocess, spec)
+        assert q.dtype == np.int8 and q.shape == (2, 3, r, r)
+        np.testing.assert_array_equal(art.backbone(k)(q), art.backbone(k)(to_array(img, art.preprocess)))
 
 
 @pytest.mark.parametrize("backbone", SMALL_BACKBONES)

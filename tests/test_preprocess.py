@@ -98,3 +98,23 @@ def test_to_array_is_the_float_arithmetic_bit_for_bit(shape: tuple[int, ...]) ->
         ) / np.asarray(pre.std, np.float32).reshape(1, 3, 1, 1)
         out = to_array(x, pre)
         assert out.dtype == np.float32 and out.flags["C_CONTIGUOUS"] and np.array_equal(out, ref)
+
+
+@pytest.mark.parametrize("dtype, zero_point", [("int8", 0), ("int8", -1), ("uint8", 128)])
+def test_to_model_input_is_normalise_then_quantise_bit_for_bit(dtype: str, zero_point: int) -> None:
+    """An int8/uint8 input from one table lookup equals quantising the normalised float tensor; a float (or
+    missing) input spec gives the float tensor."""
+    import numpy as np
+
+    from drnet_edge.converters._int8_io import quantize
+    from drnet_edge.preprocess import Preprocess, to_array, to_model_input
+
+    x = np.random.default_rng(1).integers(0, 256, size=(2, 9, 9, 3), dtype=np.uint8)
+    for pre in (Preprocess(), Preprocess(mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5))):
+        spec = {"shape": [1, 3, 9, 9], "dtype": dtype, "scale": 0.0123, "zero_point": zero_point}
+        q = to_model_input(x, pre, spec)
+        assert q.dtype == np.dtype(dtype) and q.shape == (2, 3, 9, 9) and q.flags["C_CONTIGUOUS"]
+        assert np.array_equal(q, quantize(to_array(x, pre), (0.0123, zero_point), np.dtype(dtype)))
+        assert np.array_equal(to_model_input(x[0], pre, spec), q[:1])
+        for float_spec in (None, {"dtype": "float32", "scale": None, "zero_point": None}):
+            assert np.array_equal(to_model_input(x, pre, float_spec), to_array(x, pre))

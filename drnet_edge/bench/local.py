@@ -22,7 +22,7 @@ import numpy as np
 from ..data import ImageFolder
 from ..errors import BadImageError, DataError
 from ..policies import Decision
-from ..preprocess import center_crop_square, load_image, resize_square, to_array
+from ..preprocess import center_crop_square, load_image, resize_square, to_model_input
 from ..progress import progress_bar
 from ..results import row_from_decision
 from ..runnable import macs_by_resolution
@@ -154,7 +154,8 @@ def _bench_models(
     with progress_bar(len(art.models), "models", enabled=opts.progress) as advance:
         for name, info in art.models.items():
             run = art.runner(name)
-            x = to_array(resize_square(center_crop_square(img, pre.crop_pct), info.input_size, pre.interpolation), pre)
+            square = center_crop_square(img, pre.crop_pct)
+            x = to_model_input(resize_square(square, info.input_size, pre.interpolation), pre, info.raw.get("input"))
             for _ in range(opts.warmup):
                 run(x)
             acc = EnergyAccumulator(meter) if meter else None

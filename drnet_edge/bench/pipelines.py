@@ -1,8 +1,8 @@
 """End-to-end per-image pipelines for the local bench: decoded photo -> answer, under one policy.
 
 Preprocessing costs what the policy runs: one centre crop (a view, no copy) per photo, then one resize
-and one normalise (a single OpenCV call) per resolution actually run; the thumbnail only for a policy
-that runs the predictor. Preprocessing time is measured inside the pipeline so the report can show
+and one table lookup (normalise, and for an int8 input quantise too: a single OpenCV call) per
+resolution actually run; the thumbnail only for a policy that runs the predictor. Preprocessing time is measured inside the pipeline so the report can show
 where time goes.
 """
 
@@ -17,7 +17,7 @@ import numpy as np
 from ..cascade import max_softmax, run_spec
 from ..errors import ConfigError
 from ..policies import expand_policies
-from ..preprocess import center_crop_square, resize_square, to_array
+from ..preprocess import center_crop_square, resize_square, to_model_input
 from ..runtime import ArtifactDRNet
 
 
@@ -49,22 +49,22 @@ class Pipeline:
         square = center_crop_square(img, pre.crop_pct)
         spent += time.perf_counter() - t0
 
-        def prepared(size: int) -> np.ndarray:
+        def prepared(size: int, spec: dict | None) -> np.ndarray:
             nonlocal spent
             t = time.perf_counter()
-            x = to_array(resize_square(square, size, pre.interpolation), pre)
+            x = to_model_input(resize_square(square, size, pre.interpolation), pre, spec)
             spent += time.perf_counter() - t
             return x
 
         def run_at(k: int) -> tuple[int, float]:
-            logits = art.backbone(k)(prepared(art.resolutions[k]))[0]
+            logits = art.backbone(k)(prepared(art.resolutions[k], art.backbone_inputs[k]))[0]
             return int(np.argmax(logits)), max_softmax(logits)
 
         def choose() -> int:
             nonlocal used_predictor
             assert art.predictor is not None
             used_predictor = True
-            return int(np.argmax(art.predictor(prepared(art.thumb_size))[0]))
+            return int(np.argmax(art.predictor(prepared(art.thumb_size, art.predictor_input))[0]))
 
         top, final, ran = run_spec(self.spec, art.resolutions, run_at, choose if art.has_predictor else None)
         return Outcome(top, final, ran, 1e3 * spent, used_predictor)

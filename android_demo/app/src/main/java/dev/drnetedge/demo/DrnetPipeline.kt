@@ -108,9 +108,9 @@ class DrnetPipeline private constructor(
 }
 
 /**
- * One model (or one signature of a shared-weight file) as a core [ModelRunner]: float32 NCHW in, float32 logits
- * out; int8/uint8 models get their input quantised and their output dequantised with the manifest's
- * scale / zero point (the same arithmetic as the Python runtime).
+ * One model (or one signature of a shared-weight file) as a core [ModelRunner]: float32 logits out. An int8/uint8
+ * model takes the integer input bytes the core builds straight from the pixels ([runQuantized]; the float path
+ * quantises with the manifest's scale / zero point, the same bytes) and has its output dequantised.
  */
 class LiteRtRunner(private val interpreter: Interpreter, private val info: ModelInfo) : ModelRunner {
     private val inCount = info.input.numElements()
@@ -131,6 +131,21 @@ class LiteRtRunner(private val interpreter: Interpreter, private val info: Model
         } else {
             input.asFloatBuffer().put(nchw)
         }
+        return invoke()
+    }
+
+    /** int8/uint8 models: the core hands over the input bytes built straight from the pixels. */
+    override fun takesQuantized(): Boolean = info.input.isQuantized
+
+    override fun runQuantized(nchw: ByteArray): FloatArray {
+        require(info.input.isQuantized) { "${info.name} takes float32 input" }
+        require(nchw.size == inCount) { "${info.name} takes $inCount values, got ${nchw.size}" }
+        input.clear()
+        input.put(nchw)
+        return invoke()
+    }
+
+    private fun invoke(): FloatArray {
         input.rewind()
         output.clear()
         if (signature != null) {

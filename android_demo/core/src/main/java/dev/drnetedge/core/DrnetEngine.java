@@ -10,7 +10,8 @@ import java.util.function.LongSupplier;
 /**
  * The pipeline on one decoded image under a policy, with per-stage timing: centre crop; the thumbnail and
  * predictor when the policy uses them; for each resolution the policy runs, one resize + normalisation and the
- * backbone; top-k labels of the answering pass. The decisions are {@link PolicyRunner}'s (the same rule as
+ * backbone (an int8 model whose runner {@link ModelRunner#takesQuantized takes its integer input} gets the bytes
+ * straight from the pixels through one table lookup, no float buffer); top-k labels of the answering pass. The decisions are {@link PolicyRunner}'s (the same rule as
  * {@code drnet_edge.cascade.run_spec}); the default policy is the manifest's ({@link Manifest#defaultPolicy}).
  * Decoding is the caller's and is not timed.
  */
@@ -24,6 +25,9 @@ public final class DrnetEngine {
     private final List<ModelRunner> backbones;
     private final LongSupplier nanoClock;
     private final Map<String, PolicySpec> policies = new LinkedHashMap<>();
+    /** Per backbone (and the predictor): the pixel -&gt; quantised input table, or null for the float path. */
+    private final List<byte[]> backboneTables = new ArrayList<>();
+    private final byte[] predictorTable;
 
     /**
      * @param predictor may be null only when the manifest holds no predictor (then the policies that need it,
@@ -48,6 +52,10 @@ public final class DrnetEngine {
             throw new IllegalArgumentException("the default policy " + manifest.defaultPolicy.name
                     + " needs the predictor, and no runner was given for it");
         }
+        for (int k = 0; k < backbones.size(); k++) {
+            backboneTables.add(tableFor(backbones.get(k), manifest.backboneAt(k)));
+        }
+        this.predictorTable = predictor == null ? null : tableFor(predictor, manifest.predictor());
         boolean canPredict = predictor != null;
         add(manifest.defaultPolicy);
         if (canPredict) {
@@ -72,6 +80,23 @@ public final class DrnetEngine {
 
     public DrnetEngine(Manifest manifest, ModelRunner predictor, List<ModelRunner> backbones) {
         this(manifest, predictor, backbones, System::nanoTime, null);
+    }
+
+    private byte[] tableFor(ModelRunner runner, ModelInfo info) {
+        return runner.takesQuantized() && info.input.isQuantized() ? preprocessor.inputTable(info.input) : null;
+    }
+
+    /** The input of one model from a resized crop: integer bytes from the table, or normalised floats. */
+    private static float[] runOn(ModelRunner runner, byte[] table, Preprocessor pre, RgbImage img, long[] stamps,
+            LongSupplier clock) throws Exception {
+        if (table != null) {
+            byte[] q = pre.toQuantizedNchw(img, table);
+            stamps[0] = clock.getAsLong();
+            return runner.runQuantized(q);
+        }
+        float[] x = pre.toNchw(img);
+        stamps[0] = clock.getAsLong();
+        return runner.run(x);
     }
 
     private void add(PolicySpec p) {
@@ -206,11 +231,12 @@ public final class DrnetEngine {
         long t0 = nanoClock.getAsLong();
         final RgbImage square = preprocessor.centerCrop(decoded);
         long t1 = nanoClock.getAsLong();
+        final long[] stamp = {0};
         PolicyRunner.Backbone backbone = k -> {
             long a = nanoClock.getAsLong();
-            float[] x = preprocessor.toNchw(preprocessor.resize(square, manifest.resolutions.get(k)));
-            long b = nanoClock.getAsLong();
-            float[] logits = backbones.get(k).run(x);
+            RgbImage r = preprocessor.resize(square, manifest.resolutions.get(k));
+            float[] logits = runOn(backbones.get(k), backboneTables.get(k), preprocessor, r, stamp, nanoClock);
+            long b = stamp[0];
             long c = nanoClock.getAsLong();
             resizes.add(ms(a, b));
             passes.add(ms(b, c));
@@ -219,9 +245,9 @@ public final class DrnetEngine {
         };
         PolicyRunner.Predictor choose = predictor == null ? null : () -> {
             long a = nanoClock.getAsLong();
-            float[] thumb = preprocessor.toNchw(preprocessor.resize(square, manifest.predictorInput));
-            long b = nanoClock.getAsLong();
-            float[] out = predictor.run(thumb);
+            RgbImage thumb = preprocessor.resize(square, manifest.predictorInput);
+            float[] out = runOn(predictor, predictorTable, preprocessor, thumb, stamp, nanoClock);
+            long b = stamp[0];
             long c = nanoClock.getAsLong();
             resizes.add(ms(a, b));
             predMs[0] = ms(b, c);

@@ -86,6 +86,45 @@ public final class Preprocessor {
         }
     }
 
+    /**
+     * The table that takes a pixel straight to a quantised model input (int8 / uint8 TFLite models): entry
+     * {@code c * 256 + v} is value {@code v} of channel {@code c} normalised exactly as {@link #toNchw} does, then
+     * quantised by {@link TensorSpec#quantize}, so {@link #toQuantizedNchw} gives the very bytes of
+     * {@code input.quantize(toNchw(img))} without a float buffer. Python: {@code drnet_edge.preprocess.input_lut}.
+     */
+    public byte[] inputTable(TensorSpec input) {
+        if (!input.isQuantized()) {
+            throw new IllegalArgumentException("input dtype " + input.dtype + " is not quantised: use toNchw");
+        }
+        float[] norm = new float[256];
+        byte[] table = new byte[3 * 256];
+        for (int c = 0; c < 3; c++) {
+            final float m = spec.mean[c], s = spec.std[c];
+            for (int v = 0; v < 256; v++) {
+                norm[v] = (v / 255.0f - m) / s;
+            }
+            System.arraycopy(input.quantize(norm), 0, table, c * 256, 256);
+        }
+        return table;
+    }
+
+    /** uint8 HWC RGB -&gt; the model's quantised NCHW input, one table lookup per byte ({@link #inputTable}). */
+    public byte[] toQuantizedNchw(RgbImage img, byte[] table) {
+        final int hw = img.width * img.height;
+        if (table.length != 3 * 256) {
+            throw new IllegalArgumentException("input table holds " + table.length + " bytes, need 768");
+        }
+        final byte[] d = img.data;
+        final byte[] out = new byte[3 * hw];
+        for (int c = 0; c < 3; c++) {
+            final int base = c * hw, t = c * 256;
+            for (int i = 0; i < hw; i++) {
+                out[base + i] = table[t + (d[i * 3 + c] & 0xFF)];
+            }
+        }
+        return out;
+    }
+
     /** Crop, resize and normalise in one call (one resolution). */
     public float[] prepare(RgbImage decoded, int size) {
         return toNchw(resize(centerCrop(decoded), size));

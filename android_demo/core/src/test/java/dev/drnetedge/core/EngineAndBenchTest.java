@@ -1,5 +1,6 @@
 package dev.drnetedge.core;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -30,6 +31,47 @@ class EngineAndBenchTest {
             inputSizes.add((int) Math.round(Math.sqrt(nchw.length / 3.0)));
             return output.clone();
         }
+    }
+
+    /** An int8 model's runner that takes the integer input bytes (as the app's LiteRT runner does). */
+    static final class QuantModel implements ModelRunner {
+        final float[] output;
+        final List<byte[]> inputs = new ArrayList<>();
+
+        QuantModel(float... output) {
+            this.output = output;
+        }
+
+        @Override
+        public float[] run(float[] nchw) {
+            throw new AssertionError("an int8 runner that takes bytes must not get floats");
+        }
+
+        @Override
+        public boolean takesQuantized() {
+            return true;
+        }
+
+        @Override
+        public float[] runQuantized(byte[] nchw) {
+            inputs.add(nchw.clone());
+            return output.clone();
+        }
+    }
+
+    @Test
+    void int8RunnersGetTheirInputBytesStraightFromThePixels() throws Exception {
+        Manifest m = small();
+        QuantModel pred = new QuantModel(0.1f, 0.9f), b96 = new QuantModel(0f, 5f, 1f), b64 = new QuantModel(3f, 1f, 2f);
+        DrnetEngine e = new DrnetEngine(m, pred, Arrays.asList(b96, b64));
+        RgbImage img = image(150, 120, 2);
+        DrnetEngine.Result r = e.classify(img, "drnet", 1);
+        assertEquals(64, r.resolution);
+        Preprocessor pre = e.preprocessor;
+        RgbImage sq = pre.centerCrop(img);
+        assertArrayEquals(m.predictor().input.quantize(pre.toNchw(pre.resize(sq, 32))), pred.inputs.get(0));
+        assertArrayEquals(m.backboneAt(1).input.quantize(pre.toNchw(pre.resize(sq, 64))), b64.inputs.get(0));
+        assertTrue(b96.inputs.isEmpty());
     }
 
     static Manifest small() {

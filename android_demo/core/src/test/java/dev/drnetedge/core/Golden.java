@@ -72,8 +72,12 @@ final class Golden {
     static String sha256(float[] values) {
         ByteBuffer b = ByteBuffer.allocate(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
         b.asFloatBuffer().put(values);
+        return sha256(b.array());
+    }
+
+    static String sha256(byte[] raw) {
         try {
-            byte[] d = MessageDigest.getInstance("SHA-256").digest(b.array());
+            byte[] d = MessageDigest.getInstance("SHA-256").digest(raw);
             StringBuilder sb = new StringBuilder();
             for (byte x : d) {
                 sb.append(String.format("%02x", x & 0xFF));
