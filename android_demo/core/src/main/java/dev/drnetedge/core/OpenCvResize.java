@@ -310,6 +310,28 @@ public final class OpenCvResize {
         final byte[] S = src.data;
         final boolean twoByTwo = sx == 2 && sy == 2; // OpenCV's 2x2 shortcut: (a + b + c + d + 2) >> 2
         byte[] out = new byte[dw * dh * cn];
+        if (dw * sx == sw && dh * sy == sh) { // every cell whole (the pre-shrink trims to a multiple): row sums
+            final int[] acc = new int[dw * cn];
+            for (int dy = 0; dy < dh; dy++) {
+                java.util.Arrays.fill(acc, 0);
+                for (int yy = dy * sy; yy < dy * sy + sy; yy++) {
+                    int p = yy * sw * cn;
+                    for (int dx = 0; dx < dw; dx++) {
+                        int a = dx * cn;
+                        for (int xx = 0; xx < sx; xx++, p += cn) {
+                            acc[a] += S[p] & 0xFF;
+                            acc[a + 1] += S[p + 1] & 0xFF;
+                            acc[a + 2] += S[p + 2] & 0xFF;
+                        }
+                    }
+                }
+                int o = dy * dw * cn;
+                for (int i = 0; i < acc.length; i++) {
+                    out[o + i] = (byte) (twoByTwo ? (acc[i] + 2) >> 2 : roundSaturateU8(acc[i] * scale));
+                }
+            }
+            return new RgbImage(dw, dh, out);
+        }
         for (int dy = 0; dy < dh; dy++) {
             int sy0 = dy * sy;
             for (int dx = 0; dx < dw; dx++) {
