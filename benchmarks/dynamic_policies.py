@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from drnet_edge._io import atomic_write, atomic_write_json, atomic_write_text
-from drnet_edge.calibrate import calibration_record, pick, replay_candidates
+from drnet_edge.calibrate import calibration_record, pick, reference, replay_candidates
 from drnet_edge.checkpoint import load_model, read_checkpoint, resolve_model, save_checkpoint
 from drnet_edge.data import fold_of, imagenet_classes, scan_folder
 from drnet_edge.evaluate import predict_folder, score_policies
@@ -134,7 +134,7 @@ def hindsight(model: str, out: Path) -> dict:
     preds, macs, _ = outcomes(model, SHARED / photos, subset, out / f"{model}.outcomes.pkl")
     preds.predictor_choice = None  # the predictor's variants: lite0-imagenet's predictor saw these photos
     cands = replay_candidates(preds, macs)
-    largest = next(c for c in cands if c.name.startswith("fixed-"))
+    largest = reference(cands)
     best = {}
     for budget in BUDGETS:
         c = pick(cands, max_drop=None, target_ratio=budget, require_bound=False)
@@ -144,8 +144,13 @@ def hindsight(model: str, out: Path) -> dict:
             "macs_ratio": c.macs / largest.macs,
             "vs_largest_pts": 100 * (c.top1 - largest.top1),
         }
+    baseline = None
+    if model in BASELINES:
+        base, _, _ = outcomes(BASELINES[model], SHARED / photos, subset, out / f"{BASELINES[model]}.outcomes.pkl")
+        baseline = {"model": BASELINES[model], "top1": float(base.correct()[:, 0].mean())}
     return {"model": model, "photos": str(SHARED / photos), "subset": subset, "n": preds.n,
-            "largest": largest.name, "largest_top1": largest.top1, "candidates": len(cands), "best": best}
+            "largest": largest.name, "largest_top1": largest.top1, "baseline": baseline,
+            "candidates": len(cands), "best": best}
 
 
 def hindsight_markdown(rows: list[dict]) -> str:
@@ -155,13 +160,16 @@ def hindsight_markdown(rows: list[dict]) -> str:
         "Not a result (the thresholds see the answers): what no calibrated cascade over these resolutions can beat",
         "on these photos.",
         "",
-        "| model (photos) | largest | " + " | ".join(f"<= {b:.2f}x" for b in BUDGETS) + " |",
+        "| model (photos) | largest (baseline) | " + " | ".join(f"<= {b:.2f}x" for b in BUDGETS) + " |",
         "|---|---|" + "---|" * len(BUDGETS),
     ]
     for r in rows:
         cells = [f"{100 * v['top1']:.1f}% ({v['vs_largest_pts']:+.1f})" for v in r["best"].values()]
+        base = f"; {r['baseline']['model']} {100 * r['baseline']['top1']:.1f}%" if r.get("baseline") else ""
         lines.append(
-            f"| {r['model']} ({r['n']} photos) | {r['largest']} {100 * r['largest_top1']:.1f}% | " + " | ".join(cells) + " |"
+            f"| {r['model']} ({r['n']} photos) | {r['largest']} {100 * r['largest_top1']:.1f}%{base} | "
+            + " | ".join(cells)
+            + " |"
         )
     return "\n".join(lines) + "\n"
 

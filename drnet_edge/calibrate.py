@@ -114,13 +114,18 @@ def replay_candidates(preds: Predictions, macs: dict[int, int], predictor_macs: 
     return out
 
 
+def reference(cands: list[Candidate]) -> Candidate:
+    """The fixed candidate with the most MACs (the largest resolution): what drops and ratios refer to."""
+    return max((c for c in cands if c.spec.get("kind") == "fixed"), key=lambda c: c.macs)
+
+
 def pick(
     cands: list[Candidate], *, max_drop: float | None, target_ratio: float | None, require_bound: bool
 ) -> Candidate:
     """The candidate the objective chooses (see the module docstring); ConfigError when none qualifies."""
     if (max_drop is None) == (target_ratio is None):
         raise ConfigError("give exactly one of --max-drop POINTS or --target-ratio R")
-    largest = next(c for c in cands if c.name.startswith("fixed-"))  # fixed policies come first, largest first
+    largest = reference(cands)
     if target_ratio is not None:
         if not 0 < target_ratio <= 1:
             raise ConfigError(f"--target-ratio must be in (0, 1], got {target_ratio}")
@@ -169,7 +174,7 @@ def calibration_record(
     data: str,
 ) -> dict[str, Any]:
     """What goes into the checkpoint (and the manifest): the policy and how it was chosen."""
-    largest = next(c for c in cands if c.name.startswith("fixed-"))
+    largest = reference(cands)
     rate = chosen.losses / chosen.n
     return {
         "name": chosen.name,

@@ -44,6 +44,17 @@ def test_chains_end_at_the_largest_and_run_smallest_first() -> None:
     assert all(c[-1] == 224 and list(c) == sorted(c) for c in chains)
 
 
+def test_the_reference_is_the_fixed_candidate_with_most_macs_in_any_order() -> None:
+    from drnet_edge.calibrate import Candidate, reference
+
+    cands = [
+        Candidate("cascade-64:0.5-96", 0.9, 5.0, 0, 0, 10, {"kind": "cascade"}),
+        Candidate("fixed-64", 0.8, 4.0, 0, 0, 10, {"kind": "fixed"}),
+        Candidate("fixed-96", 0.9, 9.0, 0, 0, 10, {"kind": "fixed"}),
+    ]
+    assert reference(cands).name == "fixed-96" and reference(cands[::-1]).name == "fixed-96"
+
+
 def test_max_drop_picks_a_cheap_lossless_cascade() -> None:
     cands = replay_candidates(synthetic(), MACS)
     chosen = pick(cands, max_drop=0.0, target_ratio=None, require_bound=False)
