@@ -100,7 +100,8 @@ def quantized_cases(pre: Preprocess, crops: dict[str, dict[int, np.ndarray]]) ->
         }
         cases.append({"spec": spec, "table": [[int(v) for v in lut[:, c]] for c in range(3)], "tensor_sha256": tensors})
     return {
-        "rule": "q = clip(round_half_even(((v / 255 - mean) / std) / scale + zero_point)) in float32, per channel; "
+        "rule": "q = clip(round_half_away_from_zero(((v / 255 - mean) / std) / scale) + zero_point) in float32, "
+        "per channel (TFLite's QUANTIZE rule); "
         "tensor bytes: the integer NCHW tensor [1, 3, S, S], one byte per value",
         "cases": cases,
     }

@@ -4,8 +4,9 @@ torch.onnx.export (opset 17) -> onnxsim (folds the shape arithmetic of TF-style 
 onnx2tf cannot convert unsimplified) -> onnx2tf, keeping the NCHW input so the artifacts take the same
 tensors as every other target. int8: TensorFlow Lite's post-training full-integer quantization
 (per-channel weights, int8 activations) calibrated on the given, already normalised, tensors; the
-model's input and output are int8 too (``*_full_integer_quant.tflite``), as on the litert route, so the
-runtimes fill the input straight from the pixels (``preprocess.to_model_input``).
+model's input is int8 (``*_full_integer_quant.tflite``), as on the litert route, so the runtimes fill it
+straight from the pixels (``preprocess.to_model_input``); its output stays float32 (the logits, and the
+max softmax a cascade thresholds, at full precision).
 
 onnx2tf downloads a calibration sample from the internet when it finds none; here it runs in a
 temporary directory that holds a placeholder sample, with its HTTP client disabled, so it never
@@ -90,7 +91,7 @@ class TFLiteOnnx2tfTarget(TFLiteTarget):
                     "output_integer_quantized_tflite": True,
                     "quant_type": "per-channel",
                     "input_quant_dtype": "int8",
-                    "output_quant_dtype": "int8",
+                    "output_quant_dtype": "float32",
                     "custom_input_op_name_np_data_path": [["input", str(tmp / "calib.npy"), zero, one]],
                 }
             self._run_onnx2tf(tmp, tmp / "model_sim.onnx", tmp / "tf", kwargs)

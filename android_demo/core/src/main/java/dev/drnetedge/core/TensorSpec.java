@@ -71,8 +71,8 @@ public final class TensorSpec {
     }
 
     /**
-     * Quantise a float input the way the Python runtime does:
-     * {@code clip(round_half_even(x / scale + zero_point), min, max)} in float32.
+     * Quantise a float input the way TFLite's QUANTIZE op and the Python runtime do:
+     * {@code clip(round_half_away_from_zero(x / scale) + zero_point, min, max)}, the division in float32.
      */
     public byte[] quantize(float[] x) {
         if (!isQuantized()) {
@@ -91,7 +91,8 @@ public final class TensorSpec {
         float s = scale.floatValue(), z = zeroPoint;
         byte[] out = new byte[x.length];
         for (int i = 0; i < x.length; i++) {
-            float v = (float) Math.rint(x[i] / s + z);
+            float d = x[i] / s;
+            float v = Math.copySign((float) Math.floor(Math.abs(d) + 0.5f), d) + z;
             int q = v < lo ? lo : (v > hi ? hi : (int) v);
             out[i] = (byte) q;
         }

@@ -51,10 +51,10 @@ class ChoiceAndLabelsGoldenTest {
     }
 
     @Test
-    void quantiseRoundsHalfToEvenAndSaturates() {
+    void quantiseRoundsHalvesAwayFromZeroBeforeTheZeroPointAndSaturates() {
         TensorSpec s = new TensorSpec(Arrays.asList(1, 4), "int8", 0.5, -3);
-        assertArrayEquals(new byte[] {-4, -2, 127, -128}, s.quantize(new float[] {-0.25f, 0.75f, 1000f, -1000f}));
-        // -0.25/0.5 - 3 = -3.5 -> -4 (even); 0.75/0.5 - 3 = -1.5 -> -2 (even)
+        assertArrayEquals(new byte[] {-4, -1, 127, -128}, s.quantize(new float[] {-0.25f, 0.75f, 1000f, -1000f}));
+        // round(-0.25 / 0.5) - 3 = round(-0.5) - 3 = -4; round(0.75 / 0.5) - 3 = round(1.5) - 3 = -1 (TFLite's rule)
     }
 
     @Test
