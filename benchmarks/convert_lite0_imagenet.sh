@@ -3,6 +3,7 @@
 # bundled sample), evaluates each artifact directory on the held-out Imagewoof fold (test:0/5, 628
 # photos, none of them used for calibration) with the same policies as PyTorch, and tabulates sizes.
 # Writes benchmarks/results/convert_lite0_imagenet.json.
+# REUSE=1 keeps artifact folders that are already there (re-evaluates only).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-runs/convert}
@@ -12,7 +13,9 @@ mkdir -p "$RUNS"
   --threads 2 --quiet --json "$RUNS/pytorch.json" > /dev/null
 for prec in ${PRECISIONS:-fp32 int8}; do
   flag=""; [ "$prec" = int8 ] && flag="--int8"
-  .venv/bin/drnet-edge convert --model lite0-imagenet --target all $flag --threads 2 --out "$RUNS/$prec" > "$RUNS/$prec.log" 2>&1
+  if [ -z "${REUSE:-}" ] || [ ! -f "$RUNS/$prec"/manifest.json ]; then
+    .venv/bin/drnet-edge convert --model lite0-imagenet --target all $flag --threads 2 --out "$RUNS/$prec" > "$RUNS/$prec.log" 2>&1
+  fi
   for t in tflite executorch onnx; do
     .venv/bin/drnet-edge eval --runtime "$t" --artifacts "$RUNS/$prec" --data "$DATA" --subset test:0/5 \
       --policies fixed,drnet --threads 2 --quiet --json "$RUNS/$prec-$t.json" > /dev/null

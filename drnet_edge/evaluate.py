@@ -68,7 +68,9 @@ def predict_folder(
                         continue
                     probs = net.backbone_at(to_tensor(batch["crops"][r][rows], pre), k).softmax(dim=1)
                     top2 = probs.topk(min(2, probs.shape[1]), dim=1)
-                    t1[rows, j], cf[rows, j] = top2.indices[:, 0].numpy(), top2.values[:, 0].numpy()
+                    # top-1 ties (common with int8 logits) go to the lower class index, as numpy's argmax
+                    # in bench, verify and the Android core; topk's order among ties is unspecified
+                    t1[rows, j], cf[rows, j] = probs.argmax(dim=1).numpy(), top2.values[:, 0].numpy()
                     mg[rows, j] = (top2.values[:, 0] - top2.values[:, -1]).numpy()
                 top1.append(t1)
                 conf.append(cf)

@@ -130,3 +130,23 @@ def test_dynamic_rows_compared_with_the_fixed_line_and_control() -> None:
     assert line["delta_pts"] == pytest.approx(100 * (0.75 - line["line_top1"]))
     assert row.extra["vs_largest"]["delta_pts"] == pytest.approx(0.0)
     assert "vs_control" in row.extra
+
+
+def test_eval_breaks_top1_ties_to_the_lower_class_like_the_deployed_runtimes(tiny_folder) -> None:
+    """int8 logits tie often: eval must pick the lower class index, as numpy's argmax does in bench,
+    verify and the Android core, so eval and bench report the same top-1 on the same files."""
+    import torch
+    from torch import nn
+
+    from drnet_edge.data import scan_folder
+    from drnet_edge.evaluate import predict_folder
+    from drnet_edge.preprocess import Preprocess
+
+    class Tied(nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:  # 1,000 classes; 1, 500 and 900 tie for the maximum
+            z = torch.zeros(x.shape[0], 1000)
+            z[:, [1, 500, 900]] = 2.0
+            return z
+
+    preds, _ = predict_folder(Tied(), scan_folder(tiny_folder), [32, 24], Preprocess(), progress=False)
+    assert (preds.top1 == 1).all()
