@@ -148,9 +148,17 @@ def hindsight(model: str, out: Path) -> dict:
     if model in BASELINES:
         base, _, _ = outcomes(BASELINES[model], SHARED / photos, subset, out / f"{BASELINES[model]}.outcomes.pkl")
         baseline = {"model": BASELINES[model], "top1": float(base.correct()[:, 0].mean())}
-    return {"model": model, "photos": str(SHARED / photos), "subset": subset, "n": preds.n,
-            "largest": largest.name, "largest_top1": largest.top1, "baseline": baseline,
-            "candidates": len(cands), "best": best}
+    return {
+        "model": model,
+        "photos": str(SHARED / photos),
+        "subset": subset,
+        "n": preds.n,
+        "largest": largest.name,
+        "largest_top1": largest.top1,
+        "baseline": baseline,
+        "candidates": len(cands),
+        "best": best,
+    }
 
 
 def hindsight_markdown(rows: list[dict]) -> str:

@@ -64,8 +64,13 @@ def main() -> None:
             if name != "rule":
                 row["vs_rule"] = paired(right[(name, r)], right[("rule", r)])
             rows.append(row)
-    result = {"photos": str(DATA), "n": int(len(labels)), "square": args.square, "model": "efficientnet_lite0 fp32",
-              "rows": rows}
+    result = {
+        "photos": str(DATA),
+        "n": int(len(labels)),
+        "square": args.square,
+        "model": "efficientnet_lite0 fp32",
+        "rows": rows,
+    }
     atomic_write_json(OUT, result)
     for row in rows:
         d = row.get("vs_rule")
