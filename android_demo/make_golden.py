@@ -379,8 +379,7 @@ def rewrite_quantized(out: Path) -> int:
     pre = Preprocess.from_dict(golden["preprocess"])
     crops = {
         im["name"]: {
-            int(s): cv2.cvtColor(cv2.imread(str(out / e["png"]), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
-            for s, e in im["sizes"].items()
+            int(s): load_image(out / e["png"]) for s, e in im["sizes"].items()
         }
         for im in golden["images"]
     }

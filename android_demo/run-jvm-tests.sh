@@ -2,6 +2,7 @@
 # Compile the plain-Java core (android_demo/core) and its JUnit 5 tests with javac, run them with the JUnit
 # console launcher, print its summary and exit non-zero on any failure. No Gradle or Android SDK needed.
 #   JUNIT_JAR=/path/to/junit-platform-console-standalone.jar   (default: Debian's, /usr/share/java)
+#   BUILD_ONLY=1   compile into core/build/jvm-test/{main,test} and stop (bench-preprocess.sh uses it)
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -23,6 +24,8 @@ javac --release 11 -Xlint:all -Werror -encoding UTF-8 -d "$BUILD/main" @"$BUILD/
 
 find "$CORE/src/test/java" -name '*.java' > "$BUILD/test-sources.txt"
 javac --release 11 -encoding UTF-8 -cp "$BUILD/main:$JUNIT_JAR" -d "$BUILD/test" @"$BUILD/test-sources.txt"
+
+[ -z "${BUILD_ONLY:-}" ] || exit 0
 
 # -Djava.awt.headless: javax.imageio (PNG reading in the tests) without a display
 java -Djava.awt.headless=true -jar "$JUNIT_JAR" \

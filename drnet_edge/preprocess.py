@@ -146,11 +146,16 @@ def to_array(batch: np.ndarray, pre: Preprocess) -> np.ndarray:
 
     One ``cv2.LUT`` pass (uint8 -> normalised float32) and one transposing copy instead of a chain of
     float operations, with bit-identical values (tested)."""
+    return _lut_nchw(batch, _normalise_lut(pre))
+
+
+def _lut_nchw(batch: np.ndarray, lut: np.ndarray) -> np.ndarray:
+    """uint8 NHWC (or HWC) -> ``lut`` applied per channel (one ``cv2.LUT`` pass), as a C-contiguous NCHW
+    array of the table's dtype."""
     if batch.ndim == 3:
         batch = batch[None]
     n, h, w, c = batch.shape
-    flat = np.ascontiguousarray(batch).reshape(n * h, w, c)
-    x = cv2.LUT(flat, _normalise_lut(pre)).reshape(n, h, w, c)
+    x = cv2.LUT(np.ascontiguousarray(batch).reshape(n * h, w, c), lut).reshape(n, h, w, c)
     return np.ascontiguousarray(x.transpose(0, 3, 1, 2))
 
 
@@ -171,12 +176,7 @@ def to_model_input(batch: np.ndarray, pre: Preprocess, spec: dict[str, Any] | No
     normalised float32 NCHW array of :func:`to_array`."""
     if not spec or spec.get("scale") is None or np.dtype(spec["dtype"]).kind not in "iu":
         return to_array(batch, pre)
-    if batch.ndim == 3:
-        batch = batch[None]
-    n, h, w, c = batch.shape
-    lut = input_lut(pre, spec["scale"], spec["zero_point"], spec["dtype"])
-    q = cv2.LUT(np.ascontiguousarray(batch).reshape(n * h, w, c), lut).reshape(n, h, w, c)
-    return np.ascontiguousarray(q.transpose(0, 3, 1, 2))
+    return _lut_nchw(batch, input_lut(pre, spec["scale"], spec["zero_point"], spec["dtype"]))
 
 
 def to_tensor(batch: np.ndarray, pre: Preprocess) -> torch.Tensor:

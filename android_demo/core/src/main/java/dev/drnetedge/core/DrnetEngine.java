@@ -86,17 +86,14 @@ public final class DrnetEngine {
         return runner.takesQuantized() && info.input.isQuantized() ? preprocessor.inputTable(info.input) : null;
     }
 
-    /** The input of one model from a resized crop: integer bytes from the table, or normalised floats. */
-    private static float[] runOn(ModelRunner runner, byte[] table, Preprocessor pre, RgbImage img, long[] stamps,
-            LongSupplier clock) throws Exception {
-        if (table != null) {
-            byte[] q = pre.toQuantizedNchw(img, table);
-            stamps[0] = clock.getAsLong();
-            return runner.runQuantized(q);
-        }
-        float[] x = pre.toNchw(img);
-        stamps[0] = clock.getAsLong();
-        return runner.run(x);
+    /** A model's input from a resized crop: its integer bytes through its table, else normalised floats. */
+    private Object input(RgbImage img, byte[] table) {
+        return table != null ? preprocessor.toQuantizedNchw(img, table) : preprocessor.toNchw(img);
+    }
+
+    /** Run a model on what {@link #input} made for it. */
+    private static float[] run(ModelRunner runner, Object x) throws Exception {
+        return x instanceof byte[] ? runner.runQuantized((byte[]) x) : runner.run((float[]) x);
     }
 
     private void add(PolicySpec p) {
@@ -231,12 +228,11 @@ public final class DrnetEngine {
         long t0 = nanoClock.getAsLong();
         final RgbImage square = preprocessor.centerCrop(decoded);
         long t1 = nanoClock.getAsLong();
-        final long[] stamp = {0};
         PolicyRunner.Backbone backbone = k -> {
             long a = nanoClock.getAsLong();
-            RgbImage r = preprocessor.resize(square, manifest.resolutions.get(k));
-            float[] logits = runOn(backbones.get(k), backboneTables.get(k), preprocessor, r, stamp, nanoClock);
-            long b = stamp[0];
+            Object x = input(preprocessor.resize(square, manifest.resolutions.get(k)), backboneTables.get(k));
+            long b = nanoClock.getAsLong();
+            float[] logits = run(backbones.get(k), x);
             long c = nanoClock.getAsLong();
             resizes.add(ms(a, b));
             passes.add(ms(b, c));
@@ -245,9 +241,9 @@ public final class DrnetEngine {
         };
         PolicyRunner.Predictor choose = predictor == null ? null : () -> {
             long a = nanoClock.getAsLong();
-            RgbImage thumb = preprocessor.resize(square, manifest.predictorInput);
-            float[] out = runOn(predictor, predictorTable, preprocessor, thumb, stamp, nanoClock);
-            long b = stamp[0];
+            Object thumb = input(preprocessor.resize(square, manifest.predictorInput), predictorTable);
+            long b = nanoClock.getAsLong();
+            float[] out = run(predictor, thumb);
             long c = nanoClock.getAsLong();
             resizes.add(ms(a, b));
             predMs[0] = ms(b, c);

@@ -61,6 +61,11 @@ public final class Preprocessor {
         return OpenCvResize.cubic(s, size, size);
     }
 
+    /** One pixel value normalised in float32, as torch does: uint8 -&gt; float32, div_(255.0), sub mean, div std. */
+    private static float normalise(int v, float mean, float std) {
+        return (v / 255.0f - mean) / std;
+    }
+
     /** uint8 HWC RGB -&gt; normalised float32 NCHW ({@code 3 * h * w} values). */
     public float[] toNchw(RgbImage img) {
         final int hw = img.width * img.height;
@@ -80,8 +85,7 @@ public final class Preprocessor {
             final float m = spec.mean[c], s = spec.std[c];
             final int base = c * hw;
             for (int i = 0; i < hw; i++) {
-                float x = (d[i * 3 + c] & 0xFF) / 255.0f; // torch: uint8 -> float32, div_(255.0)
-                out[base + i] = (x - m) / s;
+                out[base + i] = normalise(d[i * 3 + c] & 0xFF, m, s);
             }
         }
     }
@@ -101,7 +105,7 @@ public final class Preprocessor {
         for (int c = 0; c < 3; c++) {
             final float m = spec.mean[c], s = spec.std[c];
             for (int v = 0; v < 256; v++) {
-                norm[v] = (v / 255.0f - m) / s;
+                norm[v] = normalise(v, m, s);
             }
             System.arraycopy(input.quantize(norm), 0, table, c * 256, 256);
         }
