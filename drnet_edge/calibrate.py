@@ -1,8 +1,9 @@
 """``drnet-edge calibrate``: choose a model's default policy on calibration photos.
 
-Every candidate (each cascade chain over the model's resolutions with a grid of thresholds, the
-predictor with and without escalation, each fixed resolution) is replayed on the calibration photos'
-per-resolution outcomes, then one is picked:
+Every candidate (each cascade chain of two or three of the model's resolutions, smallest first, not
+necessarily ending at the largest, over a grid of thresholds; the predictor with and without
+escalation; each fixed resolution) is replayed on the calibration photos' per-resolution outcomes,
+then one is picked:
 
 * ``max_drop`` (points): the cheapest candidate whose top-1 drop against the largest resolution is at
   most ``max_drop`` - on the point estimate by default, or on its 95% upper confidence bound with
@@ -74,9 +75,11 @@ def photos_needed(rate: float, bound_pts: float, candidates: int = 1) -> int | N
 
 
 def candidate_chains(resolutions: list[int], max_stages: int = 3) -> list[tuple[int, ...]]:
-    """Every chain of 2..``max_stages`` resolutions, smallest first, ending at the largest."""
-    top, rest = resolutions[0], sorted(resolutions[1:])
-    return [(*c, top) for s in range(1, max_stages) for c in combinations(rest, s)]
+    """Every chain of 2..``max_stages`` resolutions, smallest first. A chain may end below the largest:
+    a multi-resolution backbone is often as accurate one step down (lite0-imagewoof: 192 px within
+    0.2 points of 224 at 0.73x the MACs), and escalating there costs less."""
+    ordered = sorted(resolutions)
+    return [c for s in range(2, max_stages + 1) for c in combinations(ordered, s)]
 
 
 def _grid(conf: np.ndarray, n: int) -> np.ndarray:

@@ -38,10 +38,31 @@ def synthetic(n: int = 400, seed: int = 0) -> Predictions:
     return Predictions(RES, labels, top1, conf)
 
 
-def test_chains_end_at_the_largest_and_run_smallest_first() -> None:
+def test_chains_run_smallest_first_and_may_end_below_the_largest() -> None:
     chains = candidate_chains([224, 192, 160, 128])
     assert (160, 224) in chains and (128, 160, 224) in chains and (128, 160, 192, 224) not in chains
-    assert all(c[-1] == 224 and list(c) == sorted(c) for c in chains)
+    assert (128, 192) in chains and (128, 160, 192) in chains  # escalating one step down costs less
+    assert all(list(c) == sorted(set(c)) and 2 <= len(c) <= 3 for c in chains)
+    assert len(chains) == len(set(chains)) == 6 + 4  # C(4,2) + C(4,3)
+
+
+def test_a_chain_ending_below_the_largest_wins_when_that_resolution_is_as_good() -> None:
+    """192 as accurate as 224 for the photos 128 is unsure of: escalating to 192 meets the drop for
+    less than escalating to 224, and the drop still counts against the largest resolution."""
+    rng = np.random.default_rng(1)
+    n = 400
+    labels = rng.integers(0, 10, n)
+    conf = rng.uniform(0.05, 1.0, (n, 3))
+    top1 = labels[:, None].repeat(3, 1)
+    top1[:, 2][conf[:, 2] < 0.5] = (labels[conf[:, 2] < 0.5] + 1) % 10  # 128 wrong when unsure; 224, 192 right
+    preds = Predictions([224, 192, 128], labels, top1, conf)
+    macs = {224: 100, 192: 73, 128: 33}
+    cands = replay_candidates(preds, macs)
+    chosen = pick(cands, max_drop=0.0, target_ratio=None, require_bound=False)
+    assert chosen.spec["kind"] == "cascade" and chosen.spec["resolutions"][:2] == [128, 192]
+    assert chosen.drop_pts <= 0
+    ending_at_224 = [c for c in cands if c.spec.get("resolutions") == [128, 224] and c.drop_pts <= 0]
+    assert chosen.macs < min(c.macs for c in ending_at_224)
 
 
 def test_the_reference_is_the_fixed_candidate_with_most_macs_in_any_order() -> None:
