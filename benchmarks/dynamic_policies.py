@@ -182,9 +182,7 @@ def pooled_markdown(rows: list[dict]) -> str:
         "| vs baseline (pts, SE) | policies chosen |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    note = (
-        "lite0-imagenet's predictor trained on all 500 photos: a row whose policies include `drnet` is optimistic."
-    )
+    note = "lite0-imagenet's predictor trained on all 500 photos: a row whose policies include `drnet` is optimistic."
     f = lambda d: "" if d is None else f"{d['delta_pts']:+.1f} ({d['se_pts']:.1f})"  # noqa: E731
     for m in rows:
         for r in m["rows"]:
