@@ -29,7 +29,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("src", type=Path, help="the Imagewoof folder")
     ap.add_argument("dst", type=Path, help="the folder of links to create")
-    ap.add_argument("--subset", default="test:0/5")
+    ap.add_argument("--subset", default="test:0/5", help="which photos to link (default: the held-out fold)")
     args = ap.parse_args()
     link_holdout(args.src, args.dst, args.subset)
 

@@ -48,6 +48,12 @@ class ModelEntry:
     def is_predictor(self) -> bool:
         return self.resolution_index is None
 
+    @property
+    def input_spec(self) -> dict[str, Any] | None:
+        """The input tensor as converted (dtype, quantisation) when the manifest records it: what
+        ``preprocess.to_model_input`` fills from the pixels (None: the normalised float array)."""
+        return self.raw.get("input")
+
 
 @dataclass(frozen=True)
 class TargetEntry:

@@ -49,8 +49,8 @@ class ArtifactDRNet:
         self._backbones: list[Runner] = [self._runners[e.name] for e in self.entry.backbones()]
         # each model's input tensor (dtype, quantisation) as the manifest records it: pixels go straight
         # to an int8 input (preprocess.to_model_input), float inputs get the normalised float array
-        self.predictor_input: dict | None = pred.raw.get("input") if pred is not None else None
-        self.backbone_inputs: list[dict | None] = [e.raw.get("input") for e in self.entry.backbones()]
+        self.predictor_input: dict | None = pred.input_spec if pred is not None else None
+        self.backbone_inputs: list[dict | None] = [e.input_spec for e in self.entry.backbones()]
         if len(self._backbones) != len(self.resolutions):
             raise ConfigError(f"{self.root}: {len(self._backbones)} backbones for {len(self.resolutions)} resolutions")
 

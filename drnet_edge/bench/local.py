@@ -155,7 +155,7 @@ def _bench_models(
         for name, info in art.models.items():
             run = art.runner(name)
             square = center_crop_square(img, pre.crop_pct)
-            x = to_model_input(resize_square(square, info.input_size, pre.interpolation), pre, info.raw.get("input"))
+            x = to_model_input(resize_square(square, info.input_size, pre.interpolation), pre, info.input_spec)
             for _ in range(opts.warmup):
                 run(x)
             acc = EnergyAccumulator(meter) if meter else None
