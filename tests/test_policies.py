@@ -86,8 +86,9 @@ def test_cascade_replay_counts_every_pass() -> None:
     assert control.macs_m == row.macs_m and control.control_of == pol[0].name
 
 
-def test_deployed_cascade_loop_matches_the_replay() -> None:
-    chain = Chain((96, 160, 224), (0.9, 0.7))
+@pytest.mark.parametrize("chain", [Chain((96, 160, 224), (0.9, 0.7)), Chain((96, 160), (0.8,))])
+def test_deployed_cascade_loop_matches_the_replay(chain: Chain) -> None:
+    """Also for a chain that ends below the largest resolution (224 never runs)."""
     preds = make_preds()
     d = cascade_decision(CONF, chain, RES)
     for i in range(4):

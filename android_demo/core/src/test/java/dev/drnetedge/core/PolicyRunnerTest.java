@@ -75,6 +75,18 @@ class PolicyRunnerTest {
     }
 
     @Test
+    void aCascadeMayEndBelowTheLargestResolution() throws Exception {
+        // calibrate's chains may stop at 192: the largest resolution never runs
+        Fake unsure = new Fake(0.99, 0.3, 0.3, 0.3);
+        PolicyRunner.Outcome o = PolicyRunner.run(cascade("cascade-128:0.7-192"), unsure, null);
+        assertEquals(Arrays.asList(3, 1), o.ran);
+        assertEquals(Arrays.asList(3, 1), unsure.calls);
+        assertEquals(1, o.answeredIndex);
+        assertEquals(1, o.top1);
+        assertTrue(o.escalated());
+    }
+
+    @Test
     void cascadeAcceptsAtExactlyTheThreshold() throws Exception {
         // logits whose max softmax is exactly 0.5 in double arithmetic: [0, 0]
         PolicyRunner.Backbone tie = k -> new float[] {0f, 0f};
