@@ -131,13 +131,13 @@ def run_objective(model: str, which: int, out: Path, ckpt_dir: Path | None) -> d
     return result
 
 
-def pooled(model: str, out: Path, k: int) -> dict:
+def pooled(model: str, out: Path, k: int, cache: Path | None = None) -> dict:
     """Every objective of ``model`` cross-fitted over ``k`` folds (each calibrated on the other k-1),
     pooled so each photo is scored once by a policy that never saw it: top-1, MACs and paired
     differences against the largest resolution, the line through the fixed ones and the baseline."""
     photos, subset, _, _, objectives = SETS[model]
     root = SHARED / photos
-    preds, macs, pred_macs = outcomes(model, root, subset, out / f"{model}.outcomes.pkl")
+    preds, macs, pred_macs = outcomes(model, root, subset, cache or out / f"{model}.outcomes.pkl")
     folds = np.array([fold_of(Path(p), root, k) for p in preds.paths])
     base = None
     if model in BASELINES:

@@ -139,7 +139,7 @@ def test_every_config_field_reaches_where_it_acts(
         data=str(tiny_folder), out=str(joint_out), backbone="resnet10t", resolutions=[48, 64], mode="joint",
         weights=str(resnet_weights), classes=str(class_file), subset="train:1/2", extra_data=[str(extra)],
         epochs=3, pretrain_epochs=2, batch_size=3, lr=0.05, weight_decay=1e-3, target_ratio=0.8, eta=0.5,
-        tau=0.7, thumb_size=32, resolution_bn=False, joint_forward="all", workers=0, seed=5, limit=3,
+        tau=0.7, thumb_size=32, resolution_bn=False, joint_forward="all", distill=0.5, workers=0, seed=5, limit=3,
     )  # fmt: skip
     pred = TrainConfig(
         data=str(tiny_folder), out=str(pred_out), backbone="resnet10t", resolutions=[64, 48], mode="predictor",
@@ -169,6 +169,7 @@ def test_every_config_field_reaches_where_it_acts(
         "eta": jt.step_module.eta == 0.5,
         "tau": jt.step_module.tau == 0.7,
         "joint_forward": jt.step_module.joint_forward == "all",
+        "distill": jt.step_module.distill == 0.5,
         "resolution_bn": not any(isinstance(m, ResolutionBN) for m in jt.model.backbone.modules()),
         "pretrain_epochs": [jt.phase(e) for e in range(3)] == ["multi", "multi", "joint"],
     }
@@ -221,3 +222,47 @@ def test_joint_optimizer_trains_the_predictor_from_the_first_joint_epoch(
     pred = {id(p) for p in trainer.model.predictor.parameters()}
     held = {id(p) for g in trainer.optimizer.param_groups for p in g["params"]}
     assert (pred <= held) == has_predictor_group
+
+
+# -- --distill ------------------------------------------------------------------------------------
+
+
+def test_distill_adds_the_largest_resolutions_kl_to_each_smaller_one(resnet_weights: Path) -> None:
+    """The multi-resolution loss is the mean over resolutions of CE + distill * KL(p_largest || p_k)
+    (none at the largest); the teacher gets no gradient from the KL term."""
+    import torch.nn.functional as F
+
+    from drnet_edge.backbones import get_backbone_cfg
+    from drnet_edge.drnet import DRNet, make_resolution_aware, set_resolution
+    from drnet_edge.train.step import TrainStep, distill_loss
+
+    torch.manual_seed(0)
+    backbone = create_backbone("resnet10t", weights=resnet_weights, num_classes=2)
+    make_resolution_aware(backbone, 2)
+    net = DRNet(backbone, [64, 48], None, get_backbone_cfg("resnet10t").preprocess).eval()  # eval: fixed BN
+    xs = [torch.randn(4, 3, 64, 64), torch.randn(4, 3, 48, 48)]
+    labels = torch.tensor([0, 1, 1, 0])
+    macs = torch.tensor([2.0, 1.0])
+    plain = TrainStep(net, macs, 0, 1.0, 0.2, 1.0)("multi", xs, torch.zeros(4, 3, 32, 32), labels)[0]
+    step = TrainStep(net, macs, 0, 1.0, 0.2, 1.0, distill=0.7)
+    loss = step("multi", xs, torch.zeros(4, 3, 32, 32), labels)[0]
+    with torch.no_grad():
+        set_resolution(net.backbone, 0)
+        t = net.backbone(xs[0])
+        set_resolution(net.backbone, 1)
+        s = net.backbone(xs[1])
+    assert float(loss - plain) == pytest.approx(0.7 * float(distill_loss(s, t)) / 2, rel=1e-3, abs=1e-6)
+    assert float(distill_loss(t, t)) == pytest.approx(0.0, abs=1e-6)
+    teacher = torch.randn(3, 5, requires_grad=True)
+    student = torch.randn(3, 5, requires_grad=True)
+    distill_loss(student, teacher).backward()
+    assert teacher.grad is None and student.grad is not None
+    assert float(distill_loss(student, teacher)) == pytest.approx(
+        float(F.kl_div(F.log_softmax(student, 1), F.softmax(teacher, 1), reduction="batchmean")), rel=1e-5
+    )
+
+
+@pytest.mark.parametrize("kw, flag", [({"distill": -0.1}, ">= 0"), ({"distill": 0.5, "mode": "plain"}, "joint")])
+def test_bad_distill_is_refused(tmp_path: Path, kw: dict, flag: str) -> None:
+    with pytest.raises(ConfigError, match=flag):
+        TrainConfig(data=str(tmp_path), out=str(tmp_path / "o.pt"), **kw).validate()

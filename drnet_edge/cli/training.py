@@ -67,6 +67,14 @@ def train_cmd(
             help="joint phase: chosen (each image at its resolution only), all (fixed shapes), auto (all on GPU)."
         ),
     ] = "auto",
+    distill: Annotated[
+        float,
+        typer.Option(
+            help="joint: in the multi-resolution epochs, each smaller resolution also learns the largest's "
+            "prediction (weight of the KL term; 0 = off).",
+            min=0.0,
+        ),
+    ] = 0.0,
     augment: Annotated[bool, typer.Option("--augment/--no-augment", help="Random resized crops and flips.")] = True,
     workers: Annotated[int, typer.Option(help="Data-loader worker processes.", min=0)] = 2,
     seed: Annotated[int, typer.Option()] = 0,
@@ -91,7 +99,7 @@ def train_cmd(
         extra_data=[str(p) for p in extra_data or []], cache_dir=str(cache_dir) if cache_dir else None, init_from=init_from,
         epochs=epochs, pretrain_epochs=pretrain_epochs, batch_size=batch_size, lr=lr,
         target_ratio=target_ratio, target_macs=target_macs, eta=eta, tau=tau, thumb_size=thumb_size, views=views,
-        resolution_bn=resolution_bn, joint_forward=joint_forward, augment=augment, workers=workers, seed=seed, limit=limit,
+        resolution_bn=resolution_bn, joint_forward=joint_forward, distill=distill, augment=augment, workers=workers, seed=seed, limit=limit,
     )  # fmt: skip
     try:
         train(cfg, resume=resume, progress=not quiet, log=lambda m: console.print(m, highlight=False, markup=False))

@@ -42,6 +42,7 @@ class TrainConfig:
     views: int = 4  # predictor mode: augmented views per image in the outcome cache
     resolution_bn: bool = True
     joint_forward: str = "auto"  # joint phase: chosen (split by resolution), all (fixed shapes), auto = all on CUDA
+    distill: float = 0.0  # multi-resolution epochs: weight of KL from the largest resolution to each smaller one
     augment: bool = True
     workers: int = 2
     seed: int = 0
@@ -58,6 +59,13 @@ class TrainConfig:
             raise ConfigError("DRNet needs at least two --resolutions")
         if self.joint_forward not in JOINT_FORWARDS:
             raise ConfigError(f"--joint-forward must be auto, chosen or all, got {self.joint_forward!r}")
+        if self.distill < 0:
+            raise ConfigError(f"--distill must be >= 0 (0 = off), got {self.distill:g}")
+        if self.distill > 0 and self.mode != "joint":
+            raise ConfigError(
+                "--distill applies to the multi-resolution epochs of --mode joint (the largest resolution "
+                f"teaches the smaller ones); --mode {self.mode} has none"
+            )
         if self.pretrain_epochs is not None and not 0 <= self.pretrain_epochs <= self.epochs:
             raise ConfigError("--pretrain-epochs must be between 0 and --epochs")
 

@@ -13,7 +13,10 @@ from ..errors import ConfigError
 class TrainStep(nn.Module):
     """One training step's forward as a single module call (so DDP sees one forward per backward).
 
-    ``multi``/``plain``: every resolution, each with its own BN, losses averaged.
+    ``multi``/``plain``: every resolution, each with its own BN, losses averaged. With ``distill`` > 0
+    (multi) each smaller resolution also learns the largest's softened prediction on the same image
+    (``distill * KL(p_largest || p_k)``, teacher detached): in-place distillation, as in RS-Net
+    (Wang et al., ECCV 2020: private BN per resolution plus distillation from the largest).
     ``joint``: Gumbel choice, then one of two forwards (``joint_forward``):
 
     * ``chosen``: the backbone runs each image at its chosen resolution only (batch split by
@@ -35,6 +38,7 @@ class TrainStep(nn.Module):
         eta: float,
         tau: float,
         joint_forward: str = "chosen",
+        distill: float = 0.0,
     ) -> None:
         super().__init__()
         if joint_forward not in ("chosen", "all"):
@@ -43,17 +47,23 @@ class TrainStep(nn.Module):
         self.register_buffer("macs_m", macs_m.clone(), persistent=False)
         self.pred_macs_m, self.target_m, self.eta, self.tau = pred_macs / 1e6, target_m, eta, tau
         self.joint_forward = joint_forward
+        self.distill = distill
 
     def forward(
         self, phase: str, xs: list[torch.Tensor], thumb: torch.Tensor, labels: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         backbone = self.model.backbone
         if phase in ("multi", "plain"):
-            losses, top1 = [], torch.zeros(())
+            losses, top1, teacher = [], torch.zeros(()), None
             for k, x in enumerate(xs):
                 set_resolution(backbone, k)
                 logits = backbone(x)
-                losses.append(F.cross_entropy(logits, labels, label_smoothing=0.1))
+                loss = F.cross_entropy(logits, labels, label_smoothing=0.1)
+                if teacher is not None:
+                    loss = loss + self.distill * distill_loss(logits, teacher)
+                elif self.distill > 0:
+                    teacher = logits.detach()
+                losses.append(loss)
                 top1 = (logits.argmax(1) == labels).float().mean()  # at the smallest (last) resolution
             return torch.stack(losses).mean(), top1, self.macs_m.mean()
         assert self.model.predictor is not None
@@ -79,3 +89,10 @@ class TrainStep(nn.Module):
         st = (y * ce_all).sum(1).mean()
         loss = loss_ce + (st - st.detach()) + macs_loss
         return loss, (out.argmax(1) == labels).float().mean(), expected.detach()
+
+
+def distill_loss(student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
+    """KL(softmax(teacher) || softmax(student)), mean over the batch; no gradient to the teacher."""
+    return F.kl_div(
+        F.log_softmax(student, 1), F.log_softmax(teacher.detach(), 1), log_target=True, reduction="batchmean"
+    )

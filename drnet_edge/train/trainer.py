@@ -80,7 +80,7 @@ class Trainer:
             self.log(f"initialised from {cfg.init_from}")
         self.model.to(self.env.device)
         self.step_module = TrainStep(
-            self.model, self.macs, self.pred_macs, self.target, cfg.eta, cfg.tau, cfg.joint_forward
+            self.model, self.macs, self.pred_macs, self.target, cfg.eta, cfg.tau, cfg.joint_forward, cfg.distill
         ).to(self.env.device)
         self.optimizer = self._optimizer(phase="joint" if cfg.mode == "predictor" else self.phase(0))
         if resume:
