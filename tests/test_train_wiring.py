@@ -262,7 +262,14 @@ def test_distill_adds_the_largest_resolutions_kl_to_each_smaller_one(resnet_weig
     )
 
 
-@pytest.mark.parametrize("kw, flag", [({"distill": -0.1}, ">= 0"), ({"distill": 0.5, "mode": "plain"}, "joint")])
+@pytest.mark.parametrize(
+    "kw, flag",
+    [
+        ({"distill": -0.1}, ">= 0"),
+        ({"distill": 0.5, "mode": "plain"}, "joint"),
+        ({"distill": 0.5, "mode": "joint", "epochs": 2, "pretrain_epochs": 0}, "pretrain-epochs 0"),
+    ],
+)
 def test_bad_distill_is_refused(tmp_path: Path, kw: dict, flag: str) -> None:
     with pytest.raises(ConfigError, match=flag):
         TrainConfig(data=str(tmp_path), out=str(tmp_path / "o.pt"), **kw).validate()

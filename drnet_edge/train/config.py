@@ -66,6 +66,8 @@ class TrainConfig:
                 "--distill applies to the multi-resolution epochs of --mode joint (the largest resolution "
                 f"teaches the smaller ones); --mode {self.mode} has none"
             )
+        if self.distill > 0 and self.pretrain_epochs == 0:
+            raise ConfigError("--distill applies to multi-resolution epochs, and --pretrain-epochs 0 leaves none")
         if self.pretrain_epochs is not None and not 0 <= self.pretrain_epochs <= self.epochs:
             raise ConfigError("--pretrain-epochs must be between 0 and --epochs")
 

@@ -14,7 +14,7 @@ class TrainStep(nn.Module):
     """One training step's forward as a single module call (so DDP sees one forward per backward).
 
     ``multi``/``plain``: every resolution, each with its own BN, losses averaged. With ``distill`` > 0
-    (multi) each smaller resolution also learns the largest's softened prediction on the same image
+    (multi) each smaller resolution also learns the largest's prediction on the same image
     (``distill * KL(p_largest || p_k)``, teacher detached): in-place distillation, as in RS-Net
     (Wang et al., ECCV 2020: private BN per resolution plus distillation from the largest).
     ``joint``: Gumbel choice, then one of two forwards (``joint_forward``):
