@@ -27,16 +27,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from _lite0_photos import DATA, SHARED, load_lite0_photos
 from torch import nn
 
 from drnet_edge._io import atomic_write_json
-from drnet_edge.backbones import create_backbone, get_backbone_cfg
-from drnet_edge.data import fold_of, scan_folder
+from drnet_edge.data import scan_folder
 from drnet_edge.preprocess import center_crop_square, load_image, resize_square, to_tensor
 from drnet_edge.progress import progress_bar
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
-DATA = SHARED / "imagenet-sample-dev"
 WOOF = SHARED / "imagewoof-train-3k"
 OUT = Path(__file__).resolve().parent / "results" / "bn_shift_probe.json"
 RESOLUTIONS = (128, 160)
@@ -57,16 +55,37 @@ def bn_layers(net: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:
     return [m for m in net.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
 
 
+class _Moments:
+    """Per-channel sums of a layer input over every photo and position (float64)."""
+
+    def __init__(self) -> None:
+        self.s: torch.Tensor | float = 0.0
+        self.q: torch.Tensor | float = 0.0
+        self.n = 0
+
+    def add(self, x: torch.Tensor) -> None:
+        t = x.double()
+        self.s = self.s + t.sum((0, 2, 3))
+        self.q = self.q + (t * t).sum((0, 2, 3))
+        self.n += t.shape[0] * t.shape[2] * t.shape[3]
+
+    def mean_var(self) -> tuple[torch.Tensor, torch.Tensor]:
+        m = self.s / self.n
+        return m, self.q / self.n - m * m  # type: ignore[return-value]
+
+
+class StopForward(Exception):
+    """Raised by the hook: nothing after the measured layer needs to run."""
+
+
 @torch.no_grad()
 def input_moments(net: nn.Module, x: torch.Tensor, layer: nn.Module) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-channel mean and variance of ``layer``'s input over every photo and position."""
-    acc: dict[str, torch.Tensor] = {}
+    """Per-channel mean and variance of ``layer``'s input over every photo and position (the forward
+    stops at ``layer``)."""
+    acc = _Moments()
 
     def hook(_m, args):  # noqa: ANN001, ANN202
-        t = args[0].double()
-        acc["s"] = acc.get("s", 0) + t.sum((0, 2, 3))
-        acc["q"] = acc.get("q", 0) + (t * t).sum((0, 2, 3))
-        acc["n"] = acc.get("n", 0) + t.shape[0] * t.shape[2] * t.shape[3]
+        acc.add(args[0])
         raise StopForward
 
     h = layer.register_forward_pre_hook(hook)
@@ -78,42 +97,24 @@ def input_moments(net: nn.Module, x: torch.Tensor, layer: nn.Module) -> tuple[to
                 pass
     finally:
         h.remove()
-    m = acc["s"] / acc["n"]
-    return m, acc["q"] / acc["n"] - m * m
-
-
-class StopForward(Exception):
-    """Raised by the hook: nothing after the measured layer needs to run."""
+    return acc.mean_var()
 
 
 @torch.no_grad()
 def all_moments(net: nn.Module, x: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
     """Every BN layer's input moments in one pass (``net`` is not modified, so one pass serves all)."""
-    acc: dict[int, list] = {}
-    layers = bn_layers(net)
-
-    def make(i: int):  # noqa: ANN202
-        def hook(_m, args):  # noqa: ANN001, ANN202
-            t = args[0].double()
-            a = acc.setdefault(i, [0, 0, 0])
-            a[0] = a[0] + t.sum((0, 2, 3))
-            a[1] = a[1] + (t * t).sum((0, 2, 3))
-            a[2] += t.shape[0] * t.shape[2] * t.shape[3]
-
-        return hook
-
-    hooks = [m.register_forward_pre_hook(make(i)) for i, m in enumerate(layers)]
+    accs = [_Moments() for _ in bn_layers(net)]
+    hooks = [
+        m.register_forward_pre_hook(lambda _m, args, a=a: a.add(args[0]))
+        for m, a in zip(bn_layers(net), accs, strict=True)
+    ]
     try:
         for i in range(0, len(x), BATCH):
             net(x[i : i + BATCH])
     finally:
         for h in hooks:
             h.remove()
-    out = []
-    for i in range(len(layers)):
-        s, q, n = acc[i]
-        out.append((s / n, q / n - (s / n) ** 2))
-    return out
+    return [a.mean_var() for a in accs]
 
 
 @torch.no_grad()
@@ -147,15 +148,12 @@ def outcomes(net: nn.Module, x: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
 
 
 def main() -> None:
-    torch.set_num_threads(2)
-    folder = scan_folder(DATA)
-    pre = get_backbone_cfg("efficientnet_lite0").preprocess
-    net = create_backbone("efficientnet_lite0").eval()
-    images = [load_image(p) for p in folder.paths]
-    labels = np.array(folder.labels)
-    folds = np.array([fold_of(Path(p), DATA, 2) for p in folder.paths])
-    woof = scan_folder(WOOF, subset="train:0/5").paths
-    woof = [load_image(p) for p in np.random.default_rng(0).permutation(woof)[:WOOF_N]]
+    lp = load_lite0_photos()
+    pre, net, images, labels, folds = lp.pre, lp.net, lp.images, lp.labels, lp.folds
+    woof = []
+    if WOOF_N:
+        paths = np.random.default_rng(0).permutation(scan_folder(WOOF, subset="train:0/5").paths)[:WOOF_N]
+        woof = [load_image(p) for p in paths]
     result: dict = {"photos": str(DATA), "n": int(len(labels)), "model": "efficientnet_lite0", "rows": []}
     per_photo: dict[str, dict] = {}
     with progress_bar(len(RESOLUTIONS) * 2 * len(POOLS([], [])), "resolution x fold x pool") as advance:

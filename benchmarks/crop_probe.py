@@ -14,14 +14,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from _lite0_photos import DATA, load_lite0_photos
 
 from drnet_edge._io import atomic_write_json
-from drnet_edge.backbones import create_backbone, get_backbone_cfg
-from drnet_edge.data import fold_of, scan_folder
-from drnet_edge.preprocess import center_crop_square, load_image, resize_square, to_tensor
+from drnet_edge.preprocess import center_crop_square, resize_square, to_tensor
 from drnet_edge.progress import progress_bar
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "imagenet-sample-dev"
 OUT = Path(__file__).resolve().parent / "results" / "crop_probe.json"
 RESOLUTIONS = (128, 160, 192, 224)
 CROPS = (0.875, 0.8, 0.75, 0.7, 0.65)
@@ -29,13 +27,8 @@ CROPS = (0.875, 0.8, 0.75, 0.7, 0.65)
 
 @torch.no_grad()
 def main() -> None:
-    torch.set_num_threads(2)
-    folder = scan_folder(DATA)
-    pre = get_backbone_cfg("efficientnet_lite0").preprocess
-    net = create_backbone("efficientnet_lite0").eval()
-    images = [load_image(p) for p in folder.paths]
-    labels = np.array(folder.labels)
-    folds = np.array([fold_of(Path(p), DATA, 2) for p in folder.paths])
+    lp = load_lite0_photos()
+    pre, net, images, labels, folds = lp.pre, lp.net, lp.images, lp.labels, lp.folds
     rows = []
     with progress_bar(len(RESOLUTIONS) * len(CROPS), "resolution x crop") as advance:
         for r in RESOLUTIONS:
