@@ -24,8 +24,9 @@ and zero point: ``drnet_edge.preprocess.input_lut``). For the input specs of bot
 more (a uint8 one, one that saturates), the tables and the sha256 of each image's integer NCHW tensor at every
 size; ``--quantized-only`` rewrites just that key from the PNGs already in the golden directory.
 
-Policy decisions (``golden.json`` "policies"): for the manifest's default policy when it carries one (manifest
-version 2), and for test specs whose thresholds are picked from these images' max softmax so that they split
+Policy decisions (``golden.json`` "policies"): for the manifest's default policy for the tflite files when it
+carries one (manifest version 2: ``targets.tflite.policy``, calibrated on those files, else the top-level
+``policy``), and for test specs whose thresholds are picked from these images' max softmax so that they split
 between accepting and escalating (``cascade-160:t-224``, a three-stage cascade, ``drnet-escalate:t``, plus
 ``drnet`` and ``fixed-128``), the outcome of ``drnet_edge.cascade.run_spec`` on the golden logits: top-1,
 resolution index answered at, indices run. The JVM tests replay them with the Java ``PolicyRunner``.
@@ -49,8 +50,8 @@ from drnet_edge.preprocess import (
     Preprocess,
     center_crop_square,
     crop_and_resize,
-    load_image,
     input_lut,
+    load_image,
     preshrink_factor,
     to_model_input,
     to_tensor,
@@ -333,6 +334,8 @@ def main(argv: list[str] | None = None) -> int:
         images.append(entry)
         print(f"{stem}: {w}x{h}, crop {side}, choice {resolutions[choice]}, top1 {entry['chosen_top5'][0]}")
 
+    # the policy the app runs on the tflite files: the target's own (calibrated on them) before the checkpoint's
+    manifest_policy = m.policy_for("tflite")
     golden = {
         "format": "drnet-edge/android-golden",
         "version": 2,
@@ -357,10 +360,10 @@ def main(argv: list[str] | None = None) -> int:
         "tensor_bytes": "float32 little-endian, NCHW [1, 3, S, S]: ((x / 255) - mean) / std",
         "images": images,
         "policies": {
-            "manifest_policy": m.policy["name"] if m.policy else None,
+            "manifest_policy": manifest_policy["name"] if manifest_policy else None,
             "rule": "drnet_edge.cascade.run_spec on the golden logits; max softmax = 1 / sum(exp(z - max z)) "
             "in float64; a stage accepts when its max softmax >= its threshold",
-            "cases": policy_cases(images, all_logits, resolutions, m.policy),
+            "cases": policy_cases(images, all_logits, resolutions, manifest_policy),
         },
         "latency_cases": latency_cases(),
         "resize_cases": synthetic_cases(out),
@@ -378,10 +381,7 @@ def rewrite_quantized(out: Path) -> int:
     golden = json.loads(path.read_text(encoding="utf-8"))
     pre = Preprocess.from_dict(golden["preprocess"])
     crops = {
-        im["name"]: {
-            int(s): load_image(out / e["png"]) for s, e in im["sizes"].items()
-        }
-        for im in golden["images"]
+        im["name"]: {int(s): load_image(out / e["png"]) for s, e in im["sizes"].items()} for im in golden["images"]
     }
     golden["quantized_inputs"] = quantized_cases(pre, crops)
     path.write_text(json.dumps(golden, indent=1) + "\n", encoding="utf-8")

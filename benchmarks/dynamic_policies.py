@@ -18,7 +18,7 @@ Per-resolution outcomes are computed once per photo set and cached under --out (
 
 Also written (``pooled.json``, and a section of ``results.md``): each objective cross-fitted over 2
 and over 4 folds of the same photos, pooled so every photo is scored once by a policy calibrated on
-the other folds, with paired standard errors against the largest resolution, the fixed line and the
+the other folds, with paired standard errors against the largest resolution, the fixed frontier and the
 baseline. The 2-fold rows are the two splits above pooled (for lite0-imagewoof its 0/10 and 5/10 are
 the 2 folds of the 628 photos).
 
@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from drnet_edge._io import atomic_write, atomic_write_json, atomic_write_text
-from drnet_edge.calibrate import calibration_record, pick, reference, replay_candidates
+from drnet_edge.calibrate import calibration_record, pick, reference, replay_candidates, select_policy
 from drnet_edge.checkpoint import load_model, read_checkpoint, resolve_model, save_checkpoint
 from drnet_edge.data import fold_of, imagenet_classes, scan_folder
 from drnet_edge.evaluate import predict_folder, score_policies
@@ -93,16 +93,11 @@ def run_objective(model: str, which: int, out: Path, ckpt_dir: Path | None) -> d
     }
     for cal_fold, eval_fold in (fold_ids, fold_ids[::-1]):
         cal, ev = preds.subset(folds == cal_fold), preds.subset(folds == eval_fold)
-        cands = replay_candidates(cal, macs, pred_macs)
-        chosen = pick(cands, require_bound=False, **{"max_drop": None, "target_ratio": None, **objective})
-        rec = calibration_record(
-            chosen,
-            cands,
-            cal,
-            require_bound=False,
-            data=f"{root} fold {cal_fold}/{n_folds}",
-            **{"max_drop": None, "target_ratio": None, **objective},
-        )
+        full = {"max_drop": None, "target_ratio": None, "require_bound": False, **objective}
+        sel = select_policy(cal, macs, pred_macs, **full)
+        chosen = sel.chosen
+        source = {"model": model, "runtime": "pytorch", "precision": "fp32"}
+        rec = calibration_record(sel, cal, objective=full, data=f"{root} fold {cal_fold}/{n_folds}", source=source)
         pols = expand_policies(["fixed", chosen.name], ev.resolutions)
         if ev.predictor_choice is not None and chosen.name != "drnet":
             pols += expand_policies(["drnet", "random"], ev.resolutions)
@@ -150,8 +145,8 @@ def pooled(model: str, out: Path, k: int, cache: Path | None = None) -> dict:
         ok, spent, chosen = np.zeros(preds.n, bool), np.zeros(preds.n), []
         for f in range(k):
             cal, ev = folds != f, folds == f
-            cands = replay_candidates(preds.subset(cal), macs, pred_macs)
-            pol = pick(cands, require_bound=False, **{"max_drop": None, "target_ratio": None, **objective})
+            full = {"max_drop": None, "target_ratio": None, "require_bound": False, **objective}
+            pol = select_policy(preds.subset(cal), macs, pred_macs, **full).chosen
             d = expand_policies([pol.name], preds.resolutions, with_controls=False)[0].decide(preds.subset(ev))
             ok[ev] = right[ev][np.arange(int(ev.sum())), d.final]
             spent[ev] = d.ran @ cost + (pred_macs if d.uses_predictor else 0)
@@ -166,7 +161,7 @@ def pooled(model: str, out: Path, k: int, cache: Path | None = None) -> dict:
                 "top1": float(ok.mean()),
                 "macs_ratio": float(spent.mean() / cost[0]),
                 "vs_largest": paired(ok, right[:, 0]),
-                "vs_fixed_line": None if line is None else paired(ok, line[0]),
+                "vs_fixed_frontier": None if line is None else paired(ok, line[0]),
                 "vs_baseline": None if base is None else paired(ok, base.correct()[:, 0]),
                 "baseline": BASELINES.get(model),
             }
@@ -178,7 +173,7 @@ def pooled_markdown(rows: list[dict]) -> str:
     lines = [
         "## Pooled cross-fit: each photo scored once, by a policy calibrated on the other folds",
         "",
-        "| model | objective | folds | n | top-1 | MACs vs largest | vs largest (pts, SE) | vs fixed line (pts, SE) "
+        "| model | objective | folds | n | top-1 | MACs vs largest | vs largest (pts, SE) | vs fixed frontier (pts, SE) "
         "| vs baseline (pts, SE) | policies chosen |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
@@ -188,7 +183,7 @@ def pooled_markdown(rows: list[dict]) -> str:
         for r in m["rows"]:
             lines.append(
                 f"| {m['model']} | {r['objective']} | {r['folds']} | {r['n']} | {100 * r['top1']:.1f}% | "
-                f"{r['macs_ratio']:.2f}x | {f(r['vs_largest'])} | {f(r['vs_fixed_line'])} | {f(r['vs_baseline'])} | "
+                f"{r['macs_ratio']:.2f}x | {f(r['vs_largest'])} | {f(r['vs_fixed_frontier'])} | {f(r['vs_baseline'])} | "
                 f"{', '.join(dict.fromkeys(r['policies']))} |"
             )
     return "\n".join([*lines, "", note]) + "\n"
@@ -267,14 +262,14 @@ def markdown(results: list[dict]) -> str:
                 f"calibrated on fold {s['calibration_fold']} (n={s['n_calibration']}), evaluated on fold "
                 f"{s['evaluation_fold']} (n={s['n_evaluation']}); default policy **{s['default_policy']}**",
                 "",
-                "| policy | top-1 | MACs vs largest | escalated | vs fixed line (pts, SE) | vs control (pts, SE) | vs largest (pts, SE) | vs baseline (pts, SE) |",
+                "| policy | top-1 | MACs vs largest | escalated | vs fixed frontier (pts, SE) | vs control (pts, SE) | vs largest (pts, SE) | vs baseline (pts, SE) |",
                 "|---|---|---|---|---|---|---|---|",
             ]
             for name, p in s["policies"].items():
                 f = lambda k, p=p: f"{p[k]['delta_pts']:+.1f} ({p[k]['se_pts']:.1f})" if k in p else ""  # noqa: E731
                 lines.append(
                     f"| {name} | {100 * p['top1']:.1f}% | {p['macs_m'] / ref['macs_m']:.2f}x | "
-                    f"{100 * p['escalation_rate']:.0f}% | {f('vs_fixed_line')} | {f('vs_control')} | {f('vs_largest')} | {f('vs_baseline')} |"
+                    f"{100 * p['escalation_rate']:.0f}% | {f('vs_fixed_frontier')} | {f('vs_control')} | {f('vs_largest')} | {f('vs_baseline')} |"
                 )
             lines.append("")
     return "\n".join(lines) + "\n"

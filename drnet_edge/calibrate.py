@@ -2,14 +2,23 @@
 
 Every candidate (each cascade chain of two or three of the model's resolutions, smallest first, not
 necessarily ending at the largest, over a grid of thresholds; the predictor with and without
-escalation; each fixed resolution) is replayed on the calibration photos' per-resolution outcomes,
-then one is picked:
+escalation; each fixed resolution) is replayed on the calibration photos' per-resolution outcomes.
+The photos are those of a checkpoint run in PyTorch, or of converted artifacts run in their runtime
+(``calibrate --artifacts``: an int8 file decides differently from the fp32 model, so calibrate what
+ships). The objective:
 
 * ``max_drop`` (points): the cheapest candidate whose top-1 drop against the largest resolution is at
   most ``max_drop`` - on the point estimate by default, or on its 95% upper confidence bound with
   ``require_bound`` (a Clopper-Pearson bound on the share of photos the policy loses against the
   largest resolution, Bonferroni-corrected over every candidate tried, so it holds for the one chosen);
 * ``target_ratio``: the most accurate candidate with mean MACs at most that share of the largest's.
+
+The pick is in two steps, so that a family with many thresholds does not win by fitting noise: each
+policy **family** (``fixed``, ``cascade``, ``drnet``, ``drnet-escalate``) is first estimated out of
+fold (K folds inside the calibration photos: the family's best policy on K-1 folds, scored on the
+K-th, pooled; :mod:`drnet_edge.crossfit`), the objective picks the family on those estimates, and the
+family's best policy on all the photos is the one written. The record reports that family's
+out-of-fold top-1 and MACs with their standard errors: what to expect on new photos.
 
 Unlabelled photos are calibrated label-free: "correct" then means "agrees with the largest
 resolution's top-1" (stated in the result). Thresholds are never fitted on evaluation photos: pass
@@ -30,6 +39,9 @@ from .policies import Chain, Decision, Policy, Predictions, cascade_decision, ex
 
 CONFIDENCE = 0.95
 GRID = 24  # thresholds per stage (quantiles of the calibration confidences)
+FOLDS = 5  # folds for the out-of-fold family estimates
+MIN_PHOTOS = 100  # fewer calibration photos decide little (a few hundred barely tell families apart)
+MACS_SLACK = 0.02  # a family's out-of-fold MACs ratio may exceed --target-ratio by this (fold noise)
 
 
 @dataclass
@@ -43,6 +55,11 @@ class Candidate:
     gains: int  # photos wrong at the largest resolution and right under the policy
     n: int
     spec: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def family(self) -> str:
+        """``fixed``, ``cascade``, ``drnet`` or ``drnet-escalate`` (the spec's kind)."""
+        return str(self.spec.get("kind", "fixed"))
 
     @property
     def drop_pts(self) -> float:
@@ -87,8 +104,12 @@ def _grid(conf: np.ndarray, n: int) -> np.ndarray:
     return np.unique(np.clip(np.round(qs, 3), 0.001, 1.0))
 
 
-def replay_candidates(preds: Predictions, macs: dict[int, int], predictor_macs: int = 0) -> list[Candidate]:
-    """Every candidate policy on ``preds`` (labelled: against labels; else against the largest's top-1)."""
+def replay_candidates(
+    preds: Predictions, macs: dict[int, int], predictor_macs: int = 0, families: set[str] | None = None
+) -> list[Candidate]:
+    """Every candidate policy on ``preds`` (labelled: against labels; else against the largest's top-1);
+    with ``families``, only those families' candidates (fixed ones are always there: the reference)."""
+    want = lambda fam: families is None or fam in families  # noqa: E731
     res = preds.resolutions
     right = preds.correct() if preds.labelled else preds.agree()
     cost = np.array([macs[r] for r in res], dtype=np.float64)
@@ -100,16 +121,16 @@ def replay_candidates(preds: Predictions, macs: dict[int, int], predictor_macs: 
         return Candidate(name, float(ok.mean()), m, int((ref & ~ok).sum()), int((~ref & ok).sum()), preds.n, spec)
 
     out: list[Candidate] = []
-    names = ["fixed"] + (["drnet"] if preds.predictor_choice is not None else [])
+    names = ["fixed"] + (["drnet"] if preds.predictor_choice is not None and want("drnet") else [])
     for pol in expand_policies(names, res, with_controls=False):
         out.append(cand(pol.name, pol.decide(preds), pol.spec or {}))
-    for chain_res in candidate_chains(res):
+    for chain_res in candidate_chains(res) if want("cascade") else []:
         idx = [res.index(r) for r in chain_res]
         grids = [_grid(preds.confidence[:, k], GRID if len(idx) == 2 else GRID // 2) for k in idx[:-1]]
         for ts in np.array(np.meshgrid(*grids)).reshape(len(grids), -1).T:
             chain = Chain(chain_res, tuple(float(t) for t in ts))
             out.append(cand(chain.name, cascade_decision(preds.confidence, chain, res), chain.to_json()))
-    if preds.predictor_choice is not None:
+    if preds.predictor_choice is not None and want("drnet-escalate"):
         rows = np.arange(preds.n)
         for t in _grid(preds.confidence[rows, preds.predictor_choice], GRID):
             pol: Policy = expand_policies([f"drnet-escalate:{t:g}"], res, with_controls=False)[0]
@@ -123,12 +144,21 @@ def reference(cands: list[Candidate]) -> Candidate:
 
 
 def pick(
-    cands: list[Candidate], *, max_drop: float | None, target_ratio: float | None, require_bound: bool
+    cands: list[Candidate],
+    *,
+    max_drop: float | None,
+    target_ratio: float | None,
+    require_bound: bool,
+    family: str | None = None,
 ) -> Candidate:
-    """The candidate the objective chooses (see the module docstring); ConfigError when none qualifies."""
+    """The candidate the objective chooses (see the module docstring), among ``family``'s when given;
+    ConfigError when none qualifies."""
     if (max_drop is None) == (target_ratio is None):
         raise ConfigError("give exactly one of --max-drop POINTS or --target-ratio R")
     largest = reference(cands)
+    tried = len(cands)
+    if family is not None:
+        cands = [c for c in cands if c.family == family]
     if target_ratio is not None:
         if not 0 < target_ratio <= 1:
             raise ConfigError(f"--target-ratio must be in (0, 1], got {target_ratio}")
@@ -143,10 +173,12 @@ def pick(
         raise ConfigError(f"--max-drop must be >= 0 points, got {max_drop}")
 
     def drop(c: Candidate) -> float:
-        return c.loss_ucb_pts(len(cands)) if require_bound else c.drop_pts
+        return c.loss_ucb_pts(tried) if require_bound else c.drop_pts
 
     ok = [c for c in cands if drop(c) <= max_drop + 1e-9]
     if not ok:
+        if not cands:
+            raise ConfigError(f"no {family} policy to choose from")
         best = min(cands, key=drop)
         what = "95% bound on the drop" if require_bound else "drop"
         raise ConfigError(
@@ -166,27 +198,115 @@ def pareto(cands: list[Candidate]) -> list[Candidate]:
     return front
 
 
-def calibration_record(
-    chosen: Candidate,
-    cands: list[Candidate],
+@dataclass
+class Selection:
+    """What the two-step pick chose: the policy (its family's best on every photo), the family, each
+    family's out-of-fold estimate, and every candidate replayed on all the photos."""
+
+    chosen: Candidate
+    family: str
+    families: dict[str, dict[str, Any]]
+    cands: list[Candidate]
+    folds: int
+
+
+def family_estimates(
+    preds: Predictions, macs: dict[int, int], predictor_macs: int, objective: dict[str, Any], folds: int
+) -> dict[str, dict[str, Any]]:
+    """Each family's out-of-fold top-1, MACs ratio and drop against the largest resolution (with
+    standard errors), or the reason it can not meet the objective on some fold."""
+    from .crossfit import out_of_fold
+    from .results import paired
+
+    cands = replay_candidates(preds, macs, predictor_macs)
+    largest = reference(cands)
+    right = preds.correct() if preds.labelled else preds.agree()
+    ref_right = right[:, largest.spec["resolution_index"]]
+    out: dict[str, dict[str, Any]] = {}
+    for fam in sorted({c.family for c in cands}):
+
+        def choose(train: Predictions, fam: str = fam) -> str:
+            return pick(replay_candidates(train, macs, predictor_macs, {fam}), family=fam, **objective).name
+
+        try:
+            oof = out_of_fold(preds, choose, macs, predictor_macs, folds)
+        except ConfigError as exc:
+            out[fam] = {"error": str(exc)}
+            continue
+        drop = paired(ref_right, oof.correct)
+        out[fam] = {**oof.estimate(largest.macs), "drop_pts": drop["delta_pts"], "drop_se_pts": drop["se_pts"],
+                    "fold_policies": oof.policies}  # fmt: skip
+    return out
+
+
+def pick_family(families: dict[str, dict[str, Any]], objective: dict[str, Any]) -> str:
+    """The family the objective picks on out-of-fold estimates: the most accurate within
+    ``target_ratio`` (+ ``MACS_SLACK``), or the cheapest whose drop is within ``max_drop``."""
+    ok = {f: e for f, e in families.items() if "error" not in e}
+    if objective["target_ratio"] is not None:
+        within = {f: e for f, e in ok.items() if e["macs_ratio"] <= objective["target_ratio"] + MACS_SLACK}
+        if within:
+            return max(within, key=lambda f: (within[f]["top1"], -within[f]["macs_ratio"]))
+    else:
+        within = {f: e for f, e in ok.items() if e["drop_pts"] <= objective["max_drop"] + 1e-9}
+        if within:
+            return min(within, key=lambda f: (within[f]["macs_ratio"], -within[f]["top1"]))
+    seen = "; ".join(
+        f"{f}: {e['error']}" if "error" in e else f"{f}: {100 * e['top1']:.1f}% at {e['macs_ratio']:.2f}x"
+        for f, e in families.items()
+    )
+    raise ConfigError(
+        f"no policy family meets the objective on photos it was not chosen on ({seen}). Nothing was written"
+    )
+
+
+def select_policy(
     preds: Predictions,
+    macs: dict[int, int],
+    predictor_macs: int = 0,
     *,
-    max_drop: float | None,
-    target_ratio: float | None,
-    require_bound: bool,
-    data: str,
-) -> dict[str, Any]:
-    """What goes into the checkpoint (and the manifest): the policy and how it was chosen."""
+    max_drop: float | None = None,
+    target_ratio: float | None = None,
+    require_bound: bool = False,
+    folds: int = FOLDS,
+) -> Selection:
+    """The two-step pick (module docstring): family out of fold, then its best policy on every photo."""
+    if folds < 2:
+        raise ConfigError(f"--folds must be at least 2, got {folds}")
+    objective = {"max_drop": max_drop, "target_ratio": target_ratio, "require_bound": require_bound}
+    cands = replay_candidates(preds, macs, predictor_macs)
+    pick(cands, **objective)  # the objective's own errors first, on every candidate
+    families = family_estimates(preds, macs, predictor_macs, objective, folds)
+    family = pick_family(families, objective)
+    return Selection(pick(cands, family=family, **objective), family, families, cands, folds)
+
+
+def calibration_record(sel: Selection, preds: Predictions, *, objective: dict[str, Any], data: str,
+                       source: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
+    """What goes into the checkpoint or the manifest: the policy and how it was chosen (``source``:
+    what produced the outcomes, a checkpoint in PyTorch or converted files in their runtime)."""
+    chosen, cands = sel.chosen, sel.cands
     largest = reference(cands)
     rate = chosen.losses / chosen.n
+    max_drop = objective.get("max_drop")
     return {
         "name": chosen.name,
         "spec": chosen.spec,
         "calibration": {
             "data": data,
             "n": preds.n,
+            "source": source,
             "label_mode": "labels" if preds.labelled else "agreement with the largest resolution (no labels)",
-            "objective": {"max_drop_pts": max_drop, "target_ratio": target_ratio, "require_bound": require_bound},
+            "objective": {
+                "max_drop_pts": max_drop,
+                "target_ratio": objective.get("target_ratio"),
+                "require_bound": objective.get("require_bound", False),
+            },  # fmt: skip
+            "family": sel.family,
+            "expected": {k: sel.families[sel.family][k] for k in ("top1", "top1_se", "macs_ratio", "macs_ratio_se")},
+            "expected_note": f"the chosen family's out-of-fold estimate ({sel.folds} folds of the calibration "
+            "photos: chosen on the others, scored on each, pooled): what to expect on new photos like these",
+            "families": sel.families,
             "candidates": len(cands),
             "top1": chosen.top1,
             "top1_largest": largest.top1,
@@ -208,18 +328,56 @@ def calibration_record(
 
 @dataclass
 class CalibrationResult:
-    """What ``calibrate`` chose, the candidates' Pareto front, and where the checkpoint went."""
+    """What ``calibrate`` chose, the candidates' Pareto front, and where the result went."""
 
     record: dict[str, Any]
     front: list[Candidate]
     out: str | None
 
 
+def objective_of(max_drop: float | None, target_ratio: float | None, require_bound: bool) -> dict[str, Any]:
+    """The objective as given (``--max-drop 0.5`` when neither is)."""
+    if max_drop is None and target_ratio is None:
+        max_drop = 0.5
+    if (max_drop is None) == (target_ratio is None):
+        raise ConfigError("give exactly one of --max-drop POINTS or --target-ratio R")
+    return {"max_drop": max_drop, "target_ratio": target_ratio, "require_bound": require_bound}
+
+
+def calibration_outcomes(
+    net: Any, data: str, *, classes: Any, own_classes: Any, subset: str | None, limit: int | None, skip_bad: bool,
+    batch_size: int, progress: bool, min_photos: int,
+) -> Predictions:  # fmt: skip
+    """``net`` (a DRNet or converted artifacts) at every resolution on the calibration photos; fewer
+    than ``min_photos`` is refused before any model runs."""
+    from .data import imagenet_classes, scan_folder
+    from .evaluate import predict_folder
+
+    if len(net.resolutions) < 2:
+        raise ConfigError(f"the model has one resolution ({net.resolutions[0]}); there is no policy to calibrate")
+    if classes is None and own_classes is not None and own_classes.ids != imagenet_classes().ids:
+        classes = own_classes
+    folder = scan_folder(data, classes=classes, limit=limit, subset=subset)
+    if len(folder) < min_photos:
+        raise ConfigError(
+            f"--data {data}: {len(folder)} photos, fewer than --min-photos {min_photos}; a policy chosen on so "
+            "few decides little (a few hundred barely tell policy families apart): add photos, or lower "
+            "--min-photos knowingly"
+        )
+    preds, _ = predict_folder(
+        net, folder, net.resolutions, net.preprocess, batch_size=batch_size, skip_bad=skip_bad, progress=progress
+    )
+    return preds
+
+
 def calibrate(
-    model: str,
+    model: str | None,
     data: str,
     out: str | None,
     *,
+    artifacts: str | None = None,
+    runtime: str | None = None,
+    threads: int | None = None,
     max_drop: float | None = None,
     target_ratio: float | None = None,
     require_bound: bool = False,
@@ -228,39 +386,50 @@ def calibrate(
     classes: Any = None,
     skip_bad: bool = False,
     batch_size: int = 32,
+    min_photos: int = MIN_PHOTOS,
+    folds: int = FOLDS,
     progress: bool = True,
 ) -> CalibrationResult:
-    """Pick ``model``'s default policy on the photos in ``data`` and write a checkpoint carrying it to
-    ``out`` (atomically; nothing is written when no policy qualifies). ``model`` is a checkpoint path
-    or a bundled name (bundled files are never modified)."""
-    from .checkpoint import load_model, read_checkpoint, resolve_model, save_checkpoint
-    from .data import imagenet_classes, scan_folder
-    from .evaluate import predict_folder
+    """Pick a default policy on the photos in ``data``. For a checkpoint (``model``: a path or bundled
+    name, never modified) the result is a checkpoint carrying it, written to ``out``. For converted
+    ``artifacts`` run in ``runtime`` it is recorded in their manifest as that target's policy, in
+    place or, with ``out``, in a copy of the directory. Atomic; nothing is written when no policy
+    qualifies."""
+    from .manifest import write_target_policy
     from .runnable import macs_by_resolution
 
-    if max_drop is None and target_ratio is None:
-        max_drop = 0.5
-    if (max_drop is None) == (target_ratio is None):
-        raise ConfigError("give exactly one of --max-drop POINTS or --target-ratio R")
-    net, own, _ = load_model(model)
-    if len(net.resolutions) < 2:
-        raise ConfigError(f"{model} has one resolution ({net.resolutions[0]}); there is no policy to calibrate")
-    if classes is None and own.ids != imagenet_classes().ids:
-        classes = own
-    folder = scan_folder(data, classes=classes, limit=limit, subset=subset)
-    preds, _ = predict_folder(
-        net, folder, net.resolutions, net.preprocess, batch_size=batch_size, skip_bad=skip_bad, progress=progress
-    )
-    macs = macs_by_resolution(net)
-    cands = replay_candidates(preds, macs, net.predictor_macs())
-    chosen = pick(cands, max_drop=max_drop, target_ratio=target_ratio, require_bound=require_bound)
+    objective = objective_of(max_drop, target_ratio, require_bound)
+    if artifacts is not None:
+        from .runtime import ArtifactDRNet
+
+        if model is not None or runtime is None:
+            raise ConfigError("--artifacts goes with --runtime tflite|executorch|onnx, without --model")
+        net: Any = ArtifactDRNet(artifacts, runtime, threads=threads)
+        own = net.classes
+        source = {"artifacts": str(artifacts), "runtime": runtime, "route": net.entry.route,
+                  "precision": net.precision}  # fmt: skip
+    else:
+        from .checkpoint import load_model
+
+        model = model or "lite0-imagenet"
+        net, own, _ = load_model(model)
+        source = {"model": str(model), "runtime": "pytorch", "precision": "fp32"}
+    preds = calibration_outcomes(
+        net, data, classes=classes, own_classes=own, subset=subset, limit=limit, skip_bad=skip_bad, batch_size=batch_size,
+        progress=progress, min_photos=min_photos,
+    )  # fmt: skip
+    sel = select_policy(preds, macs_by_resolution(net), net.predictor_macs(), folds=folds, **objective)
     where = f"{data}" + (f" (--subset {subset})" if subset else "")
-    record = calibration_record(
-        chosen, cands, preds, max_drop=max_drop, target_ratio=target_ratio, require_bound=require_bound, data=where
-    )
+    record = calibration_record(sel, preds, objective=objective, data=where, source=source)
+    if artifacts is not None:
+        assert runtime is not None
+        written = write_target_policy(artifacts, runtime, record, out)
+        return CalibrationResult(record, pareto(sel.cands), str(written))
     if out is not None:
+        from .checkpoint import read_checkpoint, resolve_model, save_checkpoint
+
         ckpt = read_checkpoint(resolve_model(model))
         ckpt["policy"] = record
         ckpt.setdefault("meta", {})["calibrated_from"] = str(model)
         save_checkpoint(out, ckpt)
-    return CalibrationResult(record, pareto(cands), out)
+    return CalibrationResult(record, pareto(sel.cands), out)

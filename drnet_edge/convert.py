@@ -8,10 +8,8 @@ model converted and passed its checks.
 
 from __future__ import annotations
 
-import os
 import platform
 import shutil
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,7 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._io import atomic_write_json, check_writable, sha256_file
+from ._io import atomic_write_json, check_writable, replace_dir, sha256_file, staging_dir
 from .augment import view_crops
 from .checkpoint import DEFAULT_MODEL, load_model
 from .data import ImageFolder, imagenet_classes, sample_dir, scan_folder
@@ -129,9 +127,7 @@ def convert(
     cal = calibration_set(net, folder, calib_count)
     mods = modules_to_export(net)
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    tmp.chmod(0o755)
+    tmp = staging_dir(out)
     try:
         manifest = _manifest_head(net, classes, ckpt, model)
         parity: dict[str, Any] = {"atol_fp32": FP32_ATOL, "targets": {}}
@@ -139,7 +135,7 @@ def convert(
             manifest["targets"][t.name], parity["targets"][t.name] = _convert_target(t, net, mods, cal, tmp, int8, log)
         write_manifest(tmp, manifest)
         atomic_write_json(tmp / "parity.json", parity)
-        _replace_dir(tmp, out)
+        replace_dir(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -248,15 +244,3 @@ def _parity(
             res["top1_fp32_held"] = float((r == cal.held_labels).mean())
             res["top1_int8_held"] = float((g == cal.held_labels).mean())
     return res
-
-
-def _replace_dir(new: Path, out: Path) -> None:
-    """Move ``new`` onto ``out``; an existing ``out`` is swapped out first and removed after."""
-    if out.exists():
-        old = out.with_name(f".{out.name}.old")
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(out, old)
-        os.replace(new, out)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(new, out)

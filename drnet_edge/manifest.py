@@ -5,18 +5,22 @@ it. Models are addressed by role (``predictor``) and by **resolution index**, ne
 or model names. Every file is listed with its sha256 and checked before it is loaded.
 
 Format versions: 1 (no policy section: a DRNet runs its predictor's choice) and 2 (adds
-``policy``: the default policy chosen by calibration, e.g. a cascade's chain and thresholds). A
+``policy``: the default policy chosen by calibration, e.g. a cascade's chain and thresholds). From
+version 2 a target may carry its own ``policy`` (``targets.<name>.policy``, same schema), written by
+``drnet-edge calibrate --artifacts`` from that target's converted files; it takes precedence over the
+top-level one (copied from the checkpoint) for that target: see :meth:`Manifest.policy_for`. A
 newer version than this reader knows is refused with a message saying to upgrade.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ._io import atomic_write_json, sha256_file
+from ._io import atomic_write_json, replace_dir, sha256_file, staging_dir
 from .data import ClassList
 from .errors import ArtifactError
 from .preprocess import Preprocess
@@ -69,6 +73,11 @@ class TargetEntry:
     def predictor(self) -> ModelEntry | None:
         return next((m for m in self.models.values() if m.is_predictor), None)
 
+    @property
+    def policy(self) -> dict[str, Any] | None:
+        """The policy calibrated on this target's converted files, when one was (else None)."""
+        return self.raw.get("policy")
+
     def backbone(self, index: int) -> ModelEntry:
         """The backbone for resolution index ``index``."""
         for m in self.models.values():
@@ -102,6 +111,13 @@ class Manifest:
             where = f"{root} " if root else ""
             raise ArtifactError(f"{where}holds no {name} models (it has: {', '.join(self.targets) or 'none'})")
         return self.targets[name]
+
+    def policy_for(self, target: str) -> dict[str, Any] | None:
+        """The default policy that ``target``'s files run: the one calibrated on them
+        (``targets.<target>.policy``) when there is one, else the checkpoint's (top-level ``policy``)."""
+        t = self.targets.get(target)
+        own = t.policy if t is not None and self.version >= 2 else None
+        return own if own is not None else self.policy
 
     def to_json(self) -> dict[str, Any]:
         out = dict(self.raw)
@@ -198,6 +214,30 @@ def write_manifest(root: str | Path, manifest: dict[str, Any] | Manifest) -> Pat
     """Write ``manifest.json`` atomically after validating it (a dict is parsed first)."""
     m = manifest if isinstance(manifest, Manifest) else Manifest.from_json(manifest, "the manifest being written")
     return atomic_write_json(Path(root) / "manifest.json", m.to_json())
+
+
+def write_target_policy(
+    artifacts: str | Path, target: str, policy: dict[str, Any], out: str | Path | None = None
+) -> Path:
+    """Record ``policy`` as the one ``target``'s files run (``targets.<target>.policy``) in the
+    manifest of ``artifacts``, atomically; model files and their checksums are left as they are.
+    With ``out``, a copy of the artifact directory carries it instead (``artifacts`` untouched)."""
+    root = Path(artifacts)
+    raw = json.loads(json.dumps(read_manifest(root).to_json()))  # a deep copy, validated
+    raw["version"] = max(2, raw["version"])
+    raw["targets"][target]["policy"] = policy
+    if out is None:
+        return write_manifest(root, raw)
+    out = Path(out)
+    tmp = staging_dir(out)
+    try:
+        shutil.copytree(root, tmp, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".*"))
+        write_manifest(tmp, raw)
+        replace_dir(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out / "manifest.json"
 
 
 def verify_artifacts(artifacts: str | Path, target: str) -> Manifest:

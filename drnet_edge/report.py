@@ -27,7 +27,7 @@ def policy_table(report: dict, title: str | None = None) -> Table:
         ("MACs (M)", "right"),
         (f"vs {ref_name}", "right"),
         ("escalated", "right"),
-        ("vs fixed line (SE)", "right"),
+        ("vs fixed frontier (SE)", "right"),
         ("answered at", "left"),
     ):
         table.add_column(col, justify=just)  # type: ignore[arg-type]
@@ -39,7 +39,7 @@ def policy_table(report: dict, title: str | None = None) -> Table:
         if name == report.get("default_policy"):
             label = f"[bold]{label}[/] (default)"
         esc = f"{100 * p['escalation_rate']:.0f}%" if p.get("escalation_rate") else ""
-        line = p.get("vs_fixed_line")
+        line = p.get("vs_fixed_frontier")
         vs = f"{line['delta_pts']:+.1f} ({line['se_pts']:.1f})" if line else ""
         table.add_row(label, top1, f"{p['macs_m']:.1f}", rel, esc, vs, mix)
     return table
@@ -63,26 +63,46 @@ def table_footer(report: dict) -> str:
         notes.append("an escalated image pays for every pass it ran (MACs count all passes)")
     if any(p.get("control_of") for p in pols.values()):
         notes.append("random rows are chance-level controls: the same per-image decisions dealt at random")
-    if any(p.get("vs_fixed_line") for p in pols.values()):
-        notes.append("'vs fixed line': points above the line through the fixed resolutions at the same MACs, paired SE")
+    if any(p.get("vs_fixed_frontier") for p in pols.values()):
+        notes.append(
+            "'vs fixed frontier': points above the upper hull of the fixed resolutions (a random mix of two) "
+            "at the same MACs, paired SE"
+        )
     return "; ".join(notes) + "."
 
 
 def calibration_table(result: Any) -> Table:
-    """The Pareto front of the calibration candidates, the chosen one marked."""
+    """The Pareto front of the calibration candidates, the chosen one marked; each family's
+    out-of-fold estimate and what to expect of the chosen policy in the caption."""
     rec = result.record
     cal = rec["calibration"]
     largest = cal["top1_largest"]
-    table = Table(title=f"calibration on {cal['n']} photos ({cal['data']}); scored by {cal['label_mode']}")
+    src = cal.get("source", {})
+    what = f"{src.get('runtime', 'pytorch')} {src.get('precision', '')}".strip()
+    table = Table(title=f"calibration on {cal['n']} photos ({cal['data']}, {what}); scored by {cal['label_mode']}")
     for col in ("policy", "top-1", "drop (pts)", "MACs vs largest"):
         table.add_column(col, justify="left" if col == "policy" else "right")
     ref = 1e6 * cal["macs_m_largest"]
     for c in result.front:
         mark = " [bold green]<- chosen[/]" if c.name == rec["name"] else ""
         table.add_row(c.name + mark, f"{100 * c.top1:.1f}%", f"{c.drop_pts:+.2f}", f"{c.macs / ref:.2f}x")
+    fams = "; ".join(
+        f"{f}: {e['error']}" if "error" in e else
+        f"{f} {100 * e['top1']:.1f}% ±{100 * e['top1_se']:.1f} at {e['macs_ratio']:.2f}x"
+        for f, e in cal.get("families", {}).items()
+    )  # fmt: skip
+    exp = cal.get("expected")
     table.caption = (
-        f"chosen: {rec['name']}: top-1 {100 * cal['top1']:.1f}% vs {100 * largest:.1f}% at the largest resolution, "
-        f"{cal['macs_ratio']:.2f}x its MACs; drop {cal['drop_pts']:+.2f} pts, 95% upper bound "
+        f"chosen: {rec['name']} (family {cal.get('family', '?')}): top-1 {100 * cal['top1']:.1f}% vs "
+        f"{100 * largest:.1f}% at the largest resolution, {cal['macs_ratio']:.2f}x its MACs on these photos"
+        + (
+            f"; expected on new photos {100 * exp['top1']:.1f}% ±{100 * exp['top1_se']:.1f} at "
+            f"{exp['macs_ratio']:.2f}x ±{exp['macs_ratio_se']:.2f} (out of fold)"
+            if exp
+            else ""
+        )
+        + (f". Families out of fold: {fams}" if fams else "")
+        + f". Drop {cal['drop_pts']:+.2f} pts, 95% upper bound "
         f"{cal['drop_ucb95_pts']:.2f} ({cal['drop_ucb95_pts_all_candidates']:.2f} over all {cal['candidates']} "
         "candidates tried)"
         + (

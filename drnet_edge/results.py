@@ -4,7 +4,8 @@ A row describes a policy that may run more than one pass per image (a cascade es
 of images answered at each resolution (``resolution_share``), the share that ran each resolution
 (``pass_share``), how many escalated, and the mean MACs of every pass (plus the predictor's).
 
-A dynamic policy is judged against the **line through the fixed-resolution points** at its MACs and
+A dynamic policy is judged against the **fixed frontier** at its MACs (the upper concave hull of the
+fixed-resolution points: what sending photos at random to two fixed resolutions reaches) and
 against its random control on the same photos, each with a paired standard error: see
 :func:`compare_to_fixed_line`.
 """
@@ -116,15 +117,35 @@ def paired(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
     return {"delta_pts": 100 * float(d.mean()), "se_pts": 100 * se}
 
 
-def fixed_line_at(rows: dict[str, PolicyRow], macs_m: float) -> tuple[np.ndarray, float, str] | None:
-    """Per-image correctness of the line through the fixed-resolution points at ``macs_m``
-    (linear between the two neighbouring points, by MACs), its top-1, and which points it joins.
-    Outside the fixed points' range: None."""
-    pts = sorted(
-        ((r.macs_m, name, r) for name, r in rows.items() if name.startswith("fixed-") and r.correct is not None),
-        key=lambda x: x[0],
-    )
-    for (x0, n0, r0), (x1, n1, r1) in zip(pts, pts[1:], strict=False):
+def upper_hull(points: list[tuple[float, float]]) -> list[int]:
+    """Indices of the upper concave hull of ``(x, y)`` points, by increasing x (ties: the higher y)."""
+    order = sorted(range(len(points)), key=lambda i: (points[i][0], -points[i][1]))
+    hull: list[int] = []
+    for i in order:
+        if hull and points[hull[-1]][0] == points[i][0]:
+            continue  # same x, lower y
+        while len(hull) >= 2:
+            (x0, y0), (x1, y1), (x2, y2) = points[hull[-2]], points[hull[-1]], points[i]
+            if (x1 - x0) * (y2 - y0) - (y1 - y0) * (x2 - x0) >= 0:  # hull[-1] on or below the chord
+                hull.pop()
+            else:
+                break
+        hull.append(i)
+    return hull
+
+
+def fixed_frontier_at(rows: dict[str, PolicyRow], macs_m: float) -> tuple[np.ndarray, float, str] | None:
+    """The **fixed frontier** at ``macs_m``: the upper concave hull of the fixed-resolution (MACs,
+    top-1) points, any point of which is reached by sending photos at random to its two neighbouring
+    vertices. Returns its per-image expected correctness there (the two vertices' correctness mixed
+    by that share), its top-1, and which vertices it joins; None outside the fixed points' range."""
+    pts = [(r.macs_m, name, r) for name, r in rows.items() if name.startswith("fixed-") and r.correct is not None]
+    if not pts:
+        return None
+    hull = [pts[i] for i in upper_hull([(m, float(r.correct.mean())) for m, _, r in pts])]  # type: ignore[union-attr]
+    if len(hull) == 1 and hull[0][0] == macs_m:
+        return hull[0][2].correct.astype(np.float64), float(hull[0][2].correct.mean()), hull[0][1]  # type: ignore[union-attr]
+    for (x0, n0, r0), (x1, n1, r1) in zip(hull, hull[1:], strict=False):
         if x0 <= macs_m <= x1:
             w = 0.0 if x1 == x0 else (macs_m - x0) / (x1 - x0)
             line = (1 - w) * r0.correct + w * r1.correct  # type: ignore[operator]
@@ -132,18 +153,25 @@ def fixed_line_at(rows: dict[str, PolicyRow], macs_m: float) -> tuple[np.ndarray
     return None
 
 
+fixed_line_at = fixed_frontier_at  # 0.2 name: it joined neighbouring fixed points; now the frontier
+
+
 def compare_to_fixed_line(rows: dict[str, PolicyRow]) -> None:
-    """Add, to every dynamic row and control, ``vs_fixed_line`` (its top-1 minus the fixed line's at the
-    same MACs, with the paired SE) and, to a dynamic row with a control, ``vs_control``; also
-    ``vs_largest`` against the largest fixed resolution. In place."""
+    """Add, to every dynamic row and control, ``vs_fixed_frontier`` (its top-1 minus the fixed
+    frontier's at the same MACs, with the paired SE: :func:`fixed_frontier_at`) and, to a dynamic row
+    with a control, ``vs_control``; also ``vs_largest`` against the largest fixed resolution. In place."""
     fixed = {k: v for k, v in rows.items() if k.startswith("fixed-") and v.correct is not None}
     largest = max(fixed.items(), key=lambda kv: kv[1].macs_m, default=None)
     for name, row in rows.items():
         if row.correct is None or not (row.dynamic or row.control_of):
             continue
-        line = fixed_line_at(rows, row.macs_m)
+        line = fixed_frontier_at(rows, row.macs_m)
         if line is not None:
-            row.extra["vs_fixed_line"] = {"line_top1": line[1], "between": line[2], **paired(row.correct, line[0])}
+            row.extra["vs_fixed_frontier"] = {
+                "frontier_top1": line[1],
+                "between": line[2],
+                **paired(row.correct, line[0]),
+            }
         if largest is not None:
             row.extra["vs_largest"] = {"policy": largest[0], **paired(row.correct, largest[1].correct)}  # type: ignore[arg-type]
         twin = next((r for r in rows.values() if r.control_of == name and r.correct is not None), None)

@@ -37,7 +37,8 @@ class ArtifactDRNet:
         self.classes = m.classes
         self.precision = self.entry.precision
         self.threads = threads
-        self.default_policy: str | None = (m.policy or {}).get("name")
+        self.policy: dict | None = m.policy_for(target)  # calibrated on these files, else the checkpoint's
+        self.default_policy: str | None = (self.policy or {}).get("name")
         self.load_ms: dict[str, float] = {}  # wall time to load each model into its runtime
         self._runners: dict[str, Runner] = {}
         for name, info in self.entry.models.items():

@@ -57,7 +57,7 @@ def test_manifest_copy_is_readable_by_python(golden: dict) -> None:
     tflite = manifest.target("tflite")
     assert {k: v.sha256 for k, v in tflite.models.items()} == golden["artifacts"]["files"]
     assert [b.input_size for b in tflite.backbones()] == manifest.resolutions
-    assert (manifest.policy or {}).get("name") == golden["policies"]["manifest_policy"]
+    assert (manifest.policy_for("tflite") or {}).get("name") == golden["policies"]["manifest_policy"]
 
 
 def test_python_policy_rule_reproduces_golden_decisions(golden: dict) -> None:

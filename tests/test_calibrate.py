@@ -119,11 +119,14 @@ def test_calibrate_writes_a_checkpoint_whose_default_policy_eval_reports(
     ckpt, data = tiny
     out, js = tmp_path / "cal.pt", tmp_path / "cal.json"
     p = run("calibrate", "--model", str(ckpt), "--data", str(data), "--out", str(out), "--target-ratio", "0.8",
-            "--json", str(js), "--quiet")  # fmt: skip
+            "--json", str(js), "--quiet", "--min-photos", "10", "--folds", "2")  # fmt: skip
     assert p.returncode == 0, p.stderr
     rec = json.loads(js.read_text())
     assert read_checkpoint(out)["policy"]["name"] == rec["name"]
-    assert rec["calibration"]["macs_ratio"] <= 0.8 + 1e-9 and "drop_ucb95_pts" in rec["calibration"]
+    cal = rec["calibration"]
+    assert cal["macs_ratio"] <= 0.8 + 1e-9 and "drop_ucb95_pts" in cal
+    assert cal["family"] == rec["spec"]["kind"] and cal["source"]["runtime"] == "pytorch"
+    assert set(cal["expected"]) == {"top1", "top1_se", "macs_ratio", "macs_ratio_se"}
     net, _, _ = load_model(out)
     assert net.default_policy == rec["name"]
     report = evaluate(data, model=out, progress=False)
@@ -140,7 +143,9 @@ def test_calibrate_writes_a_checkpoint_whose_default_policy_eval_reports(
     "args, message",
     [
         (["--max-drop", "0.5", "--target-ratio", "0.7"], "exactly one"),
-        (["--target-ratio", "0.01"], "raise --target-ratio"),
+        (["--target-ratio", "0.01", "--min-photos", "10"], "raise --target-ratio"),
+        (["--target-ratio", "0.8"], "fewer than --min-photos 100"),
+        (["--target-ratio", "0.8", "--min-photos", "10", "--folds", "1"], "--folds"),
     ],
 )
 def test_calibrate_refusals_write_nothing(tiny: tuple[Path, Path], tmp_path: Path, args: list, message: str) -> None:

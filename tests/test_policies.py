@@ -4,7 +4,7 @@ import pytest
 from drnet_edge.cascade import Chain, run_cascade
 from drnet_edge.errors import ConfigError
 from drnet_edge.policies import Predictions, cascade_decision, expand_policies, smallest_true
-from drnet_edge.results import compare_to_fixed_line, score
+from drnet_edge.results import compare_to_fixed_line, fixed_frontier_at, score, upper_hull
 
 RES = [224, 160, 96]
 MACS = {224: 300_000_000, 160: 150_000_000, 96: 50_000_000}
@@ -124,11 +124,11 @@ def test_dynamic_rows_compared_with_the_fixed_line_and_control() -> None:
     compare_to_fixed_line(rows)
     row = rows["cascade-96:0.5-224"]
     assert row.macs_m == pytest.approx(275) and row.top1 == 0.75  # 96 for image 0, 224 for the rest
-    line = row.extra["vs_fixed_line"]
+    line = row.extra["vs_fixed_frontier"]
     assert line["between"] == "fixed-160..fixed-224"
     # fixed-160 is right on images 0 and 1, fixed-224 on 0, 1, 2: the line at 275 M is 0.5 + 0.25 * 0.833
-    assert line["line_top1"] == pytest.approx(0.5 + 0.25 * 125 / 150)
-    assert line["delta_pts"] == pytest.approx(100 * (0.75 - line["line_top1"]))
+    assert line["frontier_top1"] == pytest.approx(0.5 + 0.25 * 125 / 150)
+    assert line["delta_pts"] == pytest.approx(100 * (0.75 - line["frontier_top1"]))
     assert row.extra["vs_largest"]["delta_pts"] == pytest.approx(0.0)
     assert "vs_control" in row.extra
 
@@ -151,3 +151,22 @@ def test_eval_breaks_top1_ties_to_the_lower_class_like_the_deployed_runtimes(tin
 
     preds, _ = predict_folder(Tied(), scan_folder(tiny_folder), [32, 24], Preprocess(), progress=False)
     assert (preds.top1 == 1).all()
+
+
+def test_the_fixed_frontier_is_the_upper_concave_hull() -> None:
+    """A fixed point below the chord of its neighbours is off the frontier: a random mix of the two
+    neighbours beats it, so the frontier joins them."""
+    pts = [(100.0, 0.50), (200.0, 0.60), (300.0, 0.90), (400.0, 0.92), (250.0, 0.70), (400.0, 0.80)]
+    assert [pts[i] for i in upper_hull(pts)] == [(100.0, 0.50), (300.0, 0.90), (400.0, 0.92)]
+    assert upper_hull([(1.0, 0.5)]) == [0]
+
+    n = 6
+    labels = np.zeros(n, dtype=np.int64)
+    right = {224: [1, 1, 1, 1, 1, 0], 192: [1, 1, 0, 0, 0, 0], 160: [1, 1, 1, 1, 0, 0]}  # 192 under the chord
+    top1 = np.array([[0 if right[r][i] else 1 for r in (224, 192, 160)] for i in range(n)])
+    preds = Predictions([224, 192, 160], labels, top1, np.ones((n, 3)))
+    macs = {224: 300, 192: 250, 160: 200}
+    rows = {p.name: score(p, preds, macs) for p in expand_policies(["fixed"], [224, 192, 160])}
+    line, top, between = fixed_frontier_at(rows, 250e-6)
+    assert between == "fixed-160..fixed-224" and top == pytest.approx((4 / 6 + 5 / 6) / 2)
+    assert line.shape == (n,) and fixed_frontier_at(rows, 400e-6) is None

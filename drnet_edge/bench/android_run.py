@@ -55,7 +55,7 @@ def measure_android(root: Path, manifest: Manifest, target: str, opts: BenchOpti
     threads = body["tool"]["threads"]
     data_dir = opts.data
     host = evaluate(
-        data_dir, runtime=target, artifacts=root, policies="fixed,default" if manifest.policy else "fixed,drnet",
+        data_dir, runtime=target, artifacts=root, policies="fixed,default" if manifest.policy_for(target) else "fixed,drnet",
         limit=opts.limit, subset=opts.subset, skip_bad=opts.skip_bad, progress=opts.progress,
     ).to_json()  # fmt: skip
     body["policies"] = computed_policies(host, body["models"], manifest.target(target))

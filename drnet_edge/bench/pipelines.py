@@ -71,9 +71,9 @@ class Pipeline:
 
 
 def default_spec(art: ArtifactDRNet) -> tuple[str, dict[str, Any]] | None:
-    """The artifacts' default policy (name, spec): the manifest's calibrated policy, else ``drnet`` when
-    there is a predictor, else none."""
-    policy = art.manifest.policy
+    """The artifacts' default policy (name, spec): the manifest's policy for this target (calibrated on
+    these files, else the checkpoint's), else ``drnet`` when there is a predictor, else none."""
+    policy = art.policy
     if policy:
         return policy["name"], policy["spec"]
     return ("drnet", {"kind": "drnet"}) if art.has_predictor else None

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from ..errors import ConfigError
 from ._app import (
     _existing_file,
     app,
@@ -119,8 +120,26 @@ def eval_cmd(
 @friendly
 def calibrate_cmd(
     data: Annotated[Path, typer.Option(help="Calibration photos (never the ones you evaluate on).")],
-    out: Annotated[Path | None, typer.Option(help="Write the checkpoint with the chosen default policy here.")] = None,
-    model: Annotated[str, typer.Option(help="DRNet checkpoint path or bundled model name.")] = "lite0-imagenet",
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="A checkpoint: write it, carrying the chosen policy, here. With --artifacts: write a copy of the "
+            "artifact directory here instead of updating its manifest in place."
+        ),
+    ] = None,
+    model: Annotated[
+        str | None, typer.Option(help="DRNet checkpoint path or bundled model name (default: lite0-imagenet).")
+    ] = None,
+    artifacts: Annotated[
+        Path | None,
+        typer.Option(
+            help="Calibrate converted files (int8 included) instead: the chosen policy goes into their "
+            "manifest as --runtime's policy; the model files are not touched."
+        ),
+    ] = None,
+    runtime: Annotated[
+        str | None, typer.Option(help="With --artifacts: the runtime to run them in (tflite, executorch, onnx).")
+    ] = None,
     max_drop: Annotated[
         float | None,
         typer.Option(
@@ -137,35 +156,72 @@ def calibrate_cmd(
             "--require-bound", help="--max-drop constrains the 95% upper bound on the drop, not the estimate."
         ),
     ] = False,
+    folds: Annotated[int, typer.Option(min=2, help="Folds for the out-of-fold estimate of each policy family.")] = 5,
+    min_photos: Annotated[
+        int,
+        typer.Option(min=1, help="Refuse fewer calibration photos than this (a policy chosen on few decides little)."),
+    ] = 100,
     subset: Annotated[
         str | None, typer.Option(help="Hash-based split of --data: test:K/N keeps fold K of N, train:K/N the rest.")
     ] = None,
     classes: Annotated[Path | None, typer.Option(help="Class list file (one 'id name' per line).")] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="Use at most N photos.")] = None,
+    threads: Annotated[int | None, typer.Option(min=1, help="Threads for the runtime (and torch).")] = None,
     skip_bad: Annotated[bool, typer.Option("--skip-bad", help="Skip unreadable images.")] = False,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the calibration record as JSON here.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
 ) -> None:
-    """Choose the model's default policy (cascade thresholds, chain) on calibration photos; write a checkpoint."""
+    """Choose a default policy (family out of fold, then its thresholds) on calibration photos; write a
+    checkpoint, or record it in converted artifacts' manifest."""
+    from .._io import check_writable
     from ..calibrate import calibrate
     from ..data import read_class_file
     from ..report import calibration_table, save_json
 
-    check_output_paths(files=(("--out", out), ("--json", json_out)))
-    result = calibrate(
-        model,
-        str(data),
-        str(out) if out else None,
-        max_drop=max_drop,
-        target_ratio=target_ratio,
-        require_bound=require_bound,
-        subset=subset,
-        limit=limit,
-        classes=read_class_file(classes) if classes else None,
-        skip_bad=skip_bad,
-        progress=not quiet,
-    )
+    if artifacts is not None:
+        _artifact_dir(artifacts)
+        check_output_paths(files=(("--json", json_out),))
+        if out is not None:
+            if out.resolve() == artifacts.resolve():
+                raise ConfigError("--out is the --artifacts directory: drop --out to update it in place")
+            if out.exists() and not (out / "manifest.json").is_file():
+                raise ConfigError(f"--out {out} exists and is not an artifact directory; choose a new path")
+            check_writable(out, "--out", directory=True)
+    else:
+        check_output_paths(files=(("--out", out), ("--json", json_out)))
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+    with quiet_runtimes(json_out, "calibrate") if runtime else nullcontext():
+        check_runtime(runtime)
+        result = calibrate(
+            model,
+            str(data),
+            str(out) if out else None,
+            artifacts=str(artifacts) if artifacts else None,
+            runtime=runtime,
+            threads=threads,
+            max_drop=max_drop,
+            target_ratio=target_ratio,
+            require_bound=require_bound,
+            subset=subset,
+            limit=limit,
+            classes=read_class_file(classes) if classes else None,
+            skip_bad=skip_bad,
+            min_photos=min_photos,
+            folds=folds,
+            progress=not quiet,
+        )
     console.print(calibration_table(result))
     if not save_output("--json", json_out, lambda p: save_json(p, result.record), "JSON"):
         raise typer.Exit(2)
-    console.print(f"checkpoint: {out}" if out else "[dim]no --out: nothing written[/]")
+    if artifacts is not None:
+        console.print(f"policy recorded for {runtime} in {result.out}")
+    else:
+        console.print(f"checkpoint: {out}" if out else "[dim]no --out: nothing written[/]")
+
+
+def _artifact_dir(path: Path) -> None:
+    if not (path / "manifest.json").is_file():
+        raise ConfigError(f"--artifacts {path} is not an artifact directory (no manifest.json); see drnet-edge convert")

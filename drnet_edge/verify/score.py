@@ -71,9 +71,10 @@ def predictions(entry: TargetEntry, outputs: dict[str, np.ndarray], manifest: Ma
 
 
 def policies_for(manifest: Manifest, entry: TargetEntry) -> list[Policy]:
-    """Every fixed resolution, the manifest's default policy, and the predictor's choice when there is one."""
-    names = ["fixed"] + (["default"] if manifest.policy else []) + (["drnet"] if entry.predictor else [])
-    default = (manifest.policy or {}).get("name")
+    """Every fixed resolution, the default policy of these files (:meth:`Manifest.policy_for`), and the predictor's choice when there is one."""
+    policy = manifest.policy_for(entry.name)
+    names = ["fixed"] + (["default"] if policy else []) + (["drnet"] if entry.predictor else [])
+    default = (policy or {}).get("name")
     return expand_policies(names, list(manifest.resolutions), default=default, with_controls=False)
 
 
@@ -91,7 +92,7 @@ def compare_policies(
         labelled = ph.labelled
         out[pol.name] = {
             "description": pol.description,
-            "default": pol.name == (manifest.policy or {}).get("name"),
+            "default": pol.name == (manifest.policy_for(entry.name) or {}).get("name"),
             "n": ph.n,
             "top1_host": float((ah == ph.labels).mean()) if labelled else None,
             "top1_arm": float((aa == pa.labels).mean()) if labelled else None,

@@ -52,7 +52,11 @@ class MainActivity : ComponentActivity() {
                 pipeline = p
                 val m = p.manifest
                 val policy = m.defaultPolicy
-                val origin = if (m.policy != null) "from the manifest" else "no policy in the manifest (v${m.version})"
+                val origin = when (m.policySource) {
+                    null -> "no policy in the manifest (v${m.version})"
+                    "policy" -> "from the manifest, calibrated on the checkpoint"
+                    else -> "from the manifest's ${m.policySource}, calibrated on these files"
+                }
                 "Loaded ${m.sourceModel} (${m.precision}, ${m.target}), resolutions ${m.resolutions}, " +
                     (if (m.hasPredictor()) "predictor ${m.predictorInput} px" else "no predictor") +
                     ", ${p.threads} threads.\nDefault policy: ${policy.name} ($origin).\nPick a photo."

@@ -10,6 +10,10 @@ import java.util.Map;
  * The artifact directory's {@code manifest.json} (format "drnet-edge/artifacts", versions 1 and 2), as written
  * by {@code drnet-edge convert}: resolutions, predictor thumbnail size, preprocessing, classes, the models of
  * one target (the app uses "tflite") and, from version 2, the default policy chosen by calibration.
+ * That policy is read from the selected target's own {@code targets.<target>.policy} when it has one (written
+ * by {@code drnet-edge calibrate --artifacts DIR --runtime tflite}, calibrated on that target's converted,
+ * e.g. int8, files), else from the top-level {@code policy} (copied from the PyTorch checkpoint); both have the
+ * schema {@code {"name": ..., "spec": {...}, "calibration": {...}}} (drnet_edge.manifest.Manifest.policy_for).
  * Models are addressed by role: the predictor (its {@code resolution_index} is null) and the backbone of each
  * resolution index; file and model names carry no meaning. A newer version than {@link #NEWEST_VERSION} is
  * refused with a message saying to update the app.
@@ -37,10 +41,18 @@ public final class Manifest {
     public final List<ModelInfo> backbones;
     /** The predictor, or null when the artifacts hold none. */
     private final ModelInfo predictorModel;
-    /** The policy the manifest carries (version 2 "policy"), named as there; null when it carries none. */
+    /**
+     * The policy the manifest carries for {@link #target} (version 2: {@code targets.<target>.policy}, else the
+     * top-level {@code policy}), named as there; null when it carries none.
+     */
     public final PolicySpec policy;
     /** The manifest policy's "calibration" record (how it was chosen), or null. */
     public final Map<String, Object> policyCalibration;
+    /**
+     * Where {@link #policy} was read: {@code "targets.<target>.policy"} (calibrated on this target's files) or
+     * {@code "policy"} (the checkpoint's); null when there is no manifest policy.
+     */
+    public final String policySource;
     /**
      * The policy the app runs by default: the manifest's {@link #policy}, else "drnet" when there is a
      * predictor, else the largest fixed resolution.
@@ -150,26 +162,52 @@ public final class Manifest {
             }
         }
 
-        // Version 2: the default policy. Version 1 has none (like the Python reader, a stray key is ignored).
-        Object pol = version >= 2 ? m.get("policy") : null;
-        if (pol != null) {
-            Map<String, Object> p = Json.obj(pol, "policy");
-            PolicySpec spec = PolicySpec.fromJson(Json.get(p, "spec", "policy"), resolutions, pred != null,
-                    "policy.spec");
+        // Version 2: the default policy, the target's own (calibrated on its converted files) before the
+        // checkpoint's top-level one. Version 1 has none (like the Python reader, a stray key is ignored).
+        String key = null;
+        Object pol = null;
+        if (version >= 2) {
+            if (t.get("policy") != null) {
+                key = "targets." + target + ".policy";
+                pol = t.get("policy");
+            } else if (m.get("policy") != null) {
+                key = "policy";
+                pol = m.get("policy");
+            }
+        }
+        if (key != null) {
+            Map<String, Object> p = Json.obj(pol, key);
+            PolicySpec spec = policySpec(Json.get(p, "spec", key), resolutions, pred != null, key + ".spec");
             Object name = p.get("name");
-            this.policy = name == null ? spec : spec.named(Json.str(name, "policy.name"));
+            this.policy = name == null ? spec : spec.named(Json.str(name, key + ".name"));
             Object cal = p.get("calibration");
-            this.policyCalibration = cal == null ? null : Collections.unmodifiableMap(Json.obj(cal, "policy.calibration"));
+            this.policyCalibration = cal == null ? null
+                    : Collections.unmodifiableMap(Json.obj(cal, key + ".calibration"));
         } else {
             this.policy = null;
             this.policyCalibration = null;
         }
+        this.policySource = key;
         if (policy != null) {
             this.defaultPolicy = policy;
         } else if (pred != null) {
             this.defaultPolicy = PolicySpec.drnet(true);
         } else {
             this.defaultPolicy = PolicySpec.fixed(resolutions.indexOf(Collections.max(resolutions)), resolutions);
+        }
+    }
+
+    /** {@link PolicySpec#fromJson}, with every refusal naming the manifest key ({@code where}) it came from. */
+    private static PolicySpec policySpec(Object specJson, List<Integer> resolutions, boolean hasPredictor,
+            String where) {
+        try {
+            return PolicySpec.fromJson(specJson, resolutions, hasPredictor, where);
+        } catch (Json.JsonException e) {
+            String msg = String.valueOf(e.getMessage());
+            if (msg.startsWith(where)) {
+                throw e;
+            }
+            throw new Json.JsonException(where + ": " + msg);
         }
     }
 

@@ -273,6 +273,98 @@ class ManifestTest {
         assertTrue(e.getMessage().contains("spec"), e.getMessage());
     }
 
+    // ------------------------------------------------------------------ a target's own policy (targets.<t>.policy)
+
+    static final String CASCADE = policy("cascade-64:0.7-96",
+            "{\"kind\": \"cascade\", \"resolutions\": [64, 96], \"thresholds\": [0.7]}");
+
+    /** {@code manifest} with {@code policyJson} as the tflite target's own policy. */
+    static String withTargetPolicy(String manifest, String policyJson) {
+        String at = "\"tflite\": {\"precision\"";
+        assertTrue(manifest.contains(at));
+        return manifest.replace(at, "\"tflite\": {\"policy\": " + policyJson + ", \"precision\"");
+    }
+
+    @Test
+    void theTargetsOwnPolicyTakesPrecedence() {
+        String own = "{\"name\": \"drnet-escalate:0.6\", \"spec\": {\"kind\": \"drnet-escalate\", \"threshold\": 0.6}, "
+                + "\"calibration\": {\"n\": 300, \"data\": \"int8\"}}";
+        Manifest m = Manifest.parse(withTargetPolicy(withPolicy(2, CASCADE), own), "tflite");
+        assertEquals("drnet-escalate:0.6", m.defaultPolicy.name);
+        assertSame(m.policy, m.defaultPolicy);
+        assertEquals(PolicySpec.Kind.DRNET_ESCALATE, m.policy.kind);
+        assertEquals(0.6, m.policy.threshold);
+        assertEquals(300L, m.policyCalibration.get("n"));
+        assertEquals("int8", m.policyCalibration.get("data"));
+        assertEquals("targets.tflite.policy", m.policySource);
+        assertEquals(m.defaultPolicy, m.policyNamed("drnet-escalate:0.6"));
+        // without a top-level policy too
+        Manifest only = Manifest.parse(withTargetPolicy(withPolicy(2, null), own), "tflite");
+        assertEquals("drnet-escalate:0.6", only.defaultPolicy.name);
+        assertEquals("targets.tflite.policy", only.policySource);
+        // another target's reader is not given the tflite policy: it falls back to the top-level one
+        String two = withTargetPolicy(twoTargets().replace("\"version\": 1", "\"version\": 2")
+                .replace("\"targets\": {", "\"policy\": " + CASCADE + ", \"targets\": {"), own);
+        Manifest onnx = Manifest.parse(two, "onnx");
+        assertEquals("cascade-64:0.7-96", onnx.defaultPolicy.name);
+        assertEquals("policy", onnx.policySource);
+        assertEquals("drnet-escalate:0.6", Manifest.parse(two, "tflite").defaultPolicy.name);
+    }
+
+    @Test
+    void withoutATargetPolicyTheTopLevelOneRuns() {
+        Manifest m = Manifest.parse(withPolicy(2, CASCADE), "tflite");
+        assertEquals("cascade-64:0.7-96", m.defaultPolicy.name);
+        assertSame(m.policy, m.defaultPolicy);
+        assertEquals(500L, m.policyCalibration.get("n"));
+        assertEquals("policy", m.policySource);
+        // a null target policy is no policy (as drnet_edge.manifest.Manifest.policy_for reads it)
+        Manifest nul = Manifest.parse(withTargetPolicy(withPolicy(2, CASCADE), "null"), "tflite");
+        assertEquals("cascade-64:0.7-96", nul.defaultPolicy.name);
+        assertEquals("policy", nul.policySource);
+        // neither: the predictor's choice
+        Manifest none = Manifest.parse(withPolicy(2, null), "tflite");
+        assertNull(none.policySource);
+        assertEquals("drnet", none.defaultPolicy.name);
+        // version 1 has no policies: a stray target policy is ignored like a stray top-level one
+        Manifest v1 = Manifest.parse(withTargetPolicy(SMALL, CASCADE), "tflite");
+        assertNull(v1.policy);
+        assertNull(v1.policySource);
+        assertEquals("drnet", v1.defaultPolicy.name);
+    }
+
+    @Test
+    void refusesAMalformedTargetPolicyNamingTheKey() {
+        String v2 = withPolicy(2, CASCADE);
+        Json.JsonException e = refused(withTargetPolicy(v2, "{\"name\": \"no-spec\"}"));
+        assertEquals("targets.tflite.policy: missing key \"spec\"", e.getMessage());
+        e = refused(withTargetPolicy(v2, "[1, 2]"));
+        assertTrue(e.getMessage().startsWith("targets.tflite.policy: expected an object"), e.getMessage());
+        e = refused(withTargetPolicy(v2, policy("c", "{\"kind\": \"cascade\", \"resolutions\": [48, 96], "
+                + "\"thresholds\": [0.7]}")));
+        assertTrue(e.getMessage().startsWith("targets.tflite.policy.spec: "), e.getMessage());
+        assertTrue(e.getMessage().contains("48 is not one of the model's resolutions [96, 64]"), e.getMessage());
+        e = refused(withTargetPolicy(v2, policy("c", "{\"kind\": \"cascade\", \"resolutions\": [64, 96]}")));
+        assertTrue(e.getMessage().startsWith("targets.tflite.policy.spec: missing key \"thresholds\""), e.getMessage());
+        e = refused(withTargetPolicy(v2, policy("e", "{\"kind\": \"drnet-escalate\", \"threshold\": 1.5}")));
+        assertTrue(e.getMessage().startsWith("targets.tflite.policy.spec: ")
+                && e.getMessage().contains("outside (0, 1]"), e.getMessage());
+        e = refused(withTargetPolicy(v2, policy("x", "{\"kind\": \"early-exit\"}")));
+        assertTrue(e.getMessage().startsWith("targets.tflite.policy.spec: unknown policy kind \"early-exit\""),
+                e.getMessage());
+        e = refused(withTargetPolicy(v2, "{\"name\": 7, \"spec\": {\"kind\": \"drnet\"}}"));
+        assertTrue(e.getMessage().startsWith("targets.tflite.policy.name: expected a string"), e.getMessage());
+        e = refused(withTargetPolicy(v2, "{\"spec\": {\"kind\": \"drnet\"}, \"calibration\": 3}"));
+        assertTrue(e.getMessage().startsWith("targets.tflite.policy.calibration: expected an object"), e.getMessage());
+        e = refused(withoutPredictor(withTargetPolicy(v2, policy("drnet", "{\"kind\": \"drnet\"}"))));
+        assertTrue(e.getMessage().startsWith("targets.tflite.policy.spec: ")
+                && e.getMessage().contains("needs the resolution predictor"), e.getMessage());
+        // the top-level policy's refusals name it the same way
+        e = refused(withPolicy(2, policy("c", "{\"kind\": \"cascade\", \"resolutions\": [48, 96], "
+                + "\"thresholds\": [0.7]}")));
+        assertTrue(e.getMessage().startsWith("policy.spec: "), e.getMessage());
+    }
+
     @Test
     void refusesUnknownPolicyKinds() {
         Json.JsonException e = refused(withPolicy(2, policy("x", "{\"kind\": \"early-exit\", \"threshold\": 0.5}")));

@@ -1,10 +1,14 @@
 package dev.drnetedge.core;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -34,6 +38,38 @@ class PolicyGoldenTest {
         List<Integer> out = new ArrayList<>();
         for (Object o : Json.arr(list, "ints")) {
             out.add((int) Json.integer(o, "int"));
+        }
+        return out;
+    }
+
+    /** Run {@code spec} on each golden decision's image and check Python's outcome; the outcomes, in order. */
+    static List<PolicyRunner.Outcome> replay(Manifest m, PolicySpec spec, String name, Object decisions)
+            throws Exception {
+        List<PolicyRunner.Outcome> out = new ArrayList<>();
+        for (Object d : Json.arr(decisions, "decisions")) {
+            Map<String, Object> dec = Json.obj(d, "decision");
+            final Map<String, Object> img = image(Json.str(dec.get("image"), "image"));
+            final List<Integer> calls = new ArrayList<>();
+            PolicyRunner.Backbone backbone = k -> {
+                calls.add(k);
+                return logits(img, m.resolutions.get(k));
+            };
+            PolicyRunner.Predictor predictor = () -> ResolutionChooser.chooseIndex(
+                    ChoiceAndLabelsGoldenTest.floats(Json.obj(img.get("predictor"), "p").get("logits")),
+                    m.resolutions.size());
+            PolicyRunner.Outcome o = PolicyRunner.run(spec, backbone, predictor);
+            String where = name + " on " + img.get("name");
+            assertEquals(ints(dec.get("ran")), o.ran, where);
+            assertEquals(o.ran, calls, where + ": only the passes in ran were run");
+            assertEquals(Json.integer(dec.get("answered_index"), "answered_index"), o.answeredIndex, where);
+            assertEquals(Json.integer(dec.get("top1"), "top1"), o.top1, where);
+            assertEquals(dec.get("escalated"), o.escalated(), where);
+            for (int i = 0; i < o.ran.size(); i++) {
+                Map<String, Object> b = Json.obj(Json.obj(img.get("backbones"), "b")
+                        .get(Integer.toString(m.resolutions.get(o.ran.get(i)))), "b");
+                assertEquals(Json.num(b.get("max_softmax"), "ms"), o.maxSoftmax.get(i), 1e-12, where);
+            }
+            out.add(o);
         }
         return out;
     }
@@ -71,29 +107,7 @@ class PolicyGoldenTest {
                 assertEquals(m.defaultPolicy, spec);
             }
             kinds.add(spec.kind.json);
-            for (Object d : Json.arr(pc.get("decisions"), "decisions")) {
-                Map<String, Object> dec = Json.obj(d, "decision");
-                final Map<String, Object> img = image(Json.str(dec.get("image"), "image"));
-                final List<Integer> calls = new ArrayList<>();
-                PolicyRunner.Backbone backbone = k -> {
-                    calls.add(k);
-                    return logits(img, m.resolutions.get(k));
-                };
-                PolicyRunner.Predictor predictor = () -> ResolutionChooser.chooseIndex(
-                        ChoiceAndLabelsGoldenTest.floats(Json.obj(img.get("predictor"), "p").get("logits")),
-                        m.resolutions.size());
-                PolicyRunner.Outcome o = PolicyRunner.run(spec, backbone, predictor);
-                String where = name + " on " + img.get("name");
-                assertEquals(ints(dec.get("ran")), o.ran, where);
-                assertEquals(o.ran, calls, where + ": only the passes in ran were run");
-                assertEquals(Json.integer(dec.get("answered_index"), "answered_index"), o.answeredIndex, where);
-                assertEquals(Json.integer(dec.get("top1"), "top1"), o.top1, where);
-                assertEquals(dec.get("escalated"), o.escalated(), where);
-                for (int i = 0; i < o.ran.size(); i++) {
-                    Map<String, Object> b = Json.obj(Json.obj(img.get("backbones"), "b")
-                            .get(Integer.toString(m.resolutions.get(o.ran.get(i)))), "b");
-                    assertEquals(Json.num(b.get("max_softmax"), "ms"), o.maxSoftmax.get(i), 1e-12, where);
-                }
+            for (PolicyRunner.Outcome o : replay(m, spec, name, pc.get("decisions"))) {
                 if (spec.multiPass()) {
                     if (o.escalated()) {
                         escalated++;
@@ -107,5 +121,44 @@ class PolicyGoldenTest {
                 && kinds.contains("fixed"), "kinds covered: " + kinds);
         // the thresholds split the golden images: both outcomes are exercised
         assertTrue(escalated > 0 && accepted > 0, escalated + " escalated, " + accepted + " accepted");
+    }
+
+    /**
+     * A policy calibrated on the tflite files ({@code targets.tflite.policy}, from {@code drnet-edge calibrate
+     * --artifacts DIR --runtime tflite}) is the one the app runs, not the checkpoint's top-level policy: the
+     * golden manifest given one of the golden test specs as its tflite policy reproduces that spec's decisions.
+     */
+    @Test
+    void theTflitePolicyIsTheOneThatRuns() throws Exception {
+        Manifest plain = Golden.manifest();
+        Map<String, Object> policies = Json.obj(Golden.json().get("policies"), "policies");
+        Map<String, Object> chosen = null;
+        for (Object c : Json.arr(policies.get("cases"), "cases")) {
+            Map<String, Object> pc = Json.obj(c, "case");
+            PolicySpec spec = PolicySpec.fromJson(pc.get("spec"), plain.resolutions, true, "case");
+            if ("test".equals(pc.get("source")) && spec.multiPass() && !spec.equals(plain.defaultPolicy)) {
+                chosen = pc;
+                break;
+            }
+        }
+        assertNotNull(chosen, "golden.json has a multi-pass test policy other than the manifest's");
+        String name = Json.str(chosen.get("name"), "name");
+
+        Map<String, Object> doc = Json.parseObject(Golden.text(Json.str(Golden.json().get("manifest"), "manifest")));
+        Map<String, Object> tflite = Json.obj(Json.obj(doc.get("targets"), "targets").get("tflite"), "tflite");
+        Map<String, Object> own = new LinkedHashMap<>();
+        own.put("name", name);
+        own.put("spec", chosen.get("spec"));
+        own.put("calibration", Json.parseObject("{\"data\": \"int8 tflite files\", \"n\": 231}"));
+        tflite.put("policy", own);
+        Manifest m = Manifest.parse(Json.write(doc), "tflite");
+
+        assertEquals(name, m.defaultPolicy.name);
+        assertSame(m.policy, m.defaultPolicy);
+        assertEquals("targets.tflite.policy", m.policySource);
+        assertEquals("int8 tflite files", m.policyCalibration.get("data"));
+        assertNotEquals(plain.defaultPolicy, m.defaultPolicy);
+        List<PolicyRunner.Outcome> ran = replay(m, m.defaultPolicy, name, chosen.get("decisions"));
+        assertEquals(Json.arr(chosen.get("decisions"), "decisions").size(), ran.size());
     }
 }
