@@ -27,6 +27,7 @@ from .data import ImageFolder, imagenet_classes, sample_dir, scan_folder
 from .drnet import DRNet, fold_resolution
 from .errors import ConfigError, ConversionError, DataError
 from .manifest import MANIFEST_FORMAT, MANIFEST_VERSION, write_manifest
+from .policies import Predictions, expand_policies
 from .preprocess import load_image, to_tensor
 
 FP32_ATOL = 1e-3  # largest |logit difference| allowed between a converted fp32 model and PyTorch
@@ -95,9 +96,18 @@ def convert(
     calib: str | Path | None = None,
     calib_count: int = 100,
     via: str = "litert",
+    policy_data: str | Path | None = None,
+    policy_objective: dict[str, Any] | None = None,
+    policy_min_photos: int = 100,
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
-    """Convert a DRNet checkpoint (path or bundled name) for each target; returns the parity report."""
+    """Convert a DRNet checkpoint (path or bundled name) for each target; returns the parity report.
+
+    With ``policy_data``, each target's default policy is then calibrated on its converted files
+    over those photos (``calibrate --artifacts``; the calibration folder's held-aside fifth is never
+    used) under ``policy_objective`` (``max_drop``/``target_ratio``; default: the checkpoint's own
+    calibration objective). Either way ``parity.json`` records, per target, how often the files'
+    policy decisions match PyTorch fp32's on the held-aside photos."""
     from drnet_edge.converters import get_target, list_routes, list_targets
 
     names = list_targets() if "all" in targets else list(dict.fromkeys(targets))
@@ -134,6 +144,13 @@ def convert(
         for t in tgts:
             manifest["targets"][t.name], parity["targets"][t.name] = _convert_target(t, net, mods, cal, tmp, int8, log)
         write_manifest(tmp, manifest)
+        if policy_data is not None:
+            objective = policy_objective or _checkpoint_objective(ckpt)
+            for t in tgts:
+                _calibrate_target(
+                    tmp, t.name, Path(policy_data), folder, {**objective, "min_photos": policy_min_photos}, log
+                )
+        parity["policy"] = {t.name: policy_agreement(net, tmp, t.name, cal, log) for t in tgts}
         atomic_write_json(tmp / "parity.json", parity)
         replace_dir(tmp, out)
     except BaseException:
@@ -244,3 +261,95 @@ def _parity(
             res["top1_fp32_held"] = float((r == cal.held_labels).mean())
             res["top1_int8_held"] = float((g == cal.held_labels).mean())
     return res
+
+
+MOVED_AGREEMENT = 0.9  # decision agreement below this on >= MIN_AGREEMENT_N photos: the policy moved
+MOVED_MACS = 0.03  # or a MACs ratio this far from PyTorch's
+MIN_AGREEMENT_N = 100
+
+
+def _checkpoint_objective(ckpt: dict[str, Any]) -> dict[str, Any]:
+    obj = ((ckpt.get("policy") or {}).get("calibration") or {}).get("objective") or {}
+    if obj.get("target_ratio") is not None:
+        return {"target_ratio": obj["target_ratio"]}
+    return {"max_drop": obj.get("max_drop_pts") if obj.get("max_drop_pts") is not None else 0.5}
+
+
+def _calibrate_target(
+    root: Path, target: str, data: Path, calib: ImageFolder, objective: dict[str, Any], log: Callable[[str], None]
+) -> None:
+    """``calibrate --artifacts`` on the files just converted (the held-aside fifth left out when the
+    policy photos are the calibration photos)."""
+    from .calibrate import calibrate
+
+    same = data.resolve() == Path(calib.root).resolve()
+    subset = "train:0/5" if same else None
+    log(f"{target}: calibrating the default policy on the converted files ({data}{' ' + subset if subset else ''})")
+    with _stage(target, "policy", "calibrate"):
+        rec = calibrate(None, str(data), None, artifacts=str(root), runtime=target, subset=subset,
+                        classes=calib.classes, progress=False, **objective).record  # fmt: skip
+    exp = rec["calibration"]["expected"]
+    log(f"{target}: default policy {rec['name']} (expected {100 * exp['top1']:.1f}% at {exp['macs_ratio']:.2f}x)")
+
+
+@torch.no_grad()
+def held_predictions(net: Any, cal: CalibrationSet, batch: int = 32) -> Predictions:
+    """``net`` (a DRNet or converted artifacts) at every resolution on the held-aside photos."""
+    res = list(net.resolutions)
+    n = len(cal.held_labels)
+    top1, conf = np.zeros((n, len(res)), dtype=np.int64), np.zeros((n, len(res)), dtype=np.float32)
+    choice = np.zeros(n, dtype=np.int64) if net.has_predictor else None
+    for i in range(0, n, batch):
+        rows = slice(i, i + batch)
+        for k, r in enumerate(res):
+            p = net.backbone_at(cal.held[r][rows], k).softmax(dim=1)
+            top1[rows, k], conf[rows, k] = p.argmax(dim=1).numpy(), p.max(dim=1).values.numpy()
+        if choice is not None:
+            choice[rows] = net.choose(cal.held[net.thumb_size][rows]).numpy()
+    return Predictions(res, cal.held_labels, top1, conf, predictor_choice=choice)
+
+
+def policy_agreement(net: DRNet, root: Path, target: str, cal: CalibrationSet, log: Callable[[str], None]) -> dict:
+    """How often ``target``'s files make PyTorch fp32's decisions (resolutions run and the one
+    answered) under the policy they will run, on the held-aside photos; logs a warning when the policy
+    moved and the sample is large enough to say so."""
+    from .runnable import macs_by_resolution
+    from .runtime import ArtifactDRNet
+
+    art = ArtifactDRNet(root, target, threads=2)
+    name = (art.policy or {}).get("name") or ("drnet" if art.has_predictor else None)
+    n = len(cal.held_labels)
+    if name is None or n == 0:
+        return {"policy": name, "n": n, "note": "no dynamic policy or no labelled held-aside photos"}
+    pol = expand_policies([name], art.resolutions, with_controls=False)[0]
+    ref, got = held_predictions(net, cal), held_predictions(art, cal)
+    dr, dg = pol.decide(ref), pol.decide(got)
+    macs = macs_by_resolution(art)
+    cost = np.array([macs[r] for r in art.resolutions], dtype=np.float64)
+    ratio = lambda d: float((d.ran @ cost).mean() / cost.max())  # noqa: E731
+    idx = np.arange(n)
+    out = {
+        "policy": name,
+        "n": n,
+        "decisions_agree": float(((dr.final == dg.final) & (dr.ran == dg.ran).all(axis=1)).mean()),
+        "answers_agree": float((ref.top1[idx, dr.final] == got.top1[idx, dg.final]).mean()),
+        "top1_fp32": float((ref.top1[idx, dr.final] == ref.labels).mean()),
+        "top1_converted": float((got.top1[idx, dg.final] == got.labels).mean()),
+        "macs_ratio_fp32": ratio(dr),
+        "macs_ratio_converted": ratio(dg),
+    }
+    moved = (
+        out["decisions_agree"] < MOVED_AGREEMENT
+        or abs(out["macs_ratio_fp32"] - out["macs_ratio_converted"]) > MOVED_MACS
+    )
+    what = (f"{target}: policy {name} on {n} held-aside photos: decisions agree with PyTorch fp32 on "
+            f"{100 * out['decisions_agree']:.1f}%, MACs {out['macs_ratio_fp32']:.2f}x -> {out['macs_ratio_converted']:.2f}x")  # fmt: skip
+    if n < MIN_AGREEMENT_N:
+        log(f"{what} (too few photos to tell whether the policy moved: {MIN_AGREEMENT_N} needed)")
+    elif moved:
+        log(f"warning: {what}: the policy moved; calibrate it on these files (convert --policy-data DIR, or "
+            "drnet-edge calibrate --artifacts)")  # fmt: skip
+    else:
+        log(what)
+    out["moved"] = bool(moved) if n >= MIN_AGREEMENT_N else None
+    return out

@@ -16,8 +16,10 @@ from drnet_edge.calibrate import (
     photos_needed,
     pick,
     replay_candidates,
+    select_policy,
 )
 from drnet_edge.checkpoint import load_model, read_checkpoint
+from drnet_edge.crossfit import fold_ids, out_of_fold
 from drnet_edge.errors import ConfigError
 from drnet_edge.evaluate import evaluate
 from drnet_edge.policies import Predictions
@@ -154,3 +156,47 @@ def test_calibrate_refusals_write_nothing(tiny: tuple[Path, Path], tmp_path: Pat
     p = run("calibrate", "--model", str(ckpt), "--data", str(data), "--out", str(out), "--quiet", *args)
     assert p.returncode == 2 and message in p.stderr and "Traceback" not in p.stderr
     assert not out.exists()
+
+
+def test_out_of_fold_selection_follows_the_family_that_carries_the_signal() -> None:
+    """Two constructed cases with the same labels: where the low resolutions' confidence tells right
+    from wrong the cascade family is chosen; where only the predictor knows (confidences are noise)
+    a predictor family is. The families' estimates are out of fold and reported."""
+    n, rng = 600, np.random.default_rng(3)
+    labels = rng.integers(0, 10, n)
+    need = rng.choice(3, n, p=[0.3, 0.3, 0.4])  # index of the smallest resolution that is right (0 = 224)
+    top1 = labels[:, None].repeat(3, 1)
+    for k in (1, 2):
+        top1[need < k, k] = (labels[need < k] + 1) % 10  # wrong below what the photo needs
+    honest = np.where(top1 == labels[:, None], rng.uniform(0.6, 1.0, (n, 3)), rng.uniform(0.1, 0.5, (n, 3)))
+    noise = rng.uniform(0.1, 1.0, (n, 3))
+    paths = [f"/d/c{i % 10}/{i}.png" for i in range(n)]
+
+    by_conf = select_policy(Predictions(RES, labels, top1, honest, paths, rng.integers(0, 3, n)), MACS, max_drop=0.5)
+    assert by_conf.family == "cascade" and by_conf.chosen.family == "cascade"
+    by_pred = select_policy(Predictions(RES, labels, top1, noise, paths, need.copy()), MACS, max_drop=0.5)
+    assert by_pred.family in ("drnet", "drnet-escalate")
+    est = by_pred.families
+    assert set(est) == {"fixed", "cascade", "drnet", "drnet-escalate"}
+    assert est["drnet"]["drop_pts"] == pytest.approx(0.0) and est["drnet"]["macs_ratio"] < 0.6
+    assert all(len(e["fold_policies"]) == 5 for e in est.values() if "error" not in e)
+
+
+def test_out_of_fold_scores_every_photo_once_by_a_policy_chosen_without_it() -> None:
+    preds = synthetic(200)
+    preds.paths = [f"/photos/c{i % 3}/{i}.jpg" for i in range(preds.n)]
+    ids = fold_ids(preds, 4)
+    assert (ids == fold_ids(preds, 4)).all() and set(ids) == {0, 1, 2, 3}
+    seen: list[set[str]] = []
+
+    def choose(train: Predictions) -> str:
+        seen.append(set(train.paths))
+        return "cascade-128:0.5-224"
+
+    oof = out_of_fold(preds, choose, MACS, k=4)
+    for f, train in enumerate(seen):
+        held = {p for p, i in zip(preds.paths, ids, strict=True) if i == f}
+        assert held and not held & train and len(held) + len(train) == preds.n
+    assert oof.correct.shape == (preds.n,) and oof.policies == ["cascade-128:0.5-224"] * 4
+    assert oof.top1 == pytest.approx(1.0)  # in `synthetic`, 128 is right whenever confident, 224 always
+    assert set(np.unique(oof.macs)) <= {100.0, 500.0}

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from .._io import check_writable
-from ..errors import DrnetEdgeError
+from ..errors import ConfigError, DrnetEdgeError
 from ..options import parse_names
 from ._app import app, check_output_paths, console, err, friendly, quiet_runtimes, save_output, save_plot_output
 
@@ -26,19 +26,42 @@ def convert_cmd(
         int, typer.Option(help="Calibration views per model (augmented when images are fewer).")
     ] = 100,
     threads: Annotated[int | None, typer.Option(min=1, help="torch intra-op threads.")] = None,
+    policy_data: Annotated[
+        Path | None,
+        typer.Option(
+            help="Last step: calibrate each target's default policy on its converted files over these photos "
+            "(as drnet-edge calibrate --artifacts; --calib photos are fine, their held-aside fifth is left out)."
+        ),
+    ] = None,
+    max_drop: Annotated[
+        float | None, typer.Option(help="Objective for --policy-data (default: the checkpoint's own objective).")
+    ] = None,
+    target_ratio: Annotated[
+        float | None, typer.Option(help="Objective for --policy-data (default: the checkpoint's own objective).")
+    ] = None,
+    min_photos: Annotated[int, typer.Option(min=1, help="With --policy-data: refuse fewer photos than this.")] = 100,
 ) -> None:
     """Convert the predictor and one backbone per resolution for each target, with parity checks."""
     import torch
     from rich.table import Table
 
+    from ..calibrate import objective_of
     from ..convert import convert
 
     check_writable(out, "--out", directory=True)
+    objective = None
+    if max_drop is not None or target_ratio is not None:
+        if policy_data is None:
+            raise ConfigError("--max-drop/--target-ratio set the objective of --policy-data: add --policy-data DIR")
+        objective = objective_of(max_drop, target_ratio, False)
+    if policy_data is not None and not policy_data.is_dir():
+        raise ConfigError(f"--policy-data {policy_data} is not a folder of photos (one sub-folder per class)")
     if threads:
         torch.set_num_threads(threads)
     with quiet_runtimes(out, "convert"):
         parity = convert(
             model, targets=target, out=out, int8=int8, calib=calib, calib_count=calib_count, via=via,
+            policy_data=policy_data, policy_objective=objective, policy_min_photos=min_photos,
             log=lambda m: console.print(m, highlight=False, markup=False),
         )  # fmt: skip
     table = Table(title=f"parity against PyTorch ({'int8' if int8 else 'fp32'}; fp32 tolerance {parity['atol_fp32']})")
@@ -51,7 +74,7 @@ def convert_cmd(
         "held top-1 fp32 -> int8",
     ):
         table.add_column(col)
-    for tname, models in parity["targets"].items():
+    for tname, models in parity["targets"].items():  # the "policy" section is logged by convert
         for mname, r in models.items():
             held = (
                 f"{100 * r['top1_fp32_held']:.1f}% -> {100 * r['top1_int8_held']:.1f}%" if "top1_int8_held" in r else ""

@@ -1,0 +1,189 @@
+"""The shipped default policies: calibrated on what ships, on enough photos, reported out of fold.
+
+    .venv/bin/python benchmarks/shipped_policies.py [--out benchmarks/results/shipped_policies] \\
+        [--artifacts runs/convert] [--bundle out/bundle]
+
+Needs the TFLite int8 files made by ``bash benchmarks/convert_shipped.sh`` (onnx2tf route) and the
+shared photos (not shipped with the repository; public sources in the data notes of docs/RESULTS.md).
+
+Per model, per-image outcomes at every resolution (cached under ``--out`` as ``*.outcomes.pkl``)
+from the PyTorch fp32 checkpoint and from its TFLite int8 files:
+
+* ``lite0-imagewoof`` (and ``lite0-imagewoof-base``, the plain fine-tune it must match): the 1,925
+  Imagewoof validation photos plus the 628 photos of the Imagewoof training sample held out from
+  training (``test:0/5``): 2,553 photos that never trained either model.
+* ``lite0-imagenet``: the 500 shared ImageNet photos (its backbone is ImageNet Lite0, frozen).
+
+Objectives, fixed before any run: ``lite0-imagewoof`` ``--target-ratio 0.60``; ``lite0-imagenet``
+``--max-drop 1.0``.
+
+**Cross-fit.** The photos are split in 5 folds by hash; each fold is scored by the policy that
+``drnet-edge calibrate``'s selection (:func:`drnet_edge.calibrate.select_policy`: policy family out of
+fold on its own 5 inner folds, then the family's best) chose on the other 4; pooled, every photo is
+scored once by a policy that never saw it. Each row: top-1, MACs against the largest resolution, and
+paired differences (points, SE) against the fixed frontier at the same MACs, the policy's random
+control (its decisions dealt at random within each fold), the largest resolution and the base model
+at the same precision. int8 against fp32: the same photos, paired.
+
+**Bundled defaults** (``--bundle DIR`` writes the checkpoints; ``benchmarks/bundle_models.py`` ships
+them): ``lite0-imagewoof`` calibrated on its int8 files over the 1,925 validation photos (the 628 stay
+out for ``bash benchmarks/bench_shipped_policy.sh``, the latency run); ``lite0-imagenet`` calibrated
+on its fp32 checkpoint over all 500 photos (its int8 figures are reported beside it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import pickle
+import platform
+from pathlib import Path
+
+import numpy as np
+
+from drnet_edge._io import atomic_write, atomic_write_json
+from drnet_edge.calibrate import calibration_record, select_policy
+from drnet_edge.checkpoint import load_model, read_checkpoint, resolve_model, save_checkpoint
+from drnet_edge.crossfit import fold_ids, out_of_fold
+from drnet_edge.data import imagenet_classes, scan_folder
+from drnet_edge.evaluate import predict_folder, score_policies
+from drnet_edge.policies import Predictions, expand_policies
+from drnet_edge.results import fixed_frontier_at, paired
+from drnet_edge.runnable import macs_by_resolution
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+FOLDS = 5
+WOOF = [("imagewoof-val-calib", None), ("imagewoof-train-3k", "test:0/5")]
+MODELS = {
+    # model: (photo sets, objective, base model, photo sets the bundled default is calibrated on, source)
+    "lite0-imagewoof": (WOOF, {"target_ratio": 0.60}, "lite0-imagewoof-base", WOOF[:1], "int8"),
+    "lite0-imagenet": ([("imagenet-sample-dev", None)], {"max_drop": 1.0}, None, None, "fp32"),
+}
+
+
+def concat(parts: list[Predictions]) -> Predictions:
+    """Outcomes of several photo sets, one after the other."""
+    cat = lambda k: None if getattr(parts[0], k) is None else np.concatenate([getattr(p, k) for p in parts])  # noqa: E731
+    return Predictions(
+        list(parts[0].resolutions), cat("labels"), cat("top1"), cat("confidence"),
+        [s for p in parts for s in p.paths], cat("predictor_choice"), cat("margin"),
+    )  # fmt: skip
+
+
+def outcomes(model: str, precision: str, sets: list, arts: Path, cache: Path) -> tuple[Predictions, dict, int]:
+    """Per-image outcomes of ``model`` (fp32 checkpoint or its int8 TFLite files) on the photo sets."""
+    if cache.is_file():
+        return pickle.loads(cache.read_bytes())
+    if precision == "int8":
+        from drnet_edge.runtime import ArtifactDRNet
+
+        net = ArtifactDRNet(arts / f"{model}-onnx2tf-int8", "tflite", threads=2)
+        classes = net.classes
+    else:
+        net, classes, _ = load_model(model)
+    own = None if classes.ids == imagenet_classes().ids else classes
+    parts = []
+    for name, subset in sets:
+        folder = scan_folder(SHARED / name, classes=own, subset=subset)
+        parts.append(predict_folder(net, folder, net.resolutions, net.preprocess)[0])
+    out = (concat(parts), macs_by_resolution(net), net.predictor_macs())
+    atomic_write(cache, lambda p: p.write_bytes(pickle.dumps(out)))
+    return out
+
+
+def crossfit_row(preds: Predictions, macs: dict, pred_macs: int, objective: dict, base: Predictions | None) -> dict:
+    """The objective cross-fitted over FOLDS folds, pooled, against the frontier, control, largest, base."""
+    full = {"max_drop": None, "target_ratio": None, "require_bound": False, **objective}
+    oof = out_of_fold(
+        preds, lambda cal: select_policy(cal, macs, pred_macs, **full).chosen.name, macs, pred_macs, FOLDS
+    )
+    right = preds.correct()
+    ids = fold_ids(preds, FOLDS)
+    rng = np.random.default_rng(0)
+    perm = np.arange(preds.n)
+    for f in range(FOLDS):  # the control: each fold's decisions dealt at random within the fold
+        rows = np.flatnonzero(ids == f)
+        perm[rows] = rng.permutation(rows)
+    control = right[np.arange(preds.n), oof.final[perm]]
+    fixed = score_policies(preds, expand_policies(["fixed"], preds.resolutions), macs)
+    largest = macs[max(preds.resolutions)]
+    front = fixed_frontier_at(fixed, float(oof.macs.mean()) / 1e6)
+    row = {
+        "n": preds.n,
+        "folds": FOLDS,
+        "policies": oof.policies,
+        **oof.estimate(largest),
+        "fixed": {k: {"top1": v.top1, "macs_ratio": 1e6 * v.macs_m / largest} for k, v in fixed.items()},
+        "vs_fixed_frontier": None if front is None else {"between": front[2], **paired(oof.correct, front[0])},
+        "vs_control": paired(oof.correct, control),
+        "vs_largest": paired(oof.correct, right[:, 0]),
+        "vs_base": None
+        if base is None
+        else {
+            "base_top1": float(base.correct()[:, 0].mean()),
+            **paired(oof.correct, base.correct()[:, 0]),
+        },  # fmt: skip
+    }
+    return {**row, "correct": oof.correct.tolist()}
+
+
+def bundle(model: str, preds: Predictions, macs: dict, pred_macs: int, objective: dict, source: dict, data: str,
+           dest: Path | None) -> dict:  # fmt: skip
+    """The default policy calibrated on ``preds``; written into a copy of the checkpoint under ``dest``."""
+    full = {"max_drop": None, "target_ratio": None, "require_bound": False, **objective}
+    sel = select_policy(preds, macs, pred_macs, **full)
+    record = calibration_record(sel, preds, objective=full, data=data, source=source)
+    if dest is not None:
+        ckpt = read_checkpoint(resolve_model(model))
+        ckpt["policy"] = record
+        save_checkpoint(dest / f"{model}.pt", ckpt)
+    return record
+
+
+def run_model(model: str, out: Path, arts: Path, dest: Path | None) -> dict:
+    sets, objective, base_name, bundle_sets, bundle_on = MODELS[model]
+    result: dict = {"model": model, "objective": objective, "photos": [f"{n}{f' ({s})' if s else ''}" for n, s in sets]}
+    per = {}
+    for precision in ("fp32", "int8"):
+        preds, macs, pm = outcomes(model, precision, sets, arts, out / f"{model}.{precision}.outcomes.pkl")
+        base = None
+        if base_name:
+            base = outcomes(base_name, precision, sets, arts, out / f"{base_name}.{precision}.outcomes.pkl")[0]
+            assert [Path(p).name for p in base.paths] == [Path(p).name for p in preds.paths], "same photos, same order"
+        per[precision] = crossfit_row(preds, macs, pm, objective, base)
+        if precision == bundle_on:
+            n_first = sum(1 for p in preds.paths if SHARED / bundle_sets[0][0] in Path(p).parents) if bundle_sets else 0
+            cal = preds.subset(np.arange(n_first)) if bundle_sets else preds
+            where = ", ".join(n for n, _ in (bundle_sets or sets))
+            src = {"model": model, "runtime": "tflite" if precision == "int8" else "pytorch", "precision": precision,
+                   "route": "onnx2tf" if precision == "int8" else None}  # fmt: skip
+            result["bundled"] = bundle(model, cal, macs, pm, objective, src, where, dest)
+    a, b = np.array(per["int8"].pop("correct")), np.array(per["fp32"].pop("correct"))
+    result["crossfit"] = per
+    result["int8_vs_fp32"] = paired(a, b)
+    return result
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", type=Path, default=Path("benchmarks/results/shipped_policies"))
+    ap.add_argument("--artifacts", type=Path, default=Path("runs/convert"), help="where convert_shipped.sh wrote")
+    ap.add_argument("--bundle", type=Path, default=None, help="write the calibrated checkpoints here")
+    ap.add_argument("--models", default=",".join(MODELS))
+    args = ap.parse_args()
+    if not SHARED.is_dir():
+        raise SystemExit(f"{SHARED}: the shared photos are not here (they are not shipped with the repository)")
+    args.out.mkdir(parents=True, exist_ok=True)
+    results = [run_model(m, args.out, args.artifacts, args.bundle) for m in args.models.split(",")]
+    report = {"hardware": {"machine": platform.machine(), "processor": platform.processor()}, "models": results}
+    atomic_write_json(args.out / "results.json", report)
+    for r in results:
+        for prec, row in r["crossfit"].items():
+            f = lambda d: "-" if d is None else f"{d['delta_pts']:+.1f} ({d['se_pts']:.1f})"  # noqa: E731
+            print(f"{r['model']} {prec} n={row['n']}: {100 * row['top1']:.1f}% at {row['macs_ratio']:.3f}x; "
+                  f"frontier {f(row['vs_fixed_frontier'])} control {f(row['vs_control'])} largest {f(row['vs_largest'])} "
+                  f"base {f(row['vs_base'])}; {sorted(set(row['policies']))}")  # fmt: skip
+        print(f"{r['model']} int8 - fp32: {r['int8_vs_fp32']}; bundled {r['bundled']['name']}")
+
+
+if __name__ == "__main__":
+    main()
