@@ -24,7 +24,7 @@ from ..errors import BadImageError, DataError
 from ..policies import Decision
 from ..preprocess import center_crop_square, load_image, resize_square, to_model_input
 from ..progress import progress_bar
-from ..results import row_from_decision
+from ..results import PolicyRow, compare_to_fixed_line, row_from_decision
 from ..runnable import macs_by_resolution
 from ..runtime import ArtifactDRNet
 from ..stats import bootstrap_ratio
@@ -130,6 +130,8 @@ def bench_local(art: ArtifactDRNet, images: list[np.ndarray], labels: list[int],
         for name in names
     }
     _latency_ratios(policies, times, f"fixed-{art.resolutions[0]}")
+    if labels and all(y >= 0 for y in labels):
+        _accuracy_comparisons(policies, outcomes, art.resolutions, np.asarray(labels))
     default = default_spec(art)
     return {
         "models": models,
@@ -220,6 +222,30 @@ def _latency_ratios(policies: dict[str, dict], times: dict[str, list[float]], re
             "mean": bootstrap_ratio(np.array(times[name]), np.array(times[ref]), "mean"),
             "median": bootstrap_ratio(np.array(times[name]), np.array(times[ref]), "median"),
         }
+
+
+def _accuracy_comparisons(
+    policies: dict[str, dict], outcomes: dict[str, list[Outcome]], resolutions: list[int], labels: np.ndarray
+) -> None:
+    """Each dynamic policy's measured answers against the fixed frontier at its MACs, its random
+    control and the largest resolution (paired SE), as ``eval`` reports them: every fixed resolution
+    ran on every photo, so the control (the policy's decisions dealt at random) is scored exactly."""
+    right = np.stack([np.array([o.top1 for o in outcomes[f"fixed-{r}"]]) == labels for r in resolutions], axis=1)
+    rows = {f"fixed-{r}": PolicyRow(None, policies[f"fixed-{r}"]["macs_m"], {}, correct=right[:, k])
+            for k, r in enumerate(resolutions)}  # fmt: skip
+    idx = np.arange(len(labels))
+    for name, p in policies.items():
+        if name in rows:
+            continue
+        final = np.array([o.final for o in outcomes[name]])
+        rows[name] = PolicyRow(None, p["macs_m"], {}, dynamic=True, correct=right[idx, final])
+        perm = np.random.default_rng(0).permutation(len(final))
+        rows[f"random-{name}"] = PolicyRow(None, p["macs_m"], {}, control_of=name, correct=right[idx, final[perm]])
+    compare_to_fixed_line(rows)
+    for name, p in policies.items():
+        if name in rows and rows[name].dynamic:
+            p.update(rows[name].extra)
+            p["control_top1"] = float(rows[f"random-{name}"].correct.mean())  # type: ignore[union-attr]
 
 
 def _total(mj: dict[str, float] | None) -> float | None:

@@ -22,6 +22,10 @@ def _ratio(p: dict, stat: str) -> str:
     return f"{r['ratio']:.2f}x [{lo:.2f}-{hi:.2f}]"
 
 
+def _vs(d: dict | None) -> str:
+    return "" if not d else f"{d['delta_pts']:+.1f} ({d['se_pts']:.1f})"
+
+
 def _rows(report: dict) -> list[list[str]]:
     rows = []
     for name, p in report["policies"].items():
@@ -33,6 +37,7 @@ def _rows(report: dict) -> list[list[str]]:
             [
                 label,
                 _f(None if p["top1"] is None else 100 * p["top1"], ".1f", "%"),
+                _vs(p.get("vs_fixed_frontier")),
                 _f(p["latency_ms"], ".2f"),
                 _f(p.get("latency_p50_ms"), ".2f"),
                 _ratio(p, "mean"),
@@ -50,6 +55,7 @@ def _rows(report: dict) -> list[list[str]]:
 COLUMNS = [
     "policy",
     "top-1",
+    "vs fixed frontier (SE)",
     "mean ms",
     "p50 ms",
     "mean vs ref [95% CI]",
