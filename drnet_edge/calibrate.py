@@ -1,7 +1,8 @@
 """``drnet-edge calibrate``: choose a model's default policy on calibration photos.
 
 Every candidate (each cascade chain of two or three of the model's resolutions, smallest first, not
-necessarily ending at the largest, over a grid of thresholds; the predictor with and without
+necessarily ending at the largest, over a grid of thresholds on the max softmax and, as a family of
+its own, on the top-1 minus top-2 margin; the predictor with and without
 escalation; each fixed resolution) is replayed on the calibration photos' per-resolution outcomes.
 The photos are those of a checkpoint run in PyTorch, or of converted artifacts run in their runtime
 (``calibrate --artifacts``: an int8 file decides differently from the fp32 model, so calibrate what
@@ -14,7 +15,7 @@ ships). The objective:
 * ``target_ratio``: the most accurate candidate with mean MACs at most that share of the largest's.
 
 The pick is in two steps, so that a family with many thresholds does not win by fitting noise: each
-policy **family** (``fixed``, ``cascade``, ``drnet``, ``drnet-escalate``) is first estimated out of
+policy **family** (``fixed``, ``cascade``, ``cascade-margin``, ``drnet``, ``drnet-escalate``) is first estimated out of
 fold (K folds inside the calibration photos: the family's best policy on K-1 folds, scored on the
 K-th, pooled; :mod:`drnet_edge.crossfit`), the objective picks the family on those estimates, and the
 family's best policy on all the photos is the one written. The record reports that family's
@@ -58,8 +59,11 @@ class Candidate:
 
     @property
     def family(self) -> str:
-        """``fixed``, ``cascade``, ``drnet`` or ``drnet-escalate`` (the spec's kind)."""
-        return str(self.spec.get("kind", "fixed"))
+        """``fixed``, ``cascade``, ``cascade-margin``, ``drnet`` or ``drnet-escalate`` (the spec's
+        kind, and a cascade's signal when it is not the max softmax)."""
+        kind = str(self.spec.get("kind", "fixed"))
+        signal = self.spec.get("signal", "max_softmax")
+        return kind if signal == "max_softmax" else f"{kind}-{signal}"
 
     @property
     def drop_pts(self) -> float:
@@ -124,12 +128,16 @@ def replay_candidates(
     names = ["fixed"] + (["drnet"] if preds.predictor_choice is not None and want("drnet") else [])
     for pol in expand_policies(names, res, with_controls=False):
         out.append(cand(pol.name, pol.decide(preds), pol.spec or {}))
-    for chain_res in candidate_chains(res) if want("cascade") else []:
-        idx = [res.index(r) for r in chain_res]
-        grids = [_grid(preds.confidence[:, k], GRID if len(idx) == 2 else GRID // 2) for k in idx[:-1]]
-        for ts in np.array(np.meshgrid(*grids)).reshape(len(grids), -1).T:
-            chain = Chain(chain_res, tuple(float(t) for t in ts))
-            out.append(cand(chain.name, cascade_decision(preds.confidence, chain, res), chain.to_json()))
+    signals = {"cascade": ("max_softmax", preds.confidence), "cascade-margin": ("margin", preds.margin)}
+    for fam, (signal, values) in signals.items():
+        if values is None or not want(fam):
+            continue
+        for chain_res in candidate_chains(res):
+            idx = [res.index(r) for r in chain_res]
+            grids = [_grid(values[:, k], GRID if len(idx) == 2 else GRID // 2) for k in idx[:-1]]
+            for ts in np.array(np.meshgrid(*grids)).reshape(len(grids), -1).T:
+                chain = Chain(chain_res, tuple(float(t) for t in ts), signal)
+                out.append(cand(chain.name, cascade_decision(values, chain, res), chain.to_json()))
     if preds.predictor_choice is not None and want("drnet-escalate"):
         rows = np.arange(preds.n)
         for t in _grid(preds.confidence[rows, preds.predictor_choice], GRID):

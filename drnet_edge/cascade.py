@@ -9,6 +9,8 @@ A policy travels as a small JSON ``spec`` (in checkpoints and ``manifest.json``)
   resolution when its max softmax is below ``t``
 * ``{"kind": "cascade", "resolutions": [160, 224], "thresholds": [0.7]}``: run the smallest first,
   accept at stage ``i`` when the max softmax is at least ``thresholds[i]``; the last stage answers.
+  With ``"signal": "margin"`` a stage is accepted when the top-1 minus the top-2 softmax probability
+  is at least its threshold (named ``cascade-margin-160:0.2-224``); ``"max_softmax"`` is the default.
 """
 
 from __future__ import annotations
@@ -21,25 +23,38 @@ import numpy as np
 
 from .errors import ConfigError
 
+SIGNALS = ("max_softmax", "margin")  # what a cascade stage compares with its threshold
+
 
 @dataclass(frozen=True)
 class Chain:
-    """A cascade: resolutions run smallest first; stage ``i`` is accepted when the max softmax there
-    is at least ``thresholds[i]``; the last stage always answers."""
+    """A cascade: resolutions run smallest first; stage ``i`` is accepted when its ``signal`` (the max
+    softmax, or the top-1 minus top-2 softmax margin) is at least ``thresholds[i]``; the last stage
+    always answers."""
 
     resolutions: tuple[int, ...]  # run order (increasing)
     thresholds: tuple[float, ...]  # one per stage but the last
+    signal: str = "max_softmax"
 
     @property
     def name(self) -> str:
         stages = [f"{r}:{t:g}" for r, t in zip(self.resolutions, self.thresholds, strict=False)]
-        return "cascade-" + "-".join([*stages, str(self.resolutions[-1])])
+        head = "cascade-" if self.signal == "max_softmax" else f"cascade-{self.signal}-"
+        return head + "-".join([*stages, str(self.resolutions[-1])])
 
     def indices(self, resolutions: list[int]) -> list[int]:
         return [resolutions.index(r) for r in self.resolutions]
 
     def to_json(self) -> dict:
-        return {"kind": "cascade", "resolutions": list(self.resolutions), "thresholds": list(self.thresholds)}
+        out = {"kind": "cascade", "resolutions": list(self.resolutions), "thresholds": list(self.thresholds)}
+        return out if self.signal == "max_softmax" else {**out, "signal": self.signal}
+
+    @classmethod
+    def from_json(cls, spec: dict[str, Any]) -> Chain:
+        signal = spec.get("signal", "max_softmax")
+        if signal not in SIGNALS:
+            raise ConfigError(f"cascade signal {signal!r} unknown (known: {', '.join(SIGNALS)}); upgrade drnet-edge")
+        return cls(tuple(spec["resolutions"]), tuple(spec["thresholds"]), signal)
 
 
 def parse_threshold(text: str, where: str) -> float:
@@ -53,9 +68,13 @@ def parse_threshold(text: str, where: str) -> float:
 
 
 def parse_chain(arg: str, resolutions: list[int]) -> Chain:
-    """``"128:0.8-160:0.7-224"`` -> :class:`Chain`, checked against the model's resolutions."""
+    """``"128:0.8-160:0.7-224"`` (or ``"margin-160:0.2-224"``) -> :class:`Chain`, checked against the
+    model's resolutions."""
     where = f"policy 'cascade-{arg}'"
     parts = arg.split("-")
+    signal = "max_softmax"
+    if parts and parts[0] in SIGNALS:
+        signal = parts.pop(0)
     if len(parts) < 2:
         raise ConfigError(f"{where}: a cascade needs at least two stages, e.g. cascade-160:0.7-224")
     res, thr = [], []
@@ -75,12 +94,12 @@ def parse_chain(arg: str, resolutions: list[int]) -> Chain:
             thr.append(parse_threshold(t_text, where))
     if res != sorted(set(res)):
         raise ConfigError(f"{where}: stages must run from the smallest resolution to larger ones, each once")
-    return Chain(tuple(res), tuple(thr))
+    return Chain(tuple(res), tuple(thr), signal)
 
 
 def cascade_arrays(confidence: np.ndarray, chain: Chain, resolutions: list[int]) -> tuple[np.ndarray, np.ndarray]:
-    """Replay ``chain`` on per-image confidences (N, K) at every resolution (vectorised): the index
-    answered at (N,) and the resolutions run (N, K) bool."""
+    """Replay ``chain`` on per-image values of its signal (N, K) at every resolution (vectorised): the
+    index answered at (N,) and the resolutions run (N, K) bool."""
     n, k = confidence.shape
     idx = chain.indices(resolutions)
     final = np.full(n, idx[-1], dtype=np.int64)
@@ -95,19 +114,19 @@ def cascade_arrays(confidence: np.ndarray, chain: Chain, resolutions: list[int])
     return final, ran
 
 
-def run_cascade(chain: Chain, run: Callable[[int], tuple[int, float]]) -> tuple[int, int, list[int]]:
-    """Run ``chain`` on one image: ``run(resolution)`` -> (top-1, max softmax). Returns (top-1,
+def run_cascade(chain: Chain, run: Callable[[int], tuple[int, float, float]]) -> tuple[int, int, list[int]]:
+    """Run ``chain`` on one image: ``run(resolution)`` -> (top-1, max softmax, margin). Returns (top-1,
     resolution answered at, resolutions run) - the deployed loop, the same rule as the replay."""
     ran = []
     for r, t in zip(chain.resolutions, (*chain.thresholds, None), strict=True):
-        top, conf = run(r)
+        top, conf, margin = run(r)
         ran.append(r)
-        if t is None or conf >= t:
+        if t is None or (margin if chain.signal == "margin" else conf) >= t:
             return top, r, ran
     raise AssertionError("unreachable")
 
 
-RunAt = Callable[[int], tuple[int, float]]  # resolution index -> (top-1, max softmax)
+RunAt = Callable[[int], tuple[int, float, float]]  # resolution index -> (top-1, max softmax, margin)
 
 
 def run_spec(
@@ -120,14 +139,14 @@ def run_spec(
         k = int(spec["resolution_index"])
         return run_at(k)[0], k, [k]
     if kind == "cascade":
-        chain = Chain(tuple(spec["resolutions"]), tuple(spec["thresholds"]))
+        chain = Chain.from_json(spec)
         top, r, ran = run_cascade(chain, lambda r: run_at(resolutions.index(r)))
         return top, resolutions.index(r), [resolutions.index(q) for q in ran]
     if kind in ("drnet", "drnet-escalate"):
         if choose is None:
             raise ConfigError(f"policy {kind} needs the resolution predictor, and these models have none")
         k = choose()
-        top, conf = run_at(k)
+        top, conf, _ = run_at(k)
         if kind == "drnet-escalate" and k != 0 and conf < float(spec["threshold"]):
             return run_at(0)[0], 0, [k, 0]
         return top, k, [k]
@@ -138,3 +157,12 @@ def max_softmax(logits: np.ndarray) -> float:
     """The largest softmax probability of one logit vector (numerically stable)."""
     z = np.asarray(logits, dtype=np.float64).ravel()
     return float(1.0 / np.exp(z - z.max()).sum())
+
+
+def softmax_signals(logits: np.ndarray) -> tuple[float, float]:
+    """(max softmax, top-1 minus top-2 softmax probability) of one logit vector."""
+    z = np.asarray(logits, dtype=np.float64).ravel()
+    p = np.exp(z - z.max())
+    p /= p.sum()
+    top2 = np.sort(p)[-2:] if p.size > 1 else np.array([0.0, p[0]])
+    return float(top2[-1]), float(top2[-1] - top2[0])

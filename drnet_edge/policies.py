@@ -14,6 +14,7 @@ Names (``expand_policies``): the family is the text before the first ``-``, the 
   when the chosen one's max softmax is below 0.7)
 * ``cascade-160:0.7-224``: run 160; accept when its max softmax >= 0.7, else run 224. Stages are
   ``R:T`` (resolution and threshold), the last one a bare ``R``; e.g. ``cascade-128:0.8-160:0.7-224``.
+  ``cascade-margin-160:0.2-224`` compares the top-1 minus top-2 softmax probability instead.
 * ``random`` (the control of ``drnet``), ``random-<policy>``: the control of any dynamic policy, the
   same per-image decisions (resolutions run, resolution answered) dealt to the images at random.
 * ``default``: the model's default policy (chosen by ``drnet-edge calibrate``), with its control.
@@ -272,18 +273,28 @@ def cascade_decision(confidence: np.ndarray, chain: Chain, resolutions: list[int
     return Decision(*cascade_arrays(confidence, chain, resolutions))
 
 
+def signal_of(p: Predictions, signal: str) -> np.ndarray:
+    """The (N, K) values a cascade stage compares with its threshold."""
+    if signal == "max_softmax":
+        return p.confidence
+    if p.margin is None:
+        raise ConfigError("a margin cascade needs the top-2 margin of every output; these predictions lack it")
+    return p.margin
+
+
 @register_policy("cascade")
 def _cascade(resolutions: list[int], arg: str | None) -> list[Policy]:
     if arg is None:
         raise ConfigError("policy 'cascade' needs its stages, e.g. cascade-160:0.7-224 (or use 'default')")
     chain = parse_chain(arg, resolutions)
+    what = "max softmax" if chain.signal == "max_softmax" else "top-1 minus top-2 softmax"
     text = " -> ".join(
-        f"{r} (accept if max softmax >= {t:g})" for r, t in zip(chain.resolutions, chain.thresholds, strict=False)
+        f"{r} (accept if {what} >= {t:g})" for r, t in zip(chain.resolutions, chain.thresholds, strict=False)
     )
     return [
         Policy(
             chain.name,
-            lambda p: cascade_decision(p.confidence, chain, p.resolutions),
+            lambda p: cascade_decision(signal_of(p, chain.signal), chain, p.resolutions),
             f"cascade: {text} -> {chain.resolutions[-1]}; an escalated image pays for every pass",
             dynamic=True,
             spec=chain.to_json(),

@@ -93,7 +93,7 @@ def test_deployed_cascade_loop_matches_the_replay(chain: Chain) -> None:
     d = cascade_decision(CONF, chain, RES)
     for i in range(4):
         top, r, ran = run_cascade(
-            chain, lambda r, i=i: (int(preds.top1[i, RES.index(r)]), float(CONF[i, RES.index(r)]))
+            chain, lambda r, i=i: (int(preds.top1[i, RES.index(r)]), float(CONF[i, RES.index(r)]), 0.0)
         )
         assert r == RES[d.final[i]] and len(ran) == d.ran[i].sum() and top == preds.top1[i, d.final[i]]
 
@@ -170,3 +170,27 @@ def test_the_fixed_frontier_is_the_upper_concave_hull() -> None:
     line, top, between = fixed_frontier_at(rows, 250e-6)
     assert between == "fixed-160..fixed-224" and top == pytest.approx((4 / 6 + 5 / 6) / 2)
     assert line.shape == (n,) and fixed_frontier_at(rows, 400e-6) is None
+
+
+def test_a_margin_cascade_compares_the_top2_margin_in_the_replay_and_the_deployed_loop() -> None:
+    preds = make_preds()
+    preds.confidence = CONF
+    preds.margin = CONF[:, ::-1].copy()  # a different signal, so the two rules disagree somewhere
+    pol = expand_policies(["cascade-margin-96:0.5-224"], RES, with_controls=False)[0]
+    assert pol.spec == {"kind": "cascade", "resolutions": [96, 224], "thresholds": [0.5], "signal": "margin"}
+    chain = Chain.from_json(pol.spec)
+    assert chain.name == pol.name == "cascade-margin-96:0.5-224"
+    d = pol.decide(preds)
+    assert (d.final == cascade_decision(preds.margin, chain, RES).final).all()
+    assert (d.final != cascade_decision(CONF, chain, RES).final).any()
+    signals = np.stack([CONF, preds.margin], axis=2)
+    for i in range(4):
+
+        def run(r: int, i: int = i) -> tuple[int, float, float]:
+            k = RES.index(r)
+            return int(preds.top1[i, k]), float(signals[i, k, 0]), float(signals[i, k, 1])
+
+        _, r, _ = run_cascade(chain, run)
+        assert r == RES[d.final[i]]
+    with pytest.raises(ConfigError, match="signal"):
+        Chain.from_json({**pol.spec, "signal": "entropy"})

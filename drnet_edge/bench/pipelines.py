@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ..cascade import max_softmax, run_spec
+from ..cascade import run_spec, softmax_signals
 from ..errors import ConfigError
 from ..policies import expand_policies
 from ..preprocess import center_crop_square, resize_square, to_model_input
@@ -58,7 +58,7 @@ class Pipeline:
 
         def run_at(k: int) -> tuple[int, float]:
             logits = art.backbone(k)(prepared(art.resolutions[k], art.backbone_inputs[k]))[0]
-            return int(np.argmax(logits)), max_softmax(logits)
+            return int(np.argmax(logits)), *softmax_signals(logits)
 
         def choose() -> int:
             nonlocal used_predictor
