@@ -27,9 +27,11 @@ size; ``--quantized-only`` rewrites just that key from the PNGs already in the g
 Policy decisions (``golden.json`` "policies"): for the manifest's default policy for the tflite files when it
 carries one (manifest version 2: ``targets.tflite.policy``, calibrated on those files, else the top-level
 ``policy``), and for test specs whose thresholds are picked from these images' max softmax so that they split
-between accepting and escalating (``cascade-160:t-224``, a three-stage cascade, ``drnet-escalate:t``, plus
-``drnet`` and ``fixed-128``), the outcome of ``drnet_edge.cascade.run_spec`` on the golden logits: top-1,
-resolution index answered at, indices run. The JVM tests replay them with the Java ``PolicyRunner``.
+between accepting and escalating (``cascade-160:t-224``, a three-stage cascade, the same two with
+``"signal": "margin"`` and thresholds picked from the top-1 minus top-2 softmax margins, ``drnet-escalate:t``,
+plus ``drnet`` and ``fixed-128``), the outcome of ``drnet_edge.cascade.run_spec`` on the golden logits: top-1,
+resolution index answered at, indices run, and each pass's margin. The JVM tests replay them with the Java
+``PolicyRunner``. ``--policies-only`` rewrites just that key from the logits already in the golden directory.
 """
 
 from __future__ import annotations
@@ -44,8 +46,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from drnet_edge.cascade import Chain, max_softmax, run_spec
+from drnet_edge.cascade import Chain, max_softmax, run_spec, softmax_signals
 from drnet_edge.data import sample_dir
+from drnet_edge.manifest import Manifest
 from drnet_edge.preprocess import (
     Preprocess,
     center_crop_square,
@@ -182,30 +185,37 @@ def split_threshold(values: list[float]) -> float | None:
     return None
 
 
-def policy_cases(images: list[dict], logits: dict[str, list[np.ndarray]], resolutions: list[int], manifest_policy):
-    """The decisions of the manifest's policy (if any) and of the test specs on the golden images."""
-    conf = {img["name"]: [max_softmax(z) for z in logits[img["name"]]] for img in images}
-    choice = {img["name"]: img["predictor"]["choice"] for img in images}
+def cascade_test_cases(values: dict[str, list[float]], resolutions: list[int], signal: str) -> list[Chain]:
+    """Test cascades comparing ``signal`` (its per-image ``values`` at every resolution) with thresholds that
+    split the golden images: two stages (``cascade-160:t-224``), split on the signal at 160, and three
+    (``cascade-128:t1-160:t2-224``), split at 128 and then among the images still open at 160."""
     k = {r: i for i, r in enumerate(resolutions)}
-    cases: list[tuple[str, dict, str]] = []
-    if manifest_policy:
-        cases.append((manifest_policy["name"], manifest_policy["spec"], "manifest"))
     asc = sorted(resolutions)  # [128, 160, 192, 224] for the default model
     mid, small, largest = asc[1] if len(asc) > 2 else asc[0], asc[0], asc[-1]
-    # two stages (cascade-160:t-224): split on the confidence at 160
-    t = split_threshold([c[k[mid]] for c in conf.values()])
+    chains = []
+    t = split_threshold([c[k[mid]] for c in values.values()])
     if t is not None:
-        chain = Chain((mid, largest), (t,))
-        cases.append((chain.name, chain.to_json(), "test"))
-    # three stages (cascade-128:t1-160:t2-224): split at 128, then split the images still open at 160
-    t1 = split_threshold([c[k[small]] for c in conf.values()]) if len(asc) > 2 else None
+        chains.append(Chain((mid, largest), (t,), signal))
+    t1 = split_threshold([c[k[small]] for c in values.values()]) if len(asc) > 2 else None
     if t1 is not None:
-        still_open = [c[k[mid]] for c in conf.values() if c[k[small]] < t1]
+        still_open = [c[k[mid]] for c in values.values() if c[k[small]] < t1]
         t2 = split_threshold(still_open) if len(still_open) > 1 else None
         if t2 is None:
             t2 = 0.5 if not still_open or abs(still_open[0] - 0.5) > 1e-4 else 0.6
-        chain = Chain((small, mid, largest), (t1, t2))
-        cases.append((chain.name, chain.to_json(), "test"))
+        chains.append(Chain((small, mid, largest), (t1, t2), signal))
+    return chains
+
+
+def policy_cases(images: list[dict], logits: dict[str, list[np.ndarray]], resolutions: list[int], manifest_policy):
+    """The decisions of the manifest's policy (if any) and of the test specs on the golden images."""
+    conf = {img["name"]: [max_softmax(z) for z in logits[img["name"]]] for img in images}
+    margin = {img["name"]: [softmax_signals(z)[1] for z in logits[img["name"]]] for img in images}
+    choice = {img["name"]: img["predictor"]["choice"] for img in images}
+    cases: list[tuple[str, dict, str]] = []
+    if manifest_policy:
+        cases.append((manifest_policy["name"], manifest_policy["spec"], "manifest"))
+    for values, signal in ((conf, "max_softmax"), (margin, "margin")):
+        cases += [(chain.name, chain.to_json(), "test") for chain in cascade_test_cases(values, resolutions, signal)]
     # the predictor's choice with escalation: split the images whose choice is not the largest resolution
     chosen_small = [conf[n][choice[n]] for n in conf if choice[n] != 0]
     te = split_threshold(chosen_small) if len(chosen_small) > 1 else None
@@ -224,7 +234,7 @@ def policy_cases(images: list[dict], logits: dict[str, list[np.ndarray]], resolu
             top, final, ran = run_spec(
                 spec,
                 resolutions,
-                lambda i, z=z: (int(np.argmax(z[i])), max_softmax(z[i])),
+                lambda i, z=z: (int(np.argmax(z[i])), *softmax_signals(z[i])),
                 lambda img=img: img["predictor"]["choice"],
             )
             decisions.append(
@@ -235,12 +245,25 @@ def policy_cases(images: list[dict], logits: dict[str, list[np.ndarray]], resolu
                     "answered_resolution": resolutions[final],
                     "ran": ran,
                     "escalated": len(ran) > 1,
+                    "margin": [softmax_signals(z[i])[1] for i in ran],
                 }
             )
         out.append({"name": name, "spec": spec, "source": source, "decisions": decisions})
         summary = ", ".join("+".join(str(resolutions[i]) for i in d["ran"]) for d in decisions)
         print(f"policy {name}: ran {summary}")
     return out
+
+
+def policies_section(images: list[dict], logits: dict[str, list[np.ndarray]], resolutions: list[int], manifest_policy):
+    """golden.json's "policies": the rule and the decisions of :func:`policy_cases`."""
+    return {
+        "manifest_policy": manifest_policy["name"] if manifest_policy else None,
+        "rule": "drnet_edge.cascade.run_spec on the golden logits; max softmax = 1 / sum(exp(z - max z)) "
+        "in float64; margin = top-1 minus top-2 of p = exp(z - max z) / sum(exp(z - max z)) in float64; "
+        'a cascade stage accepts when its signal (max softmax, or the margin with "signal": "margin") '
+        ">= its threshold; drnet-escalate compares the max softmax",
+        "cases": policy_cases(images, logits, resolutions, manifest_policy),
+    }
 
 
 def find_sample(name: str) -> Path:
@@ -258,9 +281,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--quantized-only", action="store_true", help="only rewrite golden.json's quantized_inputs from the PNGs there"
     )
+    ap.add_argument(
+        "--policies-only",
+        action="store_true",
+        help="only rewrite golden.json's policies from the logits and manifest copy there (no model runs)",
+    )
     args = ap.parse_args(argv)
     if args.quantized_only:
         return rewrite_quantized(Path(args.out))
+    if args.policies_only:
+        return rewrite_policies(Path(args.out))
 
     model = ArtifactDRNet(args.artifacts, "tflite", threads=1)
     m = model.manifest  # drnet_edge.manifest.Manifest
@@ -359,12 +389,7 @@ def main(argv: list[str] | None = None) -> int:
         "predictor_input": thumb,
         "tensor_bytes": "float32 little-endian, NCHW [1, 3, S, S]: ((x / 255) - mean) / std",
         "images": images,
-        "policies": {
-            "manifest_policy": manifest_policy["name"] if manifest_policy else None,
-            "rule": "drnet_edge.cascade.run_spec on the golden logits; max softmax = 1 / sum(exp(z - max z)) "
-            "in float64; a stage accepts when its max softmax >= its threshold",
-            "cases": policy_cases(images, all_logits, resolutions, manifest_policy),
-        },
+        "policies": policies_section(images, all_logits, resolutions, manifest_policy),
         "latency_cases": latency_cases(),
         "resize_cases": synthetic_cases(out),
         "quantized_inputs": quantized_cases(pre, all_crops),
@@ -386,6 +411,23 @@ def rewrite_quantized(out: Path) -> int:
     golden["quantized_inputs"] = quantized_cases(pre, crops)
     path.write_text(json.dumps(golden, indent=1) + "\n", encoding="utf-8")
     print(f"rewrote quantized_inputs ({len(QUANTIZED_SPECS)} specs) in {path}")
+    return 0
+
+
+def rewrite_policies(out: Path) -> int:
+    """Recompute ``policies`` from the golden directory's own backbone logits (``.f32``), predictor choices and
+    manifest copy (the rest untouched; no model runs)."""
+    path = out / "golden.json"
+    golden = json.loads(path.read_text(encoding="utf-8"))
+    resolutions = golden["resolutions"]
+    logits = {
+        im["name"]: [np.fromfile(out / im["backbones"][str(r)]["logits"], dtype="<f4") for r in resolutions]
+        for im in golden["images"]
+    }
+    manifest = Manifest.from_json(json.loads((out / golden["manifest"]).read_text(encoding="utf-8")))
+    golden["policies"] = policies_section(golden["images"], logits, resolutions, manifest.policy_for("tflite"))
+    path.write_text(json.dumps(golden, indent=1) + "\n", encoding="utf-8")
+    print(f"rewrote policies ({len(golden['policies']['cases'])} cases) in {path}")
     return 0
 
 

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 import pytest
 
-from drnet_edge.cascade import max_softmax, run_spec
+from drnet_edge.cascade import max_softmax, run_spec, softmax_signals
 from drnet_edge.manifest import Manifest
 from drnet_edge.preprocess import (
     Preprocess,
@@ -77,7 +77,10 @@ def test_python_policy_rule_reproduces_golden_decisions(golden: dict) -> None:
         for d in case["decisions"]:
             z, choice = logits[d["image"]], images[d["image"]]["predictor"]["choice"]
             top, final, ran = run_spec(
-                case["spec"], resolutions, lambda k, z=z: (int(np.argmax(z[k])), max_softmax(z[k])), lambda c=choice: c
+                case["spec"],
+                resolutions,
+                lambda k, z=z: (int(np.argmax(z[k])), *softmax_signals(z[k])),
+                lambda c=choice: c,
             )
             assert (top, final, ran) == (d["top1"], d["answered_index"], d["ran"]), f"{case['name']} on {d['image']}"
             if case["spec"]["kind"] in ("cascade", "drnet-escalate"):

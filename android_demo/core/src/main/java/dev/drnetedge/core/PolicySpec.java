@@ -19,7 +19,11 @@ import java.util.Map;
  *       backbone's max softmax at k is below t, resolution index 0 (the largest) runs too and answers;</li>
  *   <li>{@code {"kind": "cascade", "resolutions": [160, 224], "thresholds": [0.7]}}: the resolutions in that
  *       order (smallest first); the first stage whose max softmax is at least its threshold answers; the last
- *       stage always answers.</li>
+ *       stage always answers (named {@code cascade-160:0.7-224});</li>
+ *   <li>{@code {"kind": "cascade", "resolutions": [160, 224], "thresholds": [0.3], "signal": "margin"}}: the same,
+ *       but a stage compares its margin, the top-1 minus the top-2 softmax probability, with its threshold (named
+ *       {@code cascade-margin-160:0.3-224}). {@code "signal": "max_softmax"} is the default (the key absent); an
+ *       unknown signal is refused, naming {@code <where>.signal}.</li>
  * </ul>
  * Instances are validated against a manifest's resolutions (and whether it has a predictor) when made.
  * {@link PolicyRunner} runs them.
@@ -46,7 +50,43 @@ public final class PolicySpec {
         }
     }
 
-    /** Display name, e.g. "cascade-160:0.7-224", "drnet", "fixed-224", "drnet-escalate:0.6". */
+    /**
+     * What a cascade stage compares with its threshold ({@code "signal"} in the spec, {@code SIGNALS} in
+     * drnet_edge/cascade.py): the max softmax (the default) or the margin, top-1 minus top-2 softmax probability.
+     */
+    public enum Signal {
+        MAX_SOFTMAX("max_softmax"), MARGIN("margin");
+
+        public final String json;
+
+        Signal(String json) {
+            this.json = json;
+        }
+
+        /** The signal spelled {@code json}, or null when none is. */
+        static Signal find(String json) {
+            for (Signal g : values()) {
+                if (g.json.equals(json)) {
+                    return g;
+                }
+            }
+            return null;
+        }
+
+        static Signal of(String json, String where) {
+            Signal g = find(json);
+            if (g == null) {
+                throw new Json.JsonException(where + ": unknown cascade signal \"" + json + "\" (this app knows "
+                        + "max_softmax and margin): update the app, or recalibrate with a matching drnet-edge");
+            }
+            return g;
+        }
+    }
+
+    /**
+     * Display name, e.g. "cascade-160:0.7-224", "cascade-margin-160:0.3-224", "drnet", "fixed-224",
+     * "drnet-escalate:0.6".
+     */
     public final String name;
     public final Kind kind;
     /** FIXED: the resolution index; -1 otherwise. */
@@ -59,10 +99,16 @@ public final class PolicySpec {
     public final List<Integer> chainIndices;
     /** CASCADE: one threshold per stage but the last; empty otherwise. */
     public final List<Double> thresholds;
+    /**
+     * CASCADE: what each stage compares with its threshold. MAX_SOFTMAX for the other kinds (drnet-escalate
+     * always compares the max softmax).
+     */
+    public final Signal signal;
 
     private PolicySpec(String name, Kind kind, int resolutionIndex, double threshold, List<Integer> chain,
-            List<Integer> chainIndices, List<Double> thresholds) {
+            List<Integer> chainIndices, List<Double> thresholds, Signal signal) {
         this.kind = kind;
+        this.signal = signal;
         this.resolutionIndex = resolutionIndex;
         this.threshold = threshold;
         this.chain = Collections.unmodifiableList(new ArrayList<>(chain));
@@ -83,23 +129,32 @@ public final class PolicySpec {
                     + (resolutions.size() - 1) + " (resolutions " + resolutions + ")");
         }
         return new PolicySpec("fixed-" + resolutions.get(resolutionIndex), Kind.FIXED, resolutionIndex, Double.NaN,
-                NO_INTS, NO_INTS, NO_DOUBLES);
+                NO_INTS, NO_INTS, NO_DOUBLES, Signal.MAX_SOFTMAX);
     }
 
     public static PolicySpec drnet(boolean hasPredictor) {
         requirePredictor(Kind.DRNET, hasPredictor);
-        return new PolicySpec(null, Kind.DRNET, -1, Double.NaN, NO_INTS, NO_INTS, NO_DOUBLES);
+        return new PolicySpec(null, Kind.DRNET, -1, Double.NaN, NO_INTS, NO_INTS, NO_DOUBLES, Signal.MAX_SOFTMAX);
     }
 
     public static PolicySpec drnetEscalate(double threshold, boolean hasPredictor) {
         requirePredictor(Kind.DRNET_ESCALATE, hasPredictor);
         checkThreshold(threshold, "policy drnet-escalate");
-        return new PolicySpec(null, Kind.DRNET_ESCALATE, -1, threshold, NO_INTS, NO_INTS, NO_DOUBLES);
+        return new PolicySpec(null, Kind.DRNET_ESCALATE, -1, threshold, NO_INTS, NO_INTS, NO_DOUBLES,
+                Signal.MAX_SOFTMAX);
     }
 
-    /** A cascade over {@code chain} (pixels, smallest first) with one threshold per stage but the last. */
+    /**
+     * A cascade over {@code chain} (pixels, smallest first) with one max-softmax threshold per stage but the last.
+     */
     public static PolicySpec cascade(List<Integer> chain, List<Double> thresholds, List<Integer> resolutions) {
-        String where = "policy cascade " + chain;
+        return cascade(chain, thresholds, Signal.MAX_SOFTMAX, resolutions);
+    }
+
+    /** A cascade whose stages compare {@code signal} with their thresholds. */
+    public static PolicySpec cascade(List<Integer> chain, List<Double> thresholds, Signal signal,
+            List<Integer> resolutions) {
+        String where = "policy cascade" + (signal == Signal.MAX_SOFTMAX ? " " : "-" + signal.json + " ") + chain;
         if (chain.size() < 2) {
             throw new Json.JsonException(where + ": a cascade needs at least two stages, e.g. [160, 224]");
         }
@@ -123,12 +178,12 @@ public final class PolicySpec {
         for (double t : thresholds) {
             checkThreshold(t, where);
         }
-        return new PolicySpec(null, Kind.CASCADE, -1, Double.NaN, chain, idx, thresholds);
+        return new PolicySpec(null, Kind.CASCADE, -1, Double.NaN, chain, idx, thresholds, signal);
     }
 
     /** The same policy under another display name (the manifest's). */
     public PolicySpec named(String newName) {
-        return new PolicySpec(newName, kind, resolutionIndex, threshold, chain, chainIndices, thresholds);
+        return new PolicySpec(newName, kind, resolutionIndex, threshold, chain, chainIndices, thresholds, signal);
     }
 
     private static void requirePredictor(Kind kind, boolean hasPredictor) {
@@ -146,7 +201,11 @@ public final class PolicySpec {
 
     // ------------------------------------------------------------------ JSON
 
-    /** Parse a spec object ({@code {"kind": ...}}) and validate it against the model. */
+    /**
+     * Parse a spec object ({@code {"kind": ...}}) and validate it against the model. A cascade's optional
+     * {@code "signal"} is "max_softmax" (the default) or "margin"; anything else is refused naming
+     * {@code <where>.signal}. Other kinds ignore the key, as drnet_edge/cascade.py does.
+     */
     public static PolicySpec fromJson(Object specJson, List<Integer> resolutions, boolean hasPredictor, String where) {
         Map<String, Object> s = Json.obj(specJson, where);
         Kind kind = Kind.of(Json.str(Json.get(s, "kind", where), where + ".kind"), where);
@@ -167,14 +226,17 @@ public final class PolicySpec {
                 for (Object o : Json.arr(Json.get(s, "thresholds", where), where + ".thresholds")) {
                     ts.add(Json.num(o, where + ".thresholds"));
                 }
-                return cascade(chain, ts, resolutions);
+                Signal signal = s.containsKey("signal")
+                        ? Signal.of(Json.str(s.get("signal"), where + ".signal"), where + ".signal")
+                        : Signal.MAX_SOFTMAX;
+                return cascade(chain, ts, signal, resolutions);
             }
             default:
                 throw new AssertionError(kind);
         }
     }
 
-    /** The spec object, as drnet_edge/cascade.py reads it. */
+    /** The spec object, as drnet_edge/cascade.py reads it ({@code "signal"} only when not the default). */
     public Map<String, Object> toJson() {
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("kind", kind.json);
@@ -188,6 +250,9 @@ public final class PolicySpec {
             case CASCADE:
                 out.put("resolutions", new ArrayList<>(chain));
                 out.put("thresholds", new ArrayList<>(thresholds));
+                if (signal != Signal.MAX_SOFTMAX) {
+                    out.put("signal", signal.json);
+                }
                 break;
             default:
                 break;
@@ -197,7 +262,8 @@ public final class PolicySpec {
 
     /**
      * A policy from its name, as the Python CLI spells it: "drnet", "fixed-224", "drnet-escalate:0.7",
-     * "cascade-160:0.7-224" (every stage but the last with its threshold).
+     * "cascade-160:0.7-224" (every stage but the last with its threshold), "cascade-margin-160:0.3-224" (the
+     * stages compare the margin; "cascade-max_softmax-..." is the default spelled out).
      */
     public static PolicySpec parseName(String name, List<Integer> resolutions, boolean hasPredictor) {
         String where = "policy \"" + name + "\"";
@@ -217,9 +283,16 @@ public final class PolicySpec {
         }
         if (name.startsWith("cascade-")) {
             String[] parts = name.substring("cascade-".length()).split("-", -1);
+            Signal signal = Signal.MAX_SOFTMAX;
+            int first = 0;
+            if (parts.length > 0 && !parts[0].isEmpty() && parts[0].indexOf(':') < 0
+                    && !Character.isDigit(parts[0].charAt(0))) {
+                signal = Signal.of(parts[0], where); // "margin-160:0.3-224"; a word that is none is refused
+                first = 1;
+            }
             List<Integer> chain = new ArrayList<>();
             List<Double> ts = new ArrayList<>();
-            for (int i = 0; i < parts.length; i++) {
+            for (int i = first; i < parts.length; i++) {
                 boolean last = i == parts.length - 1;
                 int colon = parts[i].indexOf(':');
                 if (last != (colon < 0)) {
@@ -231,9 +304,10 @@ public final class PolicySpec {
                     ts.add(parseDouble(parts[i].substring(colon + 1), where));
                 }
             }
-            return cascade(chain, ts, resolutions);
+            return cascade(chain, ts, signal, resolutions);
         }
-        throw new Json.JsonException(where + " is not known (drnet, fixed-R, drnet-escalate:T, cascade-R1:T-R2)");
+        throw new Json.JsonException(where + " is not known (drnet, fixed-R, drnet-escalate:T, cascade-R1:T-R2, "
+                + "cascade-margin-R1:T-R2)");
     }
 
     private static int parseInt(String s, String where) {
@@ -272,6 +346,9 @@ public final class PolicySpec {
                 return "drnet-escalate:" + formatG(threshold);
             case CASCADE: {
                 StringBuilder sb = new StringBuilder("cascade");
+                if (signal != Signal.MAX_SOFTMAX) {
+                    sb.append('-').append(signal.json);
+                }
                 for (int i = 0; i < chain.size(); i++) {
                     sb.append('-').append(chain.get(i));
                     if (i < thresholds.size()) {
@@ -307,12 +384,12 @@ public final class PolicySpec {
         PolicySpec p = (PolicySpec) o;
         return kind == p.kind && resolutionIndex == p.resolutionIndex
                 && Double.compare(threshold, p.threshold) == 0 && chainIndices.equals(p.chainIndices)
-                && thresholds.equals(p.thresholds);
+                && thresholds.equals(p.thresholds) && signal == p.signal;
     }
 
     @Override
     public int hashCode() {
-        return java.util.Objects.hash(kind, resolutionIndex, threshold, chainIndices, thresholds);
+        return java.util.Objects.hash(kind, resolutionIndex, threshold, chainIndices, thresholds, signal);
     }
 
     @Override

@@ -3,6 +3,7 @@ package dev.drnetedge.core;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
@@ -363,6 +364,37 @@ class ManifestTest {
         e = refused(withPolicy(2, policy("c", "{\"kind\": \"cascade\", \"resolutions\": [48, 96], "
                 + "\"thresholds\": [0.7]}")));
         assertTrue(e.getMessage().startsWith("policy.spec: "), e.getMessage());
+    }
+
+    @Test
+    void aMarginCascadeAndUnknownSignals() {
+        String spec = "{\"kind\": \"cascade\", \"resolutions\": [64, 96], \"thresholds\": [0.266], "
+                + "\"signal\": \"margin\"}";
+        Manifest m = Manifest.parse(withPolicy(2, policy("cascade-margin-64:0.266-96", spec)), "tflite");
+        PolicySpec p = m.defaultPolicy;
+        assertEquals(PolicySpec.Kind.CASCADE, p.kind);
+        assertEquals(PolicySpec.Signal.MARGIN, p.signal);
+        assertEquals("cascade-margin-64:0.266-96", p.name);
+        assertEquals(Arrays.asList(0.266), p.thresholds);
+        assertEquals(Json.parseObject(spec), Json.parseObject(Json.write(p.toJson())));
+        assertEquals(p, m.policyNamed("cascade-margin-64:0.266-96"));
+        // the same thresholds on the max softmax are another policy
+        assertNotEquals(p, m.policyNamed("cascade-64:0.266-96"));
+        Manifest own = Manifest.parse(withTargetPolicy(withPolicy(2, CASCADE), policy("m", spec)), "tflite");
+        assertEquals(PolicySpec.Signal.MARGIN, own.defaultPolicy.signal);
+
+        String entropy = policy("c", "{\"kind\": \"cascade\", \"resolutions\": [64, 96], \"thresholds\": [0.3], "
+                + "\"signal\": \"entropy\"}");
+        Json.JsonException e = refused(withPolicy(2, entropy));
+        assertTrue(e.getMessage().startsWith("policy.spec.signal: unknown cascade signal \"entropy\""), e.getMessage());
+        assertTrue(e.getMessage().contains("max_softmax and margin") && e.getMessage().contains("update the app"),
+                e.getMessage());
+        e = refused(withTargetPolicy(withPolicy(2, CASCADE), entropy));
+        assertTrue(e.getMessage().startsWith("targets.tflite.policy.spec.signal: unknown cascade signal \"entropy\""),
+                e.getMessage());
+        e = refused(withPolicy(2, policy("c", "{\"kind\": \"cascade\", \"resolutions\": [64, 96], "
+                + "\"thresholds\": [0.3], \"signal\": 2}")));
+        assertTrue(e.getMessage().startsWith("policy.spec.signal: expected a string"), e.getMessage());
     }
 
     @Test

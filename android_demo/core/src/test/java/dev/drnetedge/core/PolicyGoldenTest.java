@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -16,7 +17,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The Java PolicyRunner replays Python's decisions (drnet_edge.cascade.run_spec, written by make_golden.py) on
- * the golden TFLite logits: same passes, same resolution answered at, same top-1, same max softmax.
+ * the golden TFLite logits: same passes, same resolution answered at, same top-1, same max softmax and margin
+ * (top-1 minus top-2 softmax probability, the signal of cascades with {@code "signal": "margin"}).
  */
 class PolicyGoldenTest {
     static Map<String, Object> image(String name) {
@@ -69,6 +71,13 @@ class PolicyGoldenTest {
                         .get(Integer.toString(m.resolutions.get(o.ran.get(i)))), "b");
                 assertEquals(Json.num(b.get("max_softmax"), "ms"), o.maxSoftmax.get(i), 1e-12, where);
             }
+            if (dec.containsKey("margin")) {
+                List<Object> margins = Json.arr(dec.get("margin"), "margin");
+                assertEquals(o.ran.size(), margins.size(), where);
+                for (int i = 0; i < margins.size(); i++) {
+                    assertEquals(Json.num(margins.get(i), "margin"), o.margin.get(i), 1e-12, where + " margin");
+                }
+            }
             out.add(o);
         }
         return out;
@@ -94,7 +103,8 @@ class PolicyGoldenTest {
         List<Object> cases = Json.arr(policies.get("cases"), "cases");
         assertTrue(cases.size() >= 4, "golden.json has " + cases.size() + " policy cases");
         Set<String> kinds = new HashSet<>();
-        int escalated = 0, accepted = 0;
+        Set<PolicySpec.Signal> signals = new HashSet<>();
+        int escalated = 0, accepted = 0, marginDiffers = 0;
         for (Object c : cases) {
             Map<String, Object> pc = Json.obj(c, "case");
             String name = Json.str(pc.get("name"), "name");
@@ -107,7 +117,25 @@ class PolicyGoldenTest {
                 assertEquals(m.defaultPolicy, spec);
             }
             kinds.add(spec.kind.json);
-            for (PolicyRunner.Outcome o : replay(m, spec, name, pc.get("decisions"))) {
+            if (spec.kind == PolicySpec.Kind.CASCADE) {
+                signals.add(spec.signal);
+            }
+            List<PolicyRunner.Outcome> outcomes = replay(m, spec, name, pc.get("decisions"));
+            if (spec.signal == PolicySpec.Signal.MARGIN) {
+                // the same thresholds on the max softmax decide otherwise on some images
+                PolicySpec twin = PolicySpec.cascade(spec.chain, spec.thresholds, PolicySpec.Signal.MAX_SOFTMAX,
+                        m.resolutions);
+                List<Object> decisions = Json.arr(pc.get("decisions"), "decisions");
+                for (int i = 0; i < decisions.size(); i++) {
+                    Map<String, Object> dec = Json.obj(decisions.get(i), "decision");
+                    final Map<String, Object> img = image(Json.str(dec.get("image"), "image"));
+                    PolicyRunner.Outcome t = PolicyRunner.run(twin, k -> logits(img, m.resolutions.get(k)), null);
+                    if (!t.ran.equals(outcomes.get(i).ran)) {
+                        marginDiffers++;
+                    }
+                }
+            }
+            for (PolicyRunner.Outcome o : outcomes) {
                 if (spec.multiPass()) {
                     if (o.escalated()) {
                         escalated++;
@@ -119,6 +147,8 @@ class PolicyGoldenTest {
         }
         assertTrue(kinds.contains("cascade") && kinds.contains("drnet-escalate") && kinds.contains("drnet")
                 && kinds.contains("fixed"), "kinds covered: " + kinds);
+        assertEquals(EnumSet.allOf(PolicySpec.Signal.class), signals, "cascade signals covered");
+        assertTrue(marginDiffers > 0, "the margin cascades decide as their max-softmax twins on every image");
         // the thresholds split the golden images: both outcomes are exercised
         assertTrue(escalated > 0 && accepted > 0, escalated + " escalated, " + accepted + " accepted");
     }

@@ -2,15 +2,17 @@ package dev.drnetedge.core;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
-/** The rule of each policy kind (drnet_edge.cascade.run_spec) on made-up confidences. */
+/** The rule of each policy kind (drnet_edge.cascade.run_spec) on made-up confidences and margins. */
 class PolicyRunnerTest {
     static final List<Integer> RES = Arrays.asList(224, 192, 160, 128);
 
@@ -135,5 +137,122 @@ class PolicyRunnerTest {
         PolicyRunner.Outcome o = PolicyRunner.run(cascade("cascade-160:0.5-224"), nanAtSmall, null);
         assertEquals(Arrays.asList(2, 0), o.ran);
         assertEquals(1, o.top1);
+    }
+
+    // ------------------------------------------------------------------ the margin signal
+
+    @Test
+    void marginIsTopOneMinusTopTwoSoftmax() {
+        // p = [0.5, 0.3, 0.2]: margin 0.2 (computed as p1 - p2 in double, like numpy)
+        float[] z = {(float) Math.log(0.5), (float) Math.log(0.3), (float) Math.log(0.2)};
+        double max = z[0], sum = 0;
+        for (float v : z) {
+            sum += Math.exp(v - max);
+        }
+        assertEquals(1.0 / sum - Math.exp(z[1] - max) / sum, PolicyRunner.margin(z));
+        assertEquals(0.2, PolicyRunner.margin(z), 1e-7);
+        // the order of the classes does not matter; ties give 0; one class gives its probability, 1
+        assertEquals(PolicyRunner.margin(z), PolicyRunner.margin(new float[] {z[2], z[0], z[1]}));
+        assertEquals(0.0, PolicyRunner.margin(new float[] {3f, 3f, -1f}));
+        assertEquals(1.0, PolicyRunner.margin(new float[] {-7f}));
+        assertEquals(1.0, PolicyRunner.margin(new float[] {1000f, -1000f}));
+        assertTrue(Double.isNaN(PolicyRunner.margin(new float[] {1f, Float.NaN})));
+        assertTrue(Double.isNaN(PolicyRunner.margin(new float[] {Float.POSITIVE_INFINITY, 1f})));
+        assertTrue(Double.isNaN(PolicyRunner.margin(new float[0])));
+        // never above the max softmax
+        for (float[] v : new float[][] {z, {0f, 0.5f, 2f, -3f}, {4f, 4f, 4.1f}}) {
+            assertTrue(PolicyRunner.margin(v) <= PolicyRunner.maxSoftmax(v));
+        }
+    }
+
+    @Test
+    void marginAndMaxSoftmaxDecideDifferently() throws Exception {
+        // two classes nearly tied at every resolution: max softmax ~0.5, margin ~0.002
+        PolicyRunner.Backbone torn = k -> new float[] {2f, 2.004f, -10f, -10f};
+        double conf = PolicyRunner.maxSoftmax(torn.run(0)), margin = PolicyRunner.margin(torn.run(0));
+        assertTrue(conf > 0.49 && margin < 0.01, conf + " " + margin);
+
+        PolicyRunner.Outcome bySoftmax = PolicyRunner.run(cascade("cascade-128:0.4-160:0.4-224"), torn, null);
+        assertEquals(Arrays.asList(3), bySoftmax.ran); // accepted at once
+        PolicySpec m = cascade("cascade-margin-128:0.4-160:0.4-224");
+        assertEquals(PolicySpec.Signal.MARGIN, m.signal);
+        PolicyRunner.Outcome byMargin = PolicyRunner.run(m, torn, null);
+        assertEquals(Arrays.asList(3, 2, 0), byMargin.ran); // unsure at every stage: the last answers
+        assertEquals(0, byMargin.answeredIndex);
+        assertEquals(1, byMargin.top1);
+        // both signals are recorded for every pass, whichever decides
+        assertEquals(3, byMargin.margin.size());
+        assertEquals(3, byMargin.maxSoftmax.size());
+        assertEquals(margin, byMargin.margin.get(0));
+        assertEquals(conf, byMargin.maxSoftmax.get(0));
+        assertEquals(1, bySoftmax.margin.size());
+
+        // a clear winner passes either way; the margin accepts at exactly its threshold ([0, -inf]: 1 - 0)
+        PolicyRunner.Backbone clear = k -> logitsWith(k, 0.9);
+        assertEquals(Arrays.asList(3), PolicyRunner.run(m, clear, null).ran);
+        float[] sure = {0f, Float.NEGATIVE_INFINITY};
+        assertEquals(1.0, PolicyRunner.margin(sure));
+        assertEquals(Arrays.asList(2), PolicyRunner.run(cascade("cascade-margin-160:1-224"), k -> sure, null).ran);
+
+        // drnet-escalate keeps comparing the max softmax
+        PolicyRunner.Outcome esc = PolicyRunner.run(PolicySpec.drnetEscalate(0.4, true), torn, () -> 2);
+        assertEquals(Arrays.asList(2), esc.ran);
+    }
+
+    @Test
+    void marginNamesAndSpecsRoundTrip() {
+        PolicySpec m = cascade("cascade-margin-160:0.266-192");
+        assertEquals("cascade-margin-160:0.266-192", m.name);
+        assertEquals(PolicySpec.Kind.CASCADE, m.kind);
+        assertEquals(PolicySpec.Signal.MARGIN, m.signal);
+        assertEquals(Arrays.asList(160, 192), m.chain);
+        assertEquals(Arrays.asList(2, 1), m.chainIndices);
+        assertEquals(Arrays.asList(0.266), m.thresholds);
+        Map<String, Object> json = Json.parseObject(Json.write(m.toJson()));
+        assertEquals(Json.parseObject("{\"kind\": \"cascade\", \"resolutions\": [160, 192], \"thresholds\": [0.266], "
+                + "\"signal\": \"margin\"}"), json);
+        PolicySpec back = PolicySpec.fromJson(json, RES, true, "spec");
+        assertEquals(m, back);
+        assertEquals(m.hashCode(), back.hashCode());
+        assertEquals(m.name, back.name);
+        assertEquals(m, PolicySpec.cascade(Arrays.asList(160, 192), Arrays.asList(0.266), PolicySpec.Signal.MARGIN,
+                RES));
+        assertEquals("cascade-margin-128:0.9-160:0.5-224",
+                cascade("cascade-margin-128:0.9-160:0.5-224").name);
+
+        // the max softmax: no "signal" in the spec nor in the name; spelled out, it is the same policy
+        PolicySpec s = cascade("cascade-160:0.266-192");
+        assertEquals(PolicySpec.Signal.MAX_SOFTMAX, s.signal);
+        assertFalse(s.toJson().containsKey("signal"));
+        assertNotEquals(m, s);
+        PolicySpec spelled = cascade("cascade-max_softmax-160:0.266-192");
+        assertEquals(s, spelled);
+        assertEquals("cascade-160:0.266-192", spelled.name);
+        assertEquals(s, PolicySpec.fromJson(Json.parseObject("{\"kind\": \"cascade\", \"resolutions\": [160, 192], "
+                + "\"thresholds\": [0.266], \"signal\": \"max_softmax\"}"), RES, true, "spec"));
+        // other kinds have no signal
+        assertEquals(PolicySpec.Signal.MAX_SOFTMAX, PolicySpec.drnetEscalate(0.5, true).signal);
+        assertEquals(m.named("calibrated"), m);
+        assertEquals(PolicySpec.Signal.MARGIN, m.named("calibrated").signal);
+    }
+
+    @Test
+    void unknownSignalsAreRefused() {
+        Json.JsonException e = assertThrows(Json.JsonException.class, () -> PolicySpec.fromJson(Json.parseObject(
+                "{\"kind\": \"cascade\", \"resolutions\": [160, 224], \"thresholds\": [0.3], \"signal\": \"entropy\"}"),
+                RES, true, "policy.spec"));
+        assertTrue(e.getMessage().startsWith("policy.spec.signal: "), e.getMessage());
+        assertTrue(e.getMessage().contains("\"entropy\"") && e.getMessage().contains("max_softmax and margin"),
+                e.getMessage());
+        e = assertThrows(Json.JsonException.class, () -> PolicySpec.fromJson(Json.parseObject(
+                "{\"kind\": \"cascade\", \"resolutions\": [160, 224], \"thresholds\": [0.3], \"signal\": null}"),
+                RES, true, "policy.spec"));
+        assertTrue(e.getMessage().startsWith("policy.spec.signal: "), e.getMessage());
+        e = assertThrows(Json.JsonException.class, () -> cascade("cascade-entropy-160:0.3-224"));
+        assertTrue(e.getMessage().contains("unknown cascade signal \"entropy\""), e.getMessage());
+        e = assertThrows(Json.JsonException.class, () -> cascade("cascade-margin-224"));
+        assertTrue(e.getMessage().contains("at least two stages"), e.getMessage());
+        e = assertThrows(Json.JsonException.class, () -> cascade("cascade-margin-160:1.5-224"));
+        assertTrue(e.getMessage().contains("outside (0, 1]"), e.getMessage());
     }
 }
