@@ -23,7 +23,8 @@ fold on its own 5 inner folds, then the family's best) chose on the other 4; poo
 scored once by a policy that never saw it. Each row: top-1, MACs against the largest resolution, and
 paired differences (points, SE) against the fixed frontier at the same MACs, the policy's random
 control (its decisions dealt at random within each fold), the largest resolution and the base model
-at the same precision. int8 against fp32: the same photos, paired.
+at the same precision. int8 against fp32: the same photos, paired. Beside it, the hindsight bound:
+the best candidate per MACs budget with thresholds picked on the scored photos (not a result).
 
 **Bundled defaults** (``--bundle DIR`` writes the checkpoints; ``benchmarks/bundle_models.py`` ships
 them): ``lite0-imagewoof`` calibrated on its int8 files over the 1,925 validation photos (the 628 stay
@@ -41,7 +42,7 @@ from pathlib import Path
 import numpy as np
 
 from drnet_edge._io import atomic_write, atomic_write_json
-from drnet_edge.calibrate import calibration_record, select_policy
+from drnet_edge.calibrate import calibration_record, reference, replay_candidates, select_policy
 from drnet_edge.checkpoint import load_model, read_checkpoint, resolve_model, save_checkpoint
 from drnet_edge.crossfit import fold_ids, out_of_fold
 from drnet_edge.data import imagenet_classes, scan_folder
@@ -126,6 +127,15 @@ def crossfit_row(preds: Predictions, macs: dict, pred_macs: int, objective: dict
     return {**row, "correct": oof.correct.tolist()}
 
 
+def hindsight(preds: Predictions, macs: dict, pred_macs: int, budgets: tuple = (0.60, 0.62, 0.70, 0.90)) -> dict:
+    """The most accurate candidate within each MACs budget with thresholds picked on the very photos
+    scored: an upper bound for the candidates ``calibrate`` tries, not a result."""
+    cands = replay_candidates(preds, macs, pred_macs)
+    ref = reference(cands).macs
+    best = {b: max((c for c in cands if c.macs <= b * ref + 1e-6), key=lambda c: c.top1) for b in budgets}
+    return {f"{b:.2f}": {"policy": c.name, "top1": c.top1, "macs_ratio": c.macs / ref} for b, c in best.items()}
+
+
 def bundle(model: str, preds: Predictions, macs: dict, pred_macs: int, objective: dict, source: dict, data: str,
            dest: Path | None) -> dict:  # fmt: skip
     """The default policy calibrated on ``preds``; written into a copy of the checkpoint under ``dest``."""
@@ -150,6 +160,7 @@ def run_model(model: str, out: Path, arts: Path, dest: Path | None) -> dict:
             base = outcomes(base_name, precision, sets, arts, out / f"{base_name}.{precision}.outcomes.pkl")[0]
             assert [Path(p).name for p in base.paths] == [Path(p).name for p in preds.paths], "same photos, same order"
         per[precision] = crossfit_row(preds, macs, pm, objective, base)
+        per[precision]["hindsight"] = hindsight(preds, macs, pm)
         if precision == bundle_on:
             n_first = sum(1 for p in preds.paths if SHARED / bundle_sets[0][0] in Path(p).parents) if bundle_sets else 0
             cal = preds.subset(np.arange(n_first)) if bundle_sets else preds

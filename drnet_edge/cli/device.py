@@ -39,7 +39,9 @@ def convert_cmd(
     target_ratio: Annotated[
         float | None, typer.Option(help="Objective for --policy-data (default: the checkpoint's own objective).")
     ] = None,
-    min_photos: Annotated[int, typer.Option(min=1, help="With --policy-data: refuse fewer photos than this.")] = 100,
+    min_photos: Annotated[
+        int, typer.Option(min=0, help="With --policy-data: refuse fewer photos than this (0: no check).")
+    ] = 100,
 ) -> None:
     """Convert the predictor and one backbone per resolution for each target, with parity checks."""
     import torch

@@ -159,7 +159,7 @@ def calibrate_cmd(
     folds: Annotated[int, typer.Option(min=2, help="Folds for the out-of-fold estimate of each policy family.")] = 5,
     min_photos: Annotated[
         int,
-        typer.Option(min=1, help="Refuse fewer calibration photos than this (a policy chosen on few decides little)."),
+        typer.Option(min=0, help="Refuse fewer calibration photos than this (few decide little; 0: no check)."),
     ] = 100,
     subset: Annotated[
         str | None, typer.Option(help="Hash-based split of --data: test:K/N keeps fold K of N, train:K/N the rest.")
