@@ -83,7 +83,10 @@ def calibration_table(result: Any) -> Table:
     for col in ("policy", "top-1", "drop (pts)", "MACs vs largest"):
         table.add_column(col, justify="left" if col == "policy" else "right")
     ref = 1e6 * cal["macs_m_largest"]
-    for c in result.front:
+    rows = list(result.front)
+    if all(c.name != rec["name"] for c in rows) and getattr(result, "chosen", None) is not None:
+        rows = sorted([*rows, result.chosen], key=lambda c: c.macs)  # chosen within its family, off the front
+    for c in rows:
         mark = " [bold green]<- chosen[/]" if c.name == rec["name"] else ""
         table.add_row(c.name + mark, f"{100 * c.top1:.1f}%", f"{c.drop_pts:+.2f}", f"{c.macs / ref:.2f}x")
     fams = "; ".join(
