@@ -43,6 +43,8 @@ _LAZY = {
     "crop_and_resize": "preprocess",
     "evaluate": "evaluate",
     "expand_policies": "policies",
+    "fixed_frontier_at": "results",
+    "out_of_fold": "crossfit",
     "get_backbone_cfg": "backbones",
     "imagenet_classes": "data",
     "list_backbones": "backbones",
@@ -59,6 +61,7 @@ _LAZY = {
     "register_policy": "policies",
     "sample_dir": "data",
     "scan_folder": "data",
+    "select_policy": "calibrate",
     "set_resolution": "drnet",
     "to_tensor": "preprocess",
     "train": "train",
@@ -92,8 +95,9 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # static analysers see the eager imports
     from .backbones import BackboneCfg, create_backbone, get_backbone_cfg, list_backbones, register_backbone
-    from .calibrate import calibrate
+    from .calibrate import calibrate, select_policy
     from .checkpoint import list_models, load_model
+    from .crossfit import out_of_fold
     from .data import ClassList, ImageFolder, imagenet_classes, read_class_file, sample_dir, scan_folder
     from .drnet import DRNet, ResolutionBN, ResolutionPredictor, make_resolution_aware, set_resolution
     from .errors import BadImageError, CheckpointError, ConfigError, DataError, DrnetEdgeError, WeightsError
@@ -103,7 +107,7 @@ if TYPE_CHECKING:  # static analysers see the eager imports
     from .options import parse_resolutions
     from .policies import Policy, Predictions, expand_policies, list_policies, register_policy
     from .preprocess import Preprocess, crop_and_resize, load_image, to_tensor
-    from .results import PolicyRow
+    from .results import PolicyRow, fixed_frontier_at
     from .runnable import RunnableDRNet
     from .train import TrainConfig, train
 
@@ -114,6 +118,9 @@ __all__ = [
     "PolicyRow",
     "RunnableDRNet",
     "calibrate",
+    "select_policy",
+    "out_of_fold",
+    "fixed_frontier_at",
     "read_manifest",
     "BackboneCfg",
     "DRNet",
