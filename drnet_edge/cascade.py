@@ -15,6 +15,7 @@ A policy travels as a small JSON ``spec`` (in checkpoints and ``manifest.json``)
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,7 @@ import numpy as np
 from .errors import ConfigError
 
 SIGNALS = ("max_softmax", "margin")  # what a cascade stage compares with its threshold
+_STAGES = re.compile(r"(?<!:)-")  # stages are split at '-', but not at a threshold's minus sign ('160:-0.1')
 
 
 @dataclass(frozen=True)
@@ -61,9 +63,11 @@ def parse_threshold(text: str, where: str) -> float:
     try:
         t = float(text)
     except ValueError:
-        raise ConfigError(f"{where}: threshold {text!r} is not a number") from None
+        hint = f"; write decimals with a dot ({text.replace(',', '.')})" if "," in text else ""
+        raise ConfigError(f"{where}: threshold {text!r} is not a number{hint}") from None
     if not 0.0 < t <= 1.0:
-        raise ConfigError(f"{where}: threshold {t:g} is outside (0, 1]")
+        what = "negative, " if t < 0 else ""
+        raise ConfigError(f"{where}: threshold {t:g} is {what}outside (0, 1]")
     return t
 
 
@@ -71,7 +75,7 @@ def parse_chain(arg: str, resolutions: list[int]) -> Chain:
     """``"128:0.8-160:0.7-224"`` (or ``"margin-160:0.2-224"``) -> :class:`Chain`, checked against the
     model's resolutions."""
     where = f"policy 'cascade-{arg}'"
-    parts = arg.split("-")
+    parts = _STAGES.split(arg)
     signal = "max_softmax"
     if parts and parts[0] in SIGNALS:
         signal = parts.pop(0)
@@ -87,8 +91,10 @@ def parse_chain(arg: str, resolutions: list[int]) -> Chain:
             raise ConfigError(
                 f"{where}: stage {part!r} needs a threshold, e.g. {part}:0.7 (or run drnet-edge calibrate)"
             )
-        if not r_text.isdigit() or int(r_text) not in resolutions:
-            raise ConfigError(f"{where}: {r_text!r} is not one of the model's resolutions {resolutions}")
+        if not r_text.isdigit():
+            raise ConfigError(f"{where}: stage resolution {r_text!r} is not a whole number of pixels")
+        if int(r_text) not in resolutions:
+            raise ConfigError(f"{where}: {r_text} is not one of the model's resolutions {resolutions}")
         res.append(int(r_text))
         if not last:
             thr.append(parse_threshold(t_text, where))

@@ -86,6 +86,45 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
     return ckpt
 
 
+@dataclass(frozen=True)
+class CheckpointInfo:
+    """What a checkpoint's metadata says, read without building the model (``describe_checkpoint``)."""
+
+    path: Path
+    backbone: str
+    resolutions: list[int]  # largest first
+    num_classes: int
+    classes: str  # "ImageNet-1k", or "own: " and the first few class names
+    default_policy: str | None  # chosen by drnet-edge calibrate; None when none was
+    has_predictor: bool
+    resolution_bn: bool
+    meta: dict[str, Any]  # training metadata (mode, epochs done, ...), empty for a shipped model
+
+
+def describe_checkpoint(name_or_path: str | Path) -> CheckpointInfo:
+    """A checkpoint (path or bundled name) described from its metadata alone: no model is built."""
+    path = resolve_model(name_or_path)
+    ckpt = read_checkpoint(path)
+    ids = tuple(ckpt["classes"].get("ids", ()))
+    if len(ids) == 1000 and ids == imagenet_classes().ids:
+        classes = "ImageNet-1k"
+    else:
+        names = list(ckpt["classes"].get("names") or ids)
+        more = ", ..." if len(names) > 4 else ""
+        classes = f"own: {', '.join(map(str, names[:4]))}{more}"
+    return CheckpointInfo(
+        path=path,
+        backbone=str(ckpt["backbone"]),
+        resolutions=list(ckpt["resolutions"]),
+        num_classes=int(ckpt["num_classes"]),
+        classes=classes,
+        default_policy=(ckpt.get("policy") or {}).get("name"),
+        has_predictor=ckpt.get("predictor_cfg") is not None,
+        resolution_bn=bool(ckpt.get("resolution_bn")),
+        meta=dict(ckpt.get("meta") or {}),
+    )
+
+
 def build_model(ckpt: dict[str, Any], *, pretrained_trunk: bool = False) -> tuple[DRNet, ClassList]:
     """Rebuild the :class:`DRNet` and its class list from a checkpoint dict."""
     name, res = ckpt["backbone"], list(ckpt["resolutions"])

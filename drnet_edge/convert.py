@@ -130,7 +130,14 @@ def convert(
     check_writable(out, "--out", directory=True)  # before any work: a bad --out never costs a conversion
 
     net, classes, ckpt = load_model(model)
-    folder = scan_folder(calib or sample_dir(), classes=None if classes.ids == imagenet_classes().ids else classes)
+    own = classes.ids != imagenet_classes().ids
+    if calib is None and own:
+        raise ConfigError(
+            f"--model {model} has its own {len(classes)} classes ({', '.join(classes.names[:3])}"
+            f"{', ...' if len(classes) > 3 else ''}) and the bundled sample photos are ImageNet's: pass --calib DIR "
+            "with photos of the model's own classes (one sub-folder per class, e.g. its training or validation folder)"
+        )
+    folder = scan_folder(calib or sample_dir(), classes=classes if own else None)
     if len(folder) < 2:
         raise DataError(f"calibration folder {folder.root} needs at least 2 images")
     log(f"calibration: {calib_count} views from {folder.root} ({len(folder)} images; a fifth held aside for accuracy)")

@@ -14,9 +14,9 @@ from torch.utils.data import DataLoader
 from .backbones import create_backbone, get_backbone_cfg
 from .data import ClassList, ImageFolder, MultiResolutionDataset, collate_multires, imagenet_classes, scan_folder
 from .drnet import DRNet
-from .errors import ConfigError, DataError
-from .options import parse_names, parse_resolutions
-from .policies import Policy, Predictions, expand_policies
+from .errors import ConfigError, DataError, DrnetEdgeError
+from .options import parse_resolutions
+from .policies import Policy, Predictions, check_policy_syntax, expand_policies, policy_names
 from .preprocess import Preprocess, to_tensor
 from .progress import progress_bar
 from .results import PolicyRow, compare_to_fixed_line, score
@@ -203,15 +203,80 @@ def load_runnable(
     return DRNet(create_backbone(backbone, weights=weights), res, None, cfg.preprocess, backbone_name=backbone), None
 
 
+@dataclass(frozen=True)
+class ModelFacts:
+    """What the policies are checked against, read from a model's metadata before it loads."""
+
+    resolutions: list[int]
+    default_policy: str | None
+    has_predictor: bool
+
+
+def model_facts(
+    *,
+    model: str | Path | None,
+    backbone: str | None,
+    runtime: str | None,
+    artifacts: str | Path | None,
+    resolutions: list[int] | str | None,
+) -> ModelFacts | None:
+    """The resolutions, default policy and predictor of the model ``load_runnable`` would load, from its
+    checkpoint's metadata or its artifacts' manifest (no model built); None where only loading can tell
+    (the loading then says what is wrong)."""
+    from .checkpoint import describe_checkpoint
+    from .manifest import read_manifest
+
+    if runtime is not None or artifacts is not None:
+        if runtime is None or artifacts is None:
+            return None
+        try:
+            m = read_manifest(artifacts)
+            entry = m.target(runtime)
+        except DrnetEdgeError:
+            return None
+        return ModelFacts(list(m.resolutions), (m.policy_for(runtime) or {}).get("name"), entry.predictor is not None)
+    model, backbone = default_model(model, backbone)
+    if model is not None:
+        info = describe_checkpoint(model)
+        res = parse_resolutions(resolutions) if resolutions else None
+        if (backbone is not None and backbone != info.backbone) or (res is not None and res != info.resolutions):
+            return None
+        return ModelFacts(info.resolutions, info.default_policy, info.has_predictor)
+    assert backbone is not None
+    res = parse_resolutions(resolutions) if resolutions is not None else list(get_backbone_cfg(backbone).resolutions)
+    return ModelFacts(res, None, False)
+
+
+def check_policies_early(
+    policies: list[str] | str,
+    baseline: str | Path | None,
+    *,
+    model: str | Path | None = None,
+    backbone: str | None = None,
+    runtime: str | None = None,
+    artifacts: str | Path | None = None,
+    resolutions: list[int] | str | None = None,
+) -> None:
+    """The policy names checked before any model loads: their syntax, then against the resolutions,
+    default policy and predictor the model's metadata records (a typo costs no model load)."""
+    check_policy_syntax(policy_names(policies))
+    facts = model_facts(model=model, backbone=backbone, runtime=runtime, artifacts=artifacts, resolutions=resolutions)
+    if facts is not None:
+        select_policies(facts, policies, baseline, f"--model {model}" if model else None)
+
+
 def select_policies(
-    net: RunnableDRNet, policies: list[str] | str | None, baseline: str | Path | None, source: str | None = None
+    net: RunnableDRNet | ModelFacts,
+    policies: list[str] | str | None,
+    baseline: str | Path | None,
+    source: str | None = None,
 ) -> tuple[list[Policy], bool]:
     """The policies to score (the defaults when ``policies`` is None) and whether a baseline row is
     wanted; rejects unknown names and predictor policies on a model without predictor."""
     if policies is None:
         names = default_policy_names(net) + (["baseline"] if baseline else [])
     else:
-        names = parse_names(policies)
+        names = policy_names(policies)
     want_baseline = "baseline" in names
     if want_baseline and baseline is None:
         raise ConfigError("policy 'baseline' needs --baseline CKPT (a plain model checkpoint)")
@@ -267,6 +332,11 @@ def evaluate(
         raise ConfigError("--batch-size must be at least 1")
     if runtime is None and artifacts is None:
         model, backbone = default_model(model, backbone)  # resolved here so the report names it
+    if policies is not None:
+        check_policies_early(
+            policies, baseline, model=model, backbone=backbone, runtime=runtime, artifacts=artifacts,
+            resolutions=resolutions,
+        )  # fmt: skip
     net, own_classes = load_runnable(
         backbone=backbone,
         weights=weights,
@@ -309,7 +379,7 @@ def evaluate(
         assert baseline is not None
         results["baseline"] = _baseline_result(baseline, folder, batch_size, skip_bad, progress)
         extra["baseline_model"] = str(baseline)
-    default = net.default_policy if net.default_policy in results else ("drnet" if "drnet" in results else None)
+    default = net.default_policy if net.default_policy in results else None  # only a calibrated one
     return EvalReport(
         n=preds.n,
         backbone=net.backbone_name,

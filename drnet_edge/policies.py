@@ -17,13 +17,15 @@ Names (``expand_policies``): the family is the text before the first ``-``, the 
   ``cascade-margin-160:0.2-224`` compares the top-1 minus top-2 softmax probability instead.
 * ``random`` (the control of ``drnet``), ``random-<policy>``: the control of any dynamic policy, the
   same per-image decisions (resolutions run, resolution answered) dealt to the images at random.
-* ``default``: the model's default policy (chosen by ``drnet-edge calibrate``), with its control.
+* ``default``: the model's default policy (chosen by ``drnet-edge calibrate``), with its control;
+  ``random-default``: the control alone.
 
 Register a new family with ``@register_policy``.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -242,10 +244,14 @@ def expand_policies(
         name = raw.strip()
         if not name:
             continue
-        if name == "default":
+        if name in ("default", "random-default"):
             if default is None:
-                raise ConfigError("policy 'default': this model records no default policy")
-            name = default
+                raise ConfigError(
+                    f"policy {name!r}: this model records no default policy (none was calibrated); choose one with "
+                    "drnet-edge calibrate --model MODEL --data PHOTOS --out NEW.pt, or name the policies to score "
+                    "(e.g. fixed,drnet)"
+                )
+            name = default if name == "default" else f"random-{default}"
         family, _, arg = name.partition("-")
         if family not in _FAMILIES:
             raise ConfigError(
@@ -261,6 +267,44 @@ def expand_policies(
     if not out:
         raise ConfigError("no policy given")
     return out
+
+
+_DECIMAL_COMMA = re.compile(r"([^,]*:(-?\d*),(\d+)[^,]*)")  # 'cascade-160:0,8-224': a comma inside a threshold
+
+
+def policy_names(text: str | list[str] | tuple[str, ...], flag: str = "--policies") -> list[str]:
+    """``"fixed, cascade-160:0.7-224"`` (or a list) -> the names, blanks dropped. Text that names no policy
+    (``''``) and a decimal comma in a threshold (``cascade-160:0,8-224``, which the commas between
+    policies would cut in two) are refused, naming ``flag``."""
+    if isinstance(text, str):
+        comma = _DECIMAL_COMMA.search(text)
+        if comma:
+            spec, number = comma.group(1).strip(), f"{comma.group(2)},{comma.group(3)}"
+            raise ConfigError(
+                f"{flag}: policy {spec!r}: threshold {number!r} is not a number; write decimals with a dot "
+                f"({number.replace(',', '.')}): commas separate policies"
+            )
+        items = text.split(",")
+    else:
+        items = list(text)
+    names = [name.strip() for name in items if name.strip()]
+    if not names:
+        raise ConfigError(
+            f"{flag} {text!r} names no policy; give some (e.g. fixed,default or fixed,drnet), or leave {flag} out "
+            "for the model's default set"
+        )
+    return names
+
+
+def check_policy_syntax(names: list[str]) -> None:
+    """Each policy name's syntax, before any model loads (a typo costs no model load). Every whole number
+    in the names stands in for a resolution and ``default`` for a dynamic policy, so only the names
+    themselves can fail here; :func:`expand_policies` checks them against the model later."""
+    names = [n for n in names if n != "baseline"]
+    if not names:
+        return
+    numbers = {int(t) for n in names for t in re.findall(r"\d+", n)}
+    expand_policies(names, sorted(numbers | {1}, reverse=True), default="drnet", with_controls=False)
 
 
 # ---------------------------------------------------------------------------------------------

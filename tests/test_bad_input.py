@@ -15,6 +15,7 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
+from drnet_edge.cascade import Chain
 from drnet_edge.cli import app
 
 from .conftest import write_image
@@ -63,8 +64,13 @@ def inputs(tiny, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     (badman / "manifest.json").write_text(json.dumps({"format": "drnet-edge/artifacts", "version": 1}))
     folder = root / "a_folder"
     folder.mkdir()
+    calibrated = root / "calibrated.pt"  # the tiny DRNet with a default policy, as drnet-edge calibrate writes
+    record = torch.load(ckpt, map_location="cpu", weights_only=True)
+    record["policy"] = {"name": "cascade-48:0.5-64", "spec": Chain((48, 64), (0.5,)).to_json()}
+    torch.save(record, calibrated)
     return {
         "ckpt": ckpt,
+        "calibrated": calibrated,
         "data": data,
         "text": text,
         "module": module,
@@ -168,10 +174,43 @@ BAD = [
      ["gone.png", "cannot be read", "--skip-bad"], []),
     ("bench-resume-without-json", ["bench", "--quiet", "--artifacts", "{out}/none", "--device", "pixel7", "--resume"],
      ["--resume needs --json"], []),
+    # 9. policy specs: syntax before any model loads (a broken --model is not even read), then against the
+    # model's resolutions and default policy from its metadata (see also test_policies_need_no_model_built)
+    ("policies-empty", [*EVAL, "--policies", ""], ["--policies ''", "names no policy"], []),
+    ("policies-blank", [*EVAL, "--policies", " , "], ["--policies", "names no policy"], []),
+    ("policy-decimal-comma", [*EVAL, "--policies", "fixed,cascade-48:0,8-64"],
+     ["cascade-48:0,8-64", "threshold '0,8' is not a number", "dot (0.8)"], ["at least two stages"]),
+    ("policy-negative-threshold", [*EVAL, "--policies", "cascade-48:-0.1-64"],
+     ["threshold -0.1 is negative, outside (0, 1]"], ["''"]),
+    ("policy-typo-before-model", ["eval", "--quiet", "--model", "{text}", "--data", "{data}", "--policies", "fixd"],
+     ["unknown policy 'fixd'"], ["text.pt"]),
+    ("policy-resolution-from-metadata", [*EVAL, "--policies", "cascade-48:0.5-96"],
+     ["96 is not one of the model's resolutions [64, 48]"], []),
+    ("policy-default-uncalibrated", [*EVAL, "--policies", "fixed,default"],
+     ["policy 'default'", "records no default policy", "drnet-edge calibrate"], []),
+    ("policy-random-default-uncalibrated", [*EVAL, "--policies", "random-default"],
+     ["policy 'random-default'", "drnet-edge calibrate"], []),
+    # 10. the own-data path: every refusal names what would work
+    ("train-predictor-own-classes", [*TRAIN, "--mode", "predictor", "--out", "{out}/m.pt"],
+     ["predictor mode keeps the backbone frozen", "cat, dog, fox", "--mode joint", "--mode plain"],
+     ["Remove the folder"]),
+    ("train-one-resolution", [*TRAIN, "--out", "{out}/m.pt", "--resolutions", "224"],
+     ["--mode joint", "at least two --resolutions", "--mode plain trains at one"], []),
+    ("convert-own-classes-no-calib", [*CONVERT, "--out", "{out}/art"],
+     ["3 classes (cat, dog, fox)", "pass --calib DIR", "photos of the model's own classes"],
+     ["--classes", "Remove the folder", "unknown"]),
+    ("verify-no-qemu", ["verify", "--quiet", "--artifacts", "{badmanifest}"],
+     ["qemu-aarch64-static not found", "drnet-edge verify --setup installs it", "registers it",
+      "builds the aarch64 userland", "about 10 minutes"], [],
+     {"PATH": "{out}/a_dir", "DRNET_EDGE_ARM64_ROOT": "{out}/land"}),
+    ("models-text-file", ["models", "{text}"], ["text.pt", "not a PyTorch file"], NO_TORCH_ADVICE),
+    ("models-two-checkpoints", ["models", "{ckpt}", "--model", "{calibrated}"],
+     ["give one checkpoint", "PATH or --model"], []),
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize("args, says, never", [pytest.param(a, s, n, id=i) for i, a, s, n in BAD])
+# a row's optional fifth item: environment variables for the run (formatted like the arguments)
+@pytest.mark.parametrize("args, says, never, env", [pytest.param(a, s, n, *e or [{}], id=i) for i, a, s, n, *e in BAD])
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(
     request: pytest.FixtureRequest,
     inputs: dict[str, Path],
@@ -179,6 +218,7 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(
     args: list[str],
     says: list[str],
     never: list[str],
+    env: dict[str, str],
 ) -> None:
     (tmp_path / "a_dir").mkdir()
     (tmp_path / "a_file").write_text("x")
@@ -186,7 +226,8 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(
     if any("{art}" in a for a in args):
         paths["art"] = request.getfixturevalue("onnx_artifacts")
     before, logs = _files(tmp_path, inputs["root"]), _temp_logs()
-    result = runner.invoke(app, _args(args, paths))
+    env = dict(zip(env, _args(list(env.values()), paths), strict=True))
+    result = runner.invoke(app, _args(args, paths), env=env)
     err = result.stderr
     assert result.exit_code == 2, (result.exit_code, err, result.exception)
     lines = err.strip().splitlines()
@@ -197,6 +238,111 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(
         assert s not in err, (s, err)
     assert _files(tmp_path, inputs["root"]) == before  # no output, temp, probe, cache or log file
     assert _temp_logs() <= logs
+
+
+# id, arguments, what stdout must say, what it must not say: inputs that must work
+GOOD = [
+    ("random-default-when-calibrated", ["eval", "--quiet", "--model", "{calibrated}", "--data", "{data}", "--limit", "2",
+     "--policies", "fixed,random-default"], ["random-cascade-48:0.5-64"], []),
+    ("default-label-when-calibrated", ["eval", "--quiet", "--model", "{calibrated}", "--data", "{data}", "--limit", "2"],
+     ["cascade-48:0.5-64 (default)", "random-cascade-48:0.5-64"], []),
+    ("no-default-label-uncalibrated", EVAL, ["drnet", "random"], ["(default)"]),
+    ("models-describes-a-checkpoint", ["models", "{ckpt}"],
+     ["resnet10t", "64,48", "3 (own: cat, dog, fox)", "none: choose one with drnet-edge calibrate"], []),
+    ("models-model-option", ["models", "--model", "{calibrated}"], ["cascade-48:0.5-64"], ["none: choose"]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("args, says, never", [pytest.param(a, s, n, id=i) for i, a, s, n in GOOD])
+def test_odd_but_valid_input_works(inputs: dict[str, Path], args: list[str], says: list[str], never: list[str]) -> None:
+    result = runner.invoke(app, _args(args, inputs))
+    assert result.exit_code == 0, (result.exit_code, result.stderr, result.exception)
+    for s in says:
+        assert s in result.stdout, (s, result.stdout)
+    for s in never:
+        assert s not in result.stdout, (s, result.stdout)
+
+
+@pytest.mark.parametrize(
+    "policies, says",
+    [
+        ("fixd", "unknown policy 'fixd'"),
+        ("fixed-100", "100 is not among the resolutions [64, 48]"),
+        ("default", "records no default policy"),
+        ("drnet-escalate:0,7", "threshold '0,7' is not a number"),
+    ],
+)
+def test_policies_need_no_model_built(
+    inputs: dict[str, Path], monkeypatch: pytest.MonkeyPatch, policies: str, says: str
+) -> None:
+    """Policy names are checked against the checkpoint's metadata: no model is built for a typo."""
+    import drnet_edge.checkpoint
+
+    def built(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a model was built")
+
+    monkeypatch.setattr(drnet_edge.checkpoint, "build_model", built)
+    result = runner.invoke(app, [*_args(EVAL, inputs), "--policies", policies])
+    assert result.exit_code == 2 and says in result.stderr, (result.exit_code, result.stderr, result.exception)
+
+
+QUICK_TRAIN = [*TRAIN, "--epochs", "2", "--resolutions", "64,48", "--thumb-size", "32", "--workers", "0"]
+
+
+def _interrupt_after(monkeypatch: pytest.MonkeyPatch, epochs: int) -> None:
+    """Ctrl-C in the run after ``epochs`` epochs were saved (0: before the first one ended)."""
+    from drnet_edge.train.trainer import Trainer
+
+    def run(self: Trainer) -> dict:
+        for epoch in range(self.start_epoch, self.start_epoch + epochs):
+            self._save(epoch, {"loss": 1.0, "phase": self.phase(epoch)})
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Trainer, "run", run)
+
+
+# id, an earlier run's epochs already in --out, this run's epochs before Ctrl-C, --resume, says, never says
+INTERRUPTED = [
+    ("before-first-epoch", 0, 0, False, ["no checkpoint was written", "does not exist", "nothing to --resume"],
+     ["intact", "continue with"]),
+    ("after-first-epoch", 0, 1, False, ["holds the last complete epoch (1 of 2)", "--resume"], ["no checkpoint"]),
+    ("over-an-earlier-run", 1, 0, False,
+     ["no epoch ended in this run", "earlier run's file (1 of 2 epochs done, untouched)", "--resume continues it"], []),
+    ("resumed-before-next-epoch", 1, 0, True, ["is as it was (1 of 2 epochs done)", "continue with --resume"], []),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "earlier, epochs, resume, says, never", [pytest.param(*row[1:], id=row[0]) for row in INTERRUPTED]
+)
+def test_ctrl_c_in_train_says_what_is_on_disk(
+    inputs: dict[str, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    earlier: int,
+    epochs: int,
+    resume: bool,
+    says: list[str],
+    never: list[str],
+) -> None:
+    """Own classes without --mode: joint, said in one line; Ctrl-C: one line true to what is on disk."""
+    out = tmp_path / "m.pt"
+    args = _args([*QUICK_TRAIN, "--out", "{out}/m.pt"], {**inputs, "out": tmp_path})
+    if earlier:
+        _interrupt_after(monkeypatch, earlier)
+        assert runner.invoke(app, args).exit_code == 130
+        os.utime(out, (out.stat().st_atime - 60, out.stat().st_mtime - 60))
+    _interrupt_after(monkeypatch, epochs)
+    result = runner.invoke(app, args + ["--resume"] * resume)
+    assert result.exit_code == 130, (result.exit_code, result.stderr, result.exception)
+    assert "own classes (3: cat, dog, fox" in result.stdout and "--mode joint" in result.stdout
+    assert "--mode plain" in result.stdout
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("interrupted: "), result.stderr
+    for s in says:
+        assert s in lines[0], (s, lines[0])
+    for s in never:
+        assert s not in lines[0], (s, lines[0])
 
 
 def test_unlabelled_plot_is_skipped_with_a_reason(inputs: dict[str, Path], tmp_path: Path) -> None:

@@ -1,9 +1,18 @@
+import re
+
 import numpy as np
 import pytest
 
 from drnet_edge.cascade import Chain, run_cascade
 from drnet_edge.errors import ConfigError
-from drnet_edge.policies import Predictions, cascade_decision, expand_policies, smallest_true
+from drnet_edge.policies import (
+    Predictions,
+    cascade_decision,
+    check_policy_syntax,
+    expand_policies,
+    policy_names,
+    smallest_true,
+)
 from drnet_edge.results import compare_to_fixed_line, fixed_frontier_at, score, upper_hull
 
 RES = [224, 160, 96]
@@ -194,3 +203,40 @@ def test_a_margin_cascade_compares_the_top2_margin_in_the_replay_and_the_deploye
         assert r == RES[d.final[i]]
     with pytest.raises(ConfigError, match="signal"):
         Chain.from_json({**pol.spec, "signal": "entropy"})
+
+
+@pytest.mark.parametrize(
+    "bad, says",
+    [
+        ("cascade-160:-0.1-224", "threshold -0.1 is negative, outside (0, 1]"),  # not "threshold ''"
+        ("cascade-margin-160:-0.2-224", "threshold -0.2 is negative"),
+        ("cascade-160:0,8-224", "dot (0.8)"),
+        ("cascade-abc:0.5-224", "'abc' is not a whole number"),
+        ("random-default", "drnet-edge calibrate"),  # the model records none
+    ],
+)
+def test_bad_policy_names_say_what_is_wrong(bad: str, says: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(says)):
+        expand_policies([bad], RES)
+
+
+def test_default_and_its_control_expand_to_the_recorded_policy() -> None:
+    names = [p.name for p in expand_policies(["random-default"], RES, default="cascade-160:0.5-224")]
+    assert names == ["random-cascade-160:0.5-224"]
+    names = [p.name for p in expand_policies(["default"], RES, default="cascade-margin-96:0.2-224")]
+    assert names == ["cascade-margin-96:0.2-224", "random-cascade-margin-96:0.2-224"]
+
+
+@pytest.mark.parametrize(
+    "text, says",
+    [("", "names no policy"), (" , ", "names no policy"), ("fixed,cascade-160:0,8-224", "threshold '0,8'")],
+)
+def test_policy_names_refuse_empty_text_and_decimal_commas(text: str, says: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(says)):
+        policy_names(text)
+    assert policy_names("fixed, cascade-160:0.8-224,") == ["fixed", "cascade-160:0.8-224"]
+
+
+@pytest.mark.parametrize("name", ["fixed-100", "cascade-100:0.5-300", "default", "random-default", "baseline"])
+def test_the_syntax_check_needs_no_model(name: str) -> None:
+    check_policy_syntax([name])  # resolutions and the default policy are the model's business, checked later

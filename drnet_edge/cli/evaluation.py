@@ -73,16 +73,21 @@ def eval_cmd(
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
 ) -> None:
     """Evaluate a DRNet (or a plain backbone) at each resolution and score resolution policies."""
-    import torch
-
-    from ..data import read_class_file, sample_dir
-    from ..evaluate import evaluate
     from ..options import parse_resolutions
-    from ..report import policy_table, save_json, save_plot, table_footer
+    from ..policies import check_policy_syntax, policy_names
 
     check_output_paths(files=(("--json", json_out),), plots=(("--plot", plot),))
     if resolutions is not None:
         parse_resolutions(resolutions)  # "" is a mistake, not "the model's"
+    if policies is not None:
+        check_policy_syntax(policy_names(policies))  # a typo answers before torch is even imported
+
+    import torch
+
+    from ..data import read_class_file, sample_dir
+    from ..evaluate import evaluate
+    from ..report import policy_table, save_json, save_plot, table_footer
+
     if threads:
         torch.set_num_threads(threads)
     _existing_file(weights, "--weights")

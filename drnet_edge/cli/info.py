@@ -2,21 +2,36 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from ..errors import ConfigError
 from ._app import app, console, friendly
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 
 @app.command("models")
 @friendly
-def models_cmd() -> None:
-    """List the models bundled in the package (usable as --model NAME)."""
+def models_cmd(
+    path: Annotated[
+        str | None, typer.Argument(help="A checkpoint (path or bundled name) to describe instead of the list.")
+    ] = None,
+    model: Annotated[str | None, typer.Option(help="The same as PATH: a checkpoint to describe.")] = None,
+) -> None:
+    """List the models bundled in the package (usable as --model NAME), or describe one checkpoint (yours
+    too): backbone, resolutions, classes, predictor, default policy, training."""
     from rich.table import Table
 
     from ..checkpoint import bundled_models, read_checkpoint, resolve_model
 
+    if path is not None and model is not None and path != model:
+        raise ConfigError(f"give one checkpoint to describe, as PATH or --model (got {path} and {model})")
+    if path or model:
+        console.print(_describe(str(path or model)))
+        return
     table = Table(title="bundled models")
     for col in ("name", "default policy", "description", "file", "sha256"):
         table.add_column(col)
@@ -24,6 +39,43 @@ def models_cmd() -> None:
         policy = (read_checkpoint(resolve_model(m.name)).get("policy") or {}).get("name")
         table.add_row(m.name, policy or "-", m.description, m.file, m.sha256[:12])
     console.print(table)
+
+
+def _describe(name_or_path: str) -> Table:
+    """One checkpoint, from its metadata (no model is built)."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from ..checkpoint import describe_checkpoint
+
+    info = describe_checkpoint(name_or_path)
+    meta = info.meta
+    trained = ", ".join(
+        part
+        for part in (
+            f"--mode {meta['mode']}" if meta.get("mode") else "",
+            f"{meta['epochs_done']} epochs" if meta.get("epochs_done") else "",
+            f"target {meta['target_macs_m']:.0f} M MACs" if isinstance(meta.get("target_macs_m"), float) else "",
+        )
+        if part
+    )
+    calibrate = f"none: choose one with drnet-edge calibrate --model {name_or_path} --data PHOTOS --out NEW.pt"
+    rows = {
+        "file": str(info.path),
+        "backbone": info.backbone,
+        "resolutions": ",".join(map(str, info.resolutions)),
+        "classes": f"{info.num_classes} ({info.classes})",
+        "predictor": "yes (drnet policies)" if info.has_predictor else "none (fixed and cascade policies only)",
+        "batch norm": "one per resolution" if info.resolution_bn else "shared",
+        "default policy": info.default_policy or calibrate,
+        "training": trained or "-",
+    }
+    table = Table(title=escape(name_or_path), show_header=False)
+    table.add_column("", style="bold")
+    table.add_column("")
+    for key, value in rows.items():
+        table.add_row(key, escape(value))
+    return table
 
 
 @app.command("backbones")

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from ._app import app, console, err, friendly
 
@@ -19,8 +20,13 @@ def train_cmd(
     backbone: Annotated[str, typer.Option(help="Registered backbone or timm name.")] = "efficientnet_lite0",
     resolutions: Annotated[str, typer.Option(help="Candidate resolutions, largest first.")] = "224,192,160,128",
     mode: Annotated[
-        str, typer.Option(help="predictor (frozen backbone), joint (the paper's recipe) or plain (largest only).")
-    ] = "predictor",
+        str,
+        typer.Option(
+            help="predictor (frozen backbone), joint (the paper's recipe) or plain (largest only: the baseline). "
+            "auto: predictor when the backbone already knows the classes (ImageNet wnid folders, --init-from, "
+            "--weights), joint for your own classes."
+        ),
+    ] = "auto",
     weights: Annotated[Path | None, typer.Option(help="Backbone state dict to start from (weights_only=True).")] = None,
     classes: Annotated[
         Path | None, typer.Option(help="Class list file for non-ImageNet folders (default: folder order).")
@@ -86,10 +92,14 @@ def train_cmd(
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars.")] = False,
 ) -> None:
     """Train a DRNet (or the plain baseline); works under torchrun for several processes."""
+    import time
+
     import torch
 
     from ..options import parse_resolutions
-    from ..train import TrainConfig, train
+    from ..train import TrainConfig, interrupted_note, train
+
+    started = time.time()
 
     if threads:
         torch.set_num_threads(threads)
@@ -104,7 +114,6 @@ def train_cmd(
     try:
         train(cfg, resume=resume, progress=not quiet, log=lambda m: console.print(m, highlight=False, markup=False))
     except KeyboardInterrupt:
-        err.print(
-            f"[yellow]interrupted[/]: the last complete epoch's checkpoint in {out} is intact; continue with --resume"
-        )
+        note = interrupted_note(cfg, resume=resume, started=started)
+        err.print(f"[yellow]interrupted[/]: {escape(note)}", highlight=False, soft_wrap=True)
         raise typer.Exit(130) from None

@@ -60,6 +60,10 @@ def verify_cmd(
     )  # fmt: skip
     opts.validate()
     check_output_paths(files=(("--json", json_out), ("--report", report)))
+    if arch == "aarch64" and not setup:
+        from ..verify.userland import check_ready
+
+        check_ready()  # qemu, binfmt_misc, the userland: what is missing, and what --setup does, before any work
     with quiet_runtimes(json_out or report, "verify"):
         result = run_verify(opts)
     console.print(model_table(result))

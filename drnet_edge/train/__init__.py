@@ -20,9 +20,9 @@ One job per module: :mod:`.config` (``TrainConfig``), :mod:`.views` (the data se
 from .cache import outcome_cache
 from .config import JOINT_FORWARDS, MODES, TrainConfig, resolve_joint_forward
 from .distributed import Dist, init_distributed
-from .setup import build_for_training, load_weights, macs_table, target_macs_m
+from .setup import build_for_training, load_weights, macs_table, pick_mode, target_macs_m
 from .step import TrainStep
-from .trainer import Trainer, train
+from .trainer import Trainer, interrupted_note, train
 from .views import ViewDataset, collate_views
 
 __all__ = [
@@ -36,9 +36,11 @@ __all__ = [
     "build_for_training",
     "collate_views",
     "init_distributed",
+    "interrupted_note",
     "load_weights",
     "macs_table",
     "outcome_cache",
+    "pick_mode",
     "resolve_joint_forward",
     "target_macs_m",
     "train",

@@ -22,7 +22,7 @@ class TrainConfig:
     out: str
     backbone: str = "efficientnet_lite0"
     resolutions: list[int] = field(default_factory=lambda: [224, 192, 160, 128])
-    mode: str = "predictor"
+    mode: str = "predictor"  # or "auto": predictor when the backbone knows the classes, else joint (pick_mode)
     weights: str | None = None
     classes: str | None = None
     subset: str | None = None
@@ -50,13 +50,16 @@ class TrainConfig:
 
     def validate(self) -> None:
         if self.mode not in MODES:
-            raise ConfigError(f"--mode must be one of {', '.join(MODES)}, got {self.mode!r}")
+            raise ConfigError(f"--mode must be one of {', '.join(MODES)} (or auto), got {self.mode!r}")
         if self.epochs < 1 or self.batch_size < 1 or self.views < 1:
             raise ConfigError("--epochs, --batch-size and --views must be at least 1")
         if self.target_ratio is not None and not 0 < self.target_ratio <= 1:
             raise ConfigError(f"--target-ratio must be in (0, 1], got {self.target_ratio}")
         if self.mode != "plain" and len(self.resolutions) < 2:
-            raise ConfigError("DRNet needs at least two --resolutions")
+            raise ConfigError(
+                f"--mode {self.mode} trains a DRNet, which needs at least two --resolutions to choose from; "
+                "--mode plain trains at one (the fixed-resolution baseline)"
+            )
         if self.joint_forward not in JOINT_FORWARDS:
             raise ConfigError(f"--joint-forward must be auto, chosen or all, got {self.joint_forward!r}")
         if self.distill < 0:
@@ -82,7 +85,7 @@ class TrainConfig:
             )
         for suffix in (".metrics.jsonl", ".classes.txt"):
             check_writable(Path(f"{out}{suffix}"), "--out")
-        if self.mode == "predictor":
+        if self.mode == "predictor" or self.cache_dir:
             cache = self.cache_dir or f"{out}.cache"
             check_writable(cache, "--cache-dir" if self.cache_dir else "--out", directory=True)
 

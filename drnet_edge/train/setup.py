@@ -13,7 +13,7 @@ import torch
 from .._io import atomic_write_text
 from ..backbones import create_backbone, get_backbone_cfg, replace_head
 from ..checkpoint import build_model, read_checkpoint, resolve_model
-from ..data import ClassList, ImageFolder, imagenet_classes, read_class_file, scan_folder
+from ..data import WNID, ClassList, ImageFolder, _visible, imagenet_classes, read_class_file, scan_folder
 from ..drnet import DRNet, PredictorCfg, ResolutionPredictor, make_resolution_aware
 from ..errors import CheckpointError, ConfigError
 from ..macs import backbone_macs
@@ -84,11 +84,37 @@ def _classes_for(cfg: TrainConfig, frozen_classes: ClassList | None = None) -> t
             return _classes_for(_with_classes(cfg, own))
     if cfg.mode == "predictor" and not imagenet and cfg.weights is None and frozen_classes is None:
         raise ConfigError(
-            "predictor mode keeps the backbone frozen, so it needs a backbone already trained on these classes: "
-            "ImageNet wnid folders for the pretrained weights, --init-from a DRNet trained on them, or --weights PATH "
-            "with a matching head"
+            "predictor mode keeps the backbone frozen, so it needs a backbone already trained on these classes "
+            "(ImageNet wnid folders for the pretrained weights, --init-from a DRNet trained on them, or --weights PATH "
+            f"with a matching head); for your own classes ({_few(folder.classes.names)}) use --mode joint, "
+            "or --mode plain for the fixed-resolution baseline"
         )
     return folder, folder.classes, imagenet
+
+
+def _few(names: tuple[str, ...] | list[str]) -> str:
+    return ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+
+
+def pick_mode(cfg: TrainConfig) -> tuple[str, str | None]:
+    """``--mode auto`` (the default): ``predictor`` when the backbone already knows the classes (ImageNet
+    wnid folders or class list, ``--init-from``, ``--weights``), else ``joint``, with a line saying so."""
+    if cfg.init_from or cfg.weights:
+        return "predictor", None
+    if cfg.classes:
+        given = read_class_file(cfg.classes)
+        if given.ids == imagenet_classes().ids:
+            return "predictor", None
+        names = list(given.names)
+    else:
+        root = Path(cfg.data)
+        names = sorted(p.name for p in root.iterdir() if _visible(p) and p.is_dir()) if root.is_dir() else []
+        if not names or all(WNID.match(n) for n in names):
+            return "predictor", None  # ImageNet classes (or a folder the scan refuses, saying why)
+    return "joint", (
+        f"own classes ({len(names)}: {_few(names)}; not ImageNet's): training --mode joint, the backbone and the "
+        "predictor together; --mode plain trains the fixed-resolution baseline to compare with"
+    )
 
 
 def _with_classes(cfg: TrainConfig, classes: ClassList) -> TrainConfig:

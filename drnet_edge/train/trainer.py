@@ -19,7 +19,7 @@ from torch.utils.data.distributed import DistributedSampler
 from .._io import atomic_write_text
 from ..checkpoint import make_checkpoint, read_checkpoint, save_checkpoint
 from ..drnet import gumbel_choice, macs_penalty
-from ..errors import CheckpointError
+from ..errors import CheckpointError, DrnetEdgeError
 from ..options import parse_resolutions
 from ..preprocess import to_tensor
 from ..progress import progress_bar
@@ -33,6 +33,7 @@ from .setup import (
     init_from_checkpoint,
     load_weights,
     macs_table,
+    pick_mode,
     target_macs_m,
 )
 from .step import TrainStep
@@ -59,6 +60,9 @@ class Trainer:
         self, cfg: TrainConfig, *, resume: bool = False, progress: bool = True, log: Callable[[str], None] = print
     ) -> None:
         cfg.resolutions = parse_resolutions(cfg.resolutions)
+        note = None
+        if cfg.mode == "auto":
+            cfg.mode, note = pick_mode(cfg)  # in place: the caller's config says which mode ran
         cfg.validate()
         cfg.check_outputs(resume)
         self.env = init_distributed()
@@ -66,6 +70,8 @@ class Trainer:
         cfg = dataclasses.replace(cfg, joint_forward=resolve_joint_forward(cfg.joint_forward, self.env.device))
         self.cfg, self.progress = cfg, progress
         self.log = log if self.env.main else (lambda msg: None)
+        if note:
+            self.log(note)
         torch.manual_seed(cfg.seed)
         frozen = _frozen_drnet(cfg)
         self.folder, self.classes, imagenet_head = _classes_for(cfg, frozen[1] if frozen else None)
@@ -314,3 +320,41 @@ def train(
         return trainer.run()
     finally:
         close_distributed(trainer.env)
+
+
+def interrupted_note(cfg: TrainConfig, *, resume: bool, started: float) -> str:
+    """After Ctrl-C: what is on disk, truly (the checkpoint ``--out`` holds, if any, and whether this run
+    wrote it) and whether ``--resume`` continues it. ``started``: the run's start (``time.time()``)."""
+    out = Path(cfg.out)
+    cache = Path(cfg.cache_dir or f"{out}.cache")
+    kept = (
+        f"; {cache} keeps the backbone outcomes computed so far (a rerun skips them)"
+        if cfg.mode in ("predictor", "auto") and any(cache.glob("outcomes-*.pt"))
+        else ""
+    )
+    if not out.is_file():
+        return (
+            f"no checkpoint was written ({out} does not exist: no epoch had ended), so there is nothing to "
+            f"--resume; run the same command again to start over{kept}"
+        )
+    try:
+        ckpt = read_checkpoint(out)
+    except DrnetEdgeError:
+        return f"{out} is not a readable checkpoint, so there is nothing to --resume; start again{kept}"
+    state, done = ckpt.get("train_state"), (ckpt.get("meta") or {}).get("epochs_done", "?")
+    if out.stat().st_mtime >= started:
+        return (
+            f"{out} holds the last complete epoch ({done} of {cfg.epochs}): continue with the same command and --resume"
+        )
+    of = f"{done} of {cfg.epochs} epochs done"
+    if resume:
+        return f"no epoch ended in this run; {out} is as it was ({of}): continue with --resume{kept}"
+    earlier = f"no epoch ended in this run, so it wrote nothing; {out} is an earlier run's file ({of}, untouched)"
+    if not state:
+        return f"{earlier} without training state: --resume cannot continue it; run again without --resume{kept}"
+    saved, mine = json.loads(state["config"]), asdict(cfg)
+    if mine["mode"] == "auto":
+        mine["mode"] = pick_mode(cfg)[0]
+    if any(saved.get(k) != mine.get(k) for k in RESUME_MUST_MATCH):
+        return f"{earlier}, trained with other settings: --resume does not apply; run again without it{kept}"
+    return f"{earlier}, trained with these settings: the same command with --resume continues it{kept}"

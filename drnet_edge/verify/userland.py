@@ -52,12 +52,13 @@ def default_root() -> Path:
 # -- the host: root, qemu, binfmt_misc --------------------------------------------------------------
 
 
-def find_qemu(search_path: str | None = None) -> Path:
+def find_qemu(search_path: str | None = None, then: str = "") -> Path:
     """The ``qemu-aarch64-static`` binary (on ``search_path``, default ``$PATH``)."""
     found = shutil.which("qemu-aarch64-static", path=search_path)
     if found is None:
         raise ConfigError(
-            "qemu-aarch64-static not found: install it (apt-get install qemu-user-static) to run aarch64 code here"
+            "qemu-aarch64-static not found (it runs the aarch64 code here): drnet-edge verify --setup installs it "
+            f"(apt-get install qemu-user-static, as root) and registers it with binfmt_misc{then}"
         )
     return Path(found)
 
@@ -102,16 +103,16 @@ def read_binfmt(binfmt_dir: Path = BINFMT_DIR) -> Binfmt:
     )
 
 
-def check_binfmt(binfmt_dir: Path = BINFMT_DIR) -> Binfmt:
+def check_binfmt(binfmt_dir: Path = BINFMT_DIR, then: str = "") -> Binfmt:
     """Raise a one-line :class:`ConfigError` unless aarch64 programs run through qemu (with the F flag)."""
     b = read_binfmt(binfmt_dir)
     if not b.mounted:
         raise ConfigError(
             f"binfmt_misc is not mounted at {binfmt_dir}: mount it and register qemu's aarch64 handler "
-            f"(machine-wide), e.g. with {SETUP_HINT}"
+            f"(machine-wide), e.g. with {SETUP_HINT}{then}"
         )
     if not b.registered:
-        raise ConfigError(f"qemu's aarch64 handler is not registered in {binfmt_dir} (machine-wide): {SETUP_HINT}")
+        raise ConfigError(f"qemu's aarch64 handler is not registered in {binfmt_dir}: {SETUP_HINT}{then}")
     if not b.enabled:
         raise ConfigError(f"the {HANDLER} binfmt handler is disabled: echo 1 > {binfmt_dir / HANDLER}")
     if "F" not in b.flags:
@@ -408,6 +409,18 @@ def userland_command(land: Userland, args: list[str], env: dict[str, str]) -> tu
     return ["chroot", str(land.root), *args], _chroot_env(env)
 
 
+def check_ready(root: Path | None = None, *, binfmt_dir: Path = BINFMT_DIR, search_path: str | None = None) -> None:
+    """Without ``--setup``: qemu, root, binfmt_misc and the userland looked at (nothing changes); the first
+    missing part is one line saying what ``--setup`` does about it, the userland build that follows included."""
+    root = Path(root) if root is not None else default_root()
+    built = find_userland(root) is not None
+    then = "" if built else f"; it then builds the aarch64 userland once (about {BUILD_MINUTES} minutes, into {root})"
+    find_qemu(search_path, then)
+    check_root()
+    check_binfmt(binfmt_dir, then)
+    require_userland(root)
+
+
 def ensure_userland(
     root: Path,
     *,
@@ -419,23 +432,18 @@ def ensure_userland(
     binfmt_dir: Path = BINFMT_DIR,
     search_path: str | None = None,
 ) -> Userland:
-    """Everything the emulated run needs, checked in order (root, qemu, binfmt, the userland). With
-    ``setup`` the missing machine-wide parts are set up and the userland built; without, each missing
-    part is a one-line :class:`ConfigError`. A finished userland is always reused (with ``setup``, the
-    optional groups it lacks are installed into it first)."""
-    check_root()
-    if setup:
-        install_tools(log, search_path)
-    qemu = find_qemu(search_path)
-    if setup:
-        setup_machine(qemu, log, binfmt_dir)
+    """Everything the emulated run needs. With ``setup`` the missing machine-wide parts are set up and the
+    userland built; without, each missing part is a one-line :class:`ConfigError` (:func:`check_ready`).
+    A finished userland is always reused (with ``setup``, the optional groups it lacks installed first)."""
+    if not setup:
+        check_ready(root, binfmt_dir=binfmt_dir, search_path=search_path)
     else:
-        check_binfmt(binfmt_dir)
+        check_root()
+        install_tools(log, search_path)
+        setup_machine(find_qemu(search_path), log, binfmt_dir)
     found = find_userland(root)
     if found is not None:
         log(f"reusing the aarch64 userland at {root} (built {found.stamp.get('built', '?')})")
         missing = missing_optional(found, optional or {}) if setup else {}
         return complete_userland(found, missing, log=log, log_file=log_file) if missing else found
-    if not setup:
-        return require_userland(root)
     return build_userland(root, pip_packages=pip_packages, optional=optional, log=log, log_file=log_file)

@@ -1,0 +1,108 @@
+"""The documents cite only what a clone has: every repository path in README.md and docs/*.md exists,
+every relative link (and its #anchor) resolves, and nothing points into ../shared."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+DOCS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+
+# Top-level entries that are not part of a clone (made by installing or running) or are outputs:
+# paths under them are examples, never citations.
+NOT_CITABLE = {".git", ".venv", "out", "runs", ".pytest_cache", ".ruff_cache"}
+SUFFIXES = (".py", ".sh", ".md", ".json", ".jsonl", ".png", ".toml", ".txt", ".java", ".kt", ".kts", ".tmpl")
+FENCE = re.compile(r"^```.*?^```", re.S | re.M)
+SPAN = re.compile(r"`([^`\n]+)`")
+LINK = re.compile(r"\]\(([^)\s]+)\)")
+PLACEHOLDER = re.compile(r"[*?<>$\[\]]|\.\.\.")
+
+
+def top_level() -> set[str]:
+    return {p.name for p in REPO.iterdir() if p.name not in NOT_CITABLE and not p.name.endswith(".egg-info")}
+
+
+def expand_braces(token: str) -> list[str]:
+    """``a.{md,json}`` -> ``a.md``, ``a.json`` (one brace group, as the docs write them)."""
+    m = re.search(r"\{([^{}]*)\}", token)
+    if not m:
+        return [token]
+    return [token[: m.start()] + alt + token[m.end() :] for alt in m.group(1).split(",")]
+
+
+def cited_paths(text: str, roots: set[str]) -> set[str]:
+    """Repository paths in backticks: a token with a ``/`` or a known suffix whose first component is a
+    top-level entry of the repository. URLs, globs and placeholders are skipped."""
+    found = set()
+    for span in SPAN.findall(text):
+        for raw in span.split():
+            token = raw.strip("()[],;'\"")
+            if "://" in token or token.startswith(("-", "/", "~")) or PLACEHOLDER.search(token):
+                continue
+            for path in expand_braces(token):
+                path = path.split(":", 1)[0] if re.search(r"\.\w+:", path) else path  # file.py:function
+                if ("/" in path or path.endswith(SUFFIXES)) and path.split("/", 1)[0] in roots:
+                    found.add(path)
+    return found
+
+
+def slug(heading: str) -> str:
+    """GitHub's anchor for a heading."""
+    text = re.sub(r"[^\w\- ]", "", heading.strip().lower().replace("`", ""))
+    return text.replace(" ", "-")
+
+
+def anchors(doc: Path) -> set[str]:
+    body = FENCE.sub("", doc.read_text())
+    return {slug(m.group(1)) for m in re.finditer(r"^#+\s+(.*)$", body, re.M)}
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda p: str(p.relative_to(REPO)))
+def test_cited_repository_paths_exist(doc: Path) -> None:
+    text = FENCE.sub("", doc.read_text())
+    missing = sorted(p for p in cited_paths(text, top_level()) if not (REPO / p).exists())
+    assert not missing, f"{doc.name} cites paths this repository does not have: {missing}"
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda p: str(p.relative_to(REPO)))
+def test_relative_links_resolve(doc: Path) -> None:
+    broken = []
+    for target in LINK.findall(FENCE.sub("", doc.read_text())):
+        if re.match(r"[a-z]+:", target):  # https:, mailto:
+            continue
+        file, _, anchor = target.partition("#")
+        path = (doc.parent / file).resolve() if file else doc
+        if file and (not path.is_relative_to(REPO) or path.relative_to(REPO).parts[0] in NOT_CITABLE):
+            broken.append(f"{target} (outside the repository's files)")
+        elif not path.exists():
+            broken.append(target)
+        elif anchor and path.suffix == ".md" and anchor not in anchors(path):
+            broken.append(f"{target} (no such heading)")
+    assert not broken, f"{doc.name} has broken links: {broken}"
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda p: str(p.relative_to(REPO)))
+def test_no_document_cites_files_outside_the_clone(doc: Path) -> None:
+    assert "../shared" not in doc.read_text(), f"{doc.name} cites ../shared, which a clone does not have"
+
+
+def test_the_checker_sees_paths() -> None:
+    roots = {"benchmarks", "converters", "docs", "Makefile", "pyproject.toml"}
+    text = (
+        "`bash benchmarks/a.sh` `benchmarks/results/b.{md,json}` `converters/base.py:fn` `pyproject.toml` "
+        "`out/demo/eval.json` `benchmarks/results/c.*` `bench_local_<p>.json` `https://x.org/a.py` `--out DIR`"
+    )
+    assert cited_paths(text, roots) == {
+        "benchmarks/a.sh",
+        "benchmarks/results/b.md",
+        "benchmarks/results/b.json",
+        "converters/base.py",
+        "pyproject.toml",
+    }
+    assert (
+        slug("## 4b. int8 against fp32, paired, on 2,372 photos".lstrip("# "))
+        == "4b-int8-against-fp32-paired-on-2372-photos"
+    )
