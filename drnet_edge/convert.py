@@ -305,15 +305,18 @@ def held_predictions(net: Any, cal: CalibrationSet, batch: int = 32) -> Predicti
     res = list(net.resolutions)
     n = len(cal.held_labels)
     top1, conf = np.zeros((n, len(res)), dtype=np.int64), np.zeros((n, len(res)), dtype=np.float32)
+    margin = np.zeros_like(conf)
     choice = np.zeros(n, dtype=np.int64) if net.has_predictor else None
     for i in range(0, n, batch):
         rows = slice(i, i + batch)
         for k, r in enumerate(res):
             p = net.backbone_at(cal.held[r][rows], k).softmax(dim=1)
-            top1[rows, k], conf[rows, k] = p.argmax(dim=1).numpy(), p.max(dim=1).values.numpy()
+            top2 = p.topk(min(2, p.shape[1]), dim=1).values
+            top1[rows, k], conf[rows, k] = p.argmax(dim=1).numpy(), top2[:, 0].numpy()
+            margin[rows, k] = (top2[:, 0] - top2[:, -1]).numpy() if p.shape[1] > 1 else top2[:, 0].numpy()
         if choice is not None:
             choice[rows] = net.choose(cal.held[net.thumb_size][rows]).numpy()
-    return Predictions(res, cal.held_labels, top1, conf, predictor_choice=choice)
+    return Predictions(res, cal.held_labels, top1, conf, predictor_choice=choice, margin=margin)
 
 
 def policy_agreement(net: DRNet, root: Path, target: str, cal: CalibrationSet, log: Callable[[str], None]) -> dict:

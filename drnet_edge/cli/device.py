@@ -30,7 +30,8 @@ def convert_cmd(
         Path | None,
         typer.Option(
             help="Last step: calibrate each target's default policy on its converted files over these photos "
-            "(as drnet-edge calibrate --artifacts; --calib photos are fine, their held-aside fifth is left out)."
+            "(as drnet-edge calibrate --artifacts; their held-aside fifth is left out when they are the --calib "
+            "photos). Use photos the model did not train on: on training photos every resolution looks right."
         ),
     ] = None,
     max_drop: Annotated[
