@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import cv2
@@ -168,9 +171,72 @@ def tiny_checkpoints(tmp_path_factory: pytest.TempPathFactory):
     return make
 
 
+def _tree_hashes(root: Path) -> dict[str, str]:
+    import hashlib
+
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.fixture(scope="session")
+def tiny_converted(tiny, tmp_path_factory: pytest.TempPathFactory):
+    """``make(*targets, via="litert", int8=False)``: the :func:`tiny` checkpoint converted (8 calibration
+    views of its photos) and its parity report, ``(folder, parity)``, done once per session for each
+    combination (each conversion costs ~15 s a model on 2 cores). Shared and read-only: a test that
+    changes the files (tampering, calibrating in place) works on :func:`copy_artifacts` of them; the
+    session fails if a shared folder was changed."""
+    from drnet_edge.convert import convert
+
+    ckpt, data = tiny
+    made: dict[tuple, tuple[Path, dict]] = {}
+    hashes: dict[Path, dict[str, str]] = {}
+
+    def make(*targets: str, via: str = "litert", int8: bool = False) -> tuple[Path, dict]:
+        key = (tuple(targets), via, int8)
+        if key not in made:
+            name = "-".join([*targets, via, "int8" if int8 else "fp32"])
+            out = tmp_path_factory.mktemp(f"tiny-{name}") / "art"
+            parity = convert(
+                ckpt, targets=list(targets), via=via, out=out, int8=int8, calib=data, calib_count=8, log=lambda m: None
+            )
+            made[key], hashes[out] = (out, parity), _tree_hashes(out)
+        return made[key]
+
+    yield make
+    changed = [str(out) for out, before in hashes.items() if _tree_hashes(out) != before]
+    assert not changed, f"a test changed shared converted artifacts (copy them first): {changed}"
+
+
+def copy_artifacts(src: Path, dst: Path) -> Path:
+    """A private copy of shared converted artifacts, for a test that changes them."""
+    return Path(shutil.copytree(src, dst))
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    """``drnet-edge ARGS`` in this process (typer's runner: stdout and stderr apart, exit code as the
+    process's), returned as ``subprocess.run`` would; the environment is restored afterwards (the CLI's
+    quiet defaults set variables for TensorFlow). For cases whose behaviour does not depend on a fresh
+    interpreter: each file keeps real ``python -m drnet_edge`` runs for the entry point itself."""
+    from typer.testing import CliRunner
+
+    from drnet_edge.cli import app
+
+    env = dict(os.environ)
+    try:
+        result = CliRunner().invoke(app, list(args))
+    finally:
+        os.environ.clear()
+        os.environ.update(env)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception  # an escaped exception would be a traceback on a real run
+    return subprocess.CompletedProcess(["drnet-edge", *args], result.exit_code, result.stdout, result.stderr)
+
+
 def modules_after_importing(*modules: str) -> list[str]:
     """Every module loaded in a fresh interpreter after importing ``modules`` (what an import pulls in)."""
-    import subprocess
     import sys
 
     code = f"import sys, {', '.join(modules)}\nprint('\\n'.join(sys.modules))"

@@ -22,7 +22,6 @@ from drnet_edge.bench.profiles import load_profiles, profile_for_model
 from drnet_edge.bench.report import markdown
 from drnet_edge.bench.stats import latency_stats, pool_stats
 from drnet_edge.cli import app
-from drnet_edge.convert import convert
 from drnet_edge.errors import ConfigError
 
 from .conftest import modules_after_importing
@@ -135,11 +134,9 @@ def test_profiles_bundled_and_user_file(tmp_path: Path, monkeypatch) -> None:
 
 
 @pytest.fixture(scope="session")
-def tiny_artifacts(tiny, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    ckpt, data = tiny
-    out = tmp_path_factory.mktemp("bench") / "art"
-    convert(ckpt, targets=["all"], out=out, int8=True, calib=data, calib_count=8, log=lambda m: None)
-    return out
+def tiny_artifacts(tiny_converted) -> Path:
+    """The tiny DRNet converted for every target, int8 (shared with test_convert; read-only)."""
+    return tiny_converted("all", int8=True)[0]
 
 
 @pytest.mark.parametrize("runtime", ["tflite", "executorch", "onnx"])

@@ -24,6 +24,8 @@ from drnet_edge.errors import ConfigError
 from drnet_edge.evaluate import evaluate
 from drnet_edge.policies import Predictions
 
+from .conftest import run_cli
+
 RES = [224, 160, 128]
 MACS = {224: 400, 160: 200, 128: 100}
 
@@ -112,6 +114,7 @@ def test_bad_objectives(kw: dict, message: str) -> None:
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
+    """The installed entry point in a fresh interpreter (refusals run in-process: :func:`run_cli`)."""
     return subprocess.run([sys.executable, "-m", "drnet_edge", *args], capture_output=True, text=True, timeout=600)
 
 
@@ -153,7 +156,7 @@ def test_calibrate_writes_a_checkpoint_whose_default_policy_eval_reports(
 def test_calibrate_refusals_write_nothing(tiny: tuple[Path, Path], tmp_path: Path, args: list, message: str) -> None:
     ckpt, data = tiny
     out = tmp_path / "cal.pt"
-    p = run("calibrate", "--model", str(ckpt), "--data", str(data), "--out", str(out), "--quiet", *args)
+    p = run_cli("calibrate", "--model", str(ckpt), "--data", str(data), "--out", str(out), "--quiet", *args)
     assert p.returncode == 2 and message in p.stderr and "Traceback" not in p.stderr
     assert not out.exists()
 

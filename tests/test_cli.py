@@ -7,10 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import write_image
+from .conftest import run_cli, write_image
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
+    """The entry point in a fresh interpreter: one test per command runs it so; the error paths run
+    in-process (:func:`run_cli`, same messages and exit codes, no interpreter start each)."""
     return subprocess.run([sys.executable, "-m", "drnet_edge", *args], capture_output=True, text=True, timeout=600)
 
 
@@ -35,9 +37,9 @@ def test_skip_bad_counts_corrupt_images(tmp_path: Path) -> None:
     root = tmp_path / "d"
     write_image(root / "n01440764" / "good.png", size=(64, 64))
     (root / "n01440764" / "broken.jpg").write_bytes(b"\xff\xd8\xffjunk")
-    p = run("eval", "--backbone", "efficientnet_lite0", "--data", str(root), "--resolutions", "96", "--quiet")
+    p = run_cli("eval", "--backbone", "efficientnet_lite0", "--data", str(root), "--resolutions", "96", "--quiet")
     assert p.returncode == 2 and "broken.jpg" in p.stderr and "Traceback" not in p.stderr
-    p = run(
+    p = run_cli(
         "eval",
         "--backbone",
         "efficientnet_lite0",
@@ -67,7 +69,7 @@ def test_skip_bad_counts_corrupt_images(tmp_path: Path) -> None:
     ],
 )
 def test_user_mistakes_are_messages_not_tracebacks(args: list[str], message: str) -> None:
-    p = run("eval", "--quiet", "--limit", "2", *args)
+    p = run_cli("eval", "--quiet", "--limit", "2", *args)
     assert p.returncode == 2
     assert message in p.stderr and "Traceback" not in p.stderr
 
@@ -89,14 +91,14 @@ def test_backbones_command_lists_registry() -> None:
     ],
 )
 def test_train_and_model_mistakes(args: list[str], message: str) -> None:
-    p = run(*args, "--quiet")
+    p = run_cli(*args, "--quiet")
     assert p.returncode == 2, p.stderr
     assert message in p.stderr and "Traceback" not in p.stderr
 
 
 def test_default_model_is_the_bundled_drnet(tmp_path: Path) -> None:
     js = tmp_path / "r.json"
-    p = run("eval", "--limit", "6", "--quiet", "--json", str(js))
+    p = run_cli("eval", "--limit", "6", "--quiet", "--json", str(js))
     assert p.returncode == 0, p.stderr
     report = json.loads(js.read_text())
     assert report["model"] == "lite0-imagenet" and report["resolutions"] == [224, 192, 160, 128]
@@ -104,7 +106,7 @@ def test_default_model_is_the_bundled_drnet(tmp_path: Path) -> None:
     assert default and {default, f"random-{default}", "fixed-224", "fixed-128"} <= set(report["policies"])
     assert report["policies"][default]["macs_m"] == report["policies"][f"random-{default}"]["macs_m"]
     assert 0 < report["predictor_macs_m"] < 0.05 * report["policies"]["fixed-224"]["macs_m"]
-    p = run("eval", "--limit", "2", "--quiet", "--resolutions", "128,96")
+    p = run_cli("eval", "--limit", "2", "--quiet", "--resolutions", "128,96")
     assert p.returncode == 2 and "--backbone" in p.stderr  # says how to evaluate other resolutions
 
 
@@ -116,5 +118,5 @@ def test_bundled_models_listed_and_checked() -> None:
 def test_eval_bundled_drnet_with_baseline(tmp_path: Path) -> None:
     """A bundled DRNet on a few bundled photos mapped to its own classes by wnid is refused
     (those photos are not dog breeds) with a message naming the folder."""
-    p = run("eval", "--model", "lite0-imagewoof", "--quiet", "--limit", "4")
+    p = run_cli("eval", "--model", "lite0-imagewoof", "--quiet", "--limit", "4")
     assert p.returncode == 2 and "unknown wnid" in p.stderr

@@ -5,8 +5,6 @@ runner reads the target's own policy, ``convert --policy-data`` does the same as
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,15 +17,15 @@ from drnet_edge.manifest import read_manifest, verify_artifacts
 from drnet_edge.runtime import ArtifactDRNet
 from drnet_edge.verify.score import policies_for
 
+from .conftest import run_cli
+
 SMALL = {"min_photos": 10, "folds": 2, "progress": False}
 
 
 @pytest.fixture(scope="module")
-def converted(tiny, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    ckpt, data = tiny
-    out = tmp_path_factory.mktemp("policy") / "art"
-    convert(ckpt, targets=["onnx"], out=out, calib=data, calib_count=4, log=lambda m: None)
-    return out
+def converted(tiny_converted) -> Path:
+    """The tiny DRNet converted for ONNX (shared: the tests write to copies or to new folders only)."""
+    return tiny_converted("onnx")[0]
 
 
 def hashes(root: Path) -> dict[str, str]:
@@ -63,8 +61,7 @@ def test_calibrate_on_artifacts_rewrites_only_the_manifest_and_every_runner_read
 def test_calibrate_artifacts_command(converted: Path, tiny, tmp_path: Path) -> None:
     _, data = tiny
     out, js = tmp_path / "cal", tmp_path / "cal.json"
-    run = lambda *a: subprocess.run([sys.executable, "-m", "drnet_edge", "calibrate", "--quiet", *a],  # noqa: E731
-                                    capture_output=True, text=True, timeout=300)  # fmt: skip
+    run = lambda *a: run_cli("calibrate", "--quiet", *a)  # noqa: E731  (in-process; test_calibrate runs the entry point)
     p = run("--artifacts", str(converted), "--runtime", "onnx", "--data", str(data), "--out", str(out),
             "--target-ratio", "0.8", "--min-photos", "10", "--folds", "2", "--json", str(js))  # fmt: skip
     assert p.returncode == 0, p.stderr
