@@ -46,7 +46,7 @@ from drnet_edge.backbones import create_backbone, get_backbone_cfg
 from drnet_edge.data import fold_of, scan_folder
 from drnet_edge.evaluate import predict_folder
 from drnet_edge.macs import backbone_macs
-from drnet_edge.results import paired
+from drnet_edge.results import paired, upper_hull
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "imagenet-sample-dev"
 OUT = Path(__file__).resolve().parent / "results" / "ladder_probe.json"
@@ -113,20 +113,11 @@ def pick(o: Outcomes, ladder: tuple[str, ...], rows: np.ndarray) -> dict[float, 
 
 
 def frontier(o: Outcomes) -> list[str]:
-    """Vertices of the upper concave hull of the fixed (MACs, top-1) points, cheapest first, up to the
-    most accurate one."""
-    pts = sorted(o["macs"], key=lambda s: (o["macs"][s], -o["correct"][s].mean()))
-    xy = {s: (o["macs"][s], o["correct"][s].mean()) for s in pts}
-    hull: list[str] = []
-    for s in pts:
-        while len(hull) >= 2:
-            (x0, y0), (x1, y1), (x2, y2) = xy[hull[-2]], xy[hull[-1]], xy[s]
-            if (x1 - x0) * (y2 - y0) - (y1 - y0) * (x2 - x0) >= 0:  # hull[-1] on or under the chord
-                hull.pop()
-            else:
-                break
-        hull.append(s)
-    top = max(range(len(hull)), key=lambda i: xy[hull[i]][1])
+    """Vertices of the upper concave hull of the fixed (MACs, top-1) points (``results.upper_hull``),
+    cheapest first, up to the most accurate one."""
+    names = list(o["macs"])
+    hull = [names[i] for i in upper_hull([(o["macs"][s], float(o["correct"][s].mean())) for s in names])]
+    top = max(range(len(hull)), key=lambda i: o["correct"][hull[i]].mean())
     return hull[: top + 1]
 
 
