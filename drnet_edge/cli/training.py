@@ -89,6 +89,13 @@ def train_cmd(
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue the run in --out exactly where it stopped.")
     ] = False,
+    val: Annotated[
+        Path | None,
+        typer.Option(
+            help="Photos the model does not train on (one sub-folder per class): when training ends, top-1 per "
+            "resolution and the predictor's mix on them, in the closing summary and <out>.val.json."
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars.")] = False,
 ) -> None:
     """Train a DRNet (or the plain baseline); works under torchrun for several processes."""
@@ -96,10 +103,18 @@ def train_cmd(
 
     import torch
 
+    from .._io import check_writable
+    from ..errors import ConfigError
     from ..options import parse_resolutions
+    from ..report import policy_table, save_json
     from ..train import TrainConfig, interrupted_note, train
+    from ..train.summary import summarise
 
     started = time.time()
+    if val is not None:
+        if not val.is_dir():
+            raise ConfigError(f"--val {val}: no such folder; give a folder of photos, one sub-folder per class")
+        check_writable(Path(f"{out}.val.json"), "--out")
 
     if threads:
         torch.set_num_threads(threads)
@@ -113,7 +128,13 @@ def train_cmd(
     )  # fmt: skip
     try:
         train(cfg, resume=resume, progress=not quiet, log=lambda m: console.print(m, highlight=False, markup=False))
+        summary = summarise(out, cfg.mode, time.time() - started, val, progress=not quiet, batch_size=batch_size)
     except KeyboardInterrupt:
         note = interrupted_note(cfg, resume=resume, started=started)
         err.print(f"[yellow]interrupted[/]: {escape(note)}", highlight=False, soft_wrap=True)
         raise typer.Exit(130) from None
+    if summary.report is not None:
+        console.print(policy_table(summary.report, title=f"{out} on {summary.report['n']} photos of {val}"))
+        save_json(Path(f"{out}.val.json"), summary.report)
+    for line in summary.lines:
+        console.print(line, highlight=False, markup=False, soft_wrap=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import time
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -22,7 +23,7 @@ from ..drnet import gumbel_choice, macs_penalty
 from ..errors import CheckpointError, DrnetEdgeError
 from ..options import parse_resolutions
 from ..preprocess import to_tensor
-from ..progress import progress_bar
+from ..progress import fmt_duration, progress_bar
 from .cache import outcome_cache
 from .config import TrainConfig, resolve_joint_forward
 from .distributed import _ddp, close_distributed, init_distributed
@@ -79,6 +80,7 @@ class Trainer:
         self.macs, self.pred_macs = macs_table(self.model, len(self.classes))
         self.target = target_macs_m(cfg, self.macs)
         self.start_epoch = 0
+        self._epoch_seconds: list[float] = []
         self.out = Path(cfg.out)
         self.metrics_path = Path(str(cfg.out) + ".metrics.jsonl")
         if cfg.init_from and frozen is None:
@@ -181,6 +183,7 @@ class Trainer:
         )
         metrics: dict[str, Any] = {}
         for epoch in range(self.start_epoch, cfg.epochs):
+            epoch_start = time.monotonic()
             phase = self.phase(epoch)
             if epoch > 0 and phase == "joint" and self.phase(epoch - 1) == "multi":
                 self.optimizer = self._optimizer("joint")
@@ -190,11 +193,10 @@ class Trainer:
             else:
                 metrics = self._backbone_epoch(epoch, ds, phase)
             metrics["phase"] = phase
+            metrics["seconds"] = round(time.monotonic() - epoch_start, 1)
+            self._epoch_seconds.append(metrics["seconds"])
             self._save(epoch, metrics)
-            self.log(
-                f"epoch {epoch + 1}/{cfg.epochs} [{phase}] "
-                + " ".join(f"{k}={v:.4g}" for k, v in metrics.items() if isinstance(v, float))
-            )
+            self.log(epoch_line(epoch, cfg.epochs, phase, metrics, self._epoch_seconds))
         return metrics
 
     def _predictor_step_loss(self, logits: torch.Tensor, ce: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -306,6 +308,15 @@ class Trainer:
                 steps += 1
                 advance(1)
         return {k: env.mean(v / max(steps, 1)) for k, v in totals.items()}
+
+
+def epoch_line(epoch: int, epochs: int, phase: str, metrics: dict[str, Any], seconds: list[float]) -> str:
+    """``epoch 2/6 [multi] 2m10s (about 8m40s left) loss=1.2 top1=0.61``: the epoch's time, and the
+    remaining epochs at this run's mean epoch time so far."""
+    left = epochs - epoch - 1
+    eta = f" (about {fmt_duration(left * sum(seconds) / len(seconds))} left)" if left and seconds else ""
+    values = " ".join(f"{k}={v:.4g}" for k, v in metrics.items() if isinstance(v, float) and k != "seconds")
+    return f"epoch {epoch + 1}/{epochs} [{phase}] {fmt_duration(seconds[-1]) if seconds else ''}{eta} {values}"
 
 
 def train(
