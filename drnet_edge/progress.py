@@ -27,13 +27,14 @@ def fmt_duration(seconds: float) -> str:
 
 
 def plain_line(description: str, done: int, total: int, elapsed: float) -> str:
-    """One progress line: ``epoch 1 (joint): 120/600 (20%) 4.1/s, 24s elapsed, ETA 1m57s``."""
+    """One progress line: ``epoch 1 (joint): 12/60 (20%) 2.1 s each, 24s elapsed, ETA 1m57s`` (the
+    rate as ``4.1/s`` when steps take under a second)."""
     rate = done / elapsed if elapsed > 0 else 0.0
     eta = fmt_duration((total - done) / rate) if rate > 0 else "?"
     pct = 100 * done / total if total else 100.0
-    return f"{description}: {done}/{total} ({pct:.0f}%) {rate:.1f}/s, {fmt_duration(elapsed)} elapsed, " + (
-        "done" if done >= total else f"ETA {eta}"
-    )
+    speed = f"{rate:.1f}/s" if rate >= 1 else (f"{1 / rate:.1f} s each" if rate > 0 else "no step done")
+    left = "done" if done >= total else f"ETA {eta}"
+    return f"{description}: {done}/{total} ({pct:.0f}%) {speed}, {fmt_duration(elapsed)} elapsed, {left}"
 
 
 @contextmanager
