@@ -1,5 +1,6 @@
 """The documents cite only what a clone has: every repository path in README.md and docs/*.md exists,
-every relative link (and its #anchor) resolves, and nothing points into ../shared."""
+every relative link (and its #anchor) resolves, and nothing (benchmark reports included) points into
+../shared. benchmarks/README.md lists every benchmark script under its group folder."""
 
 from __future__ import annotations
 
@@ -86,6 +87,29 @@ def test_relative_links_resolve(doc: Path) -> None:
 
 @pytest.mark.parametrize("doc", DOCS, ids=lambda p: str(p.relative_to(REPO)))
 def test_no_document_cites_files_outside_the_clone(doc: Path) -> None:
+    assert "../shared" not in doc.read_text(), f"{doc.name} cites ../shared, which a clone does not have"
+
+
+BENCH = REPO / "benchmarks"
+GROUPS = ("release", "reproduce", "probes")
+
+
+def test_benchmarks_readme_names_every_script_by_its_group() -> None:
+    """benchmarks/README.md lists each script under its group folder (release/, reproduce/, probes/), each
+    script it lists exists there, and no script is left at the top of benchmarks/."""
+    group = "|".join(GROUPS)
+    named = set(re.findall(rf"`((?:{group})/[\w.-]+\.(?:py|sh))`", (BENCH / "README.md").read_text()))
+    scripts = {
+        p.relative_to(BENCH).as_posix() for g in GROUPS for p in (BENCH / g).iterdir() if p.suffix in (".py", ".sh")
+    }
+    assert not named - scripts, f"benchmarks/README.md lists scripts that do not exist: {sorted(named - scripts)}"
+    assert not scripts - named, f"benchmarks/README.md does not list: {sorted(scripts - named)}"
+    assert not [p.name for p in BENCH.iterdir() if p.suffix in (".py", ".sh")], "scripts go in a group folder"
+
+
+@pytest.mark.parametrize("doc", sorted(BENCH.rglob("*.md")), ids=lambda p: str(p.relative_to(REPO)))
+def test_benchmark_reports_cite_no_files_outside_the_clone(doc: Path) -> None:
+    """The committed reports name their photo sets, not ../shared paths a clone does not have."""
     assert "../shared" not in doc.read_text(), f"{doc.name} cites ../shared, which a clone does not have"
 
 

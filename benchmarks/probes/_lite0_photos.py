@@ -1,5 +1,5 @@
 """What the frozen-Lite0 probes share: the ImageNet EfficientNet-Lite0 and the 500 shared ImageNet
-photos, decoded once, with their labels and the two hash folds ``benchmarks/dynamic_policies.py`` uses."""
+photos, decoded once, with their labels and the two hash folds ``benchmarks/probes/dynamic_policies.py`` uses."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from drnet_edge.backbones import create_backbone, get_backbone_cfg
 from drnet_edge.data import fold_of, scan_folder
 from drnet_edge.preprocess import Preprocess, load_image
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 DATA = SHARED / "imagenet-sample-dev"
 
 

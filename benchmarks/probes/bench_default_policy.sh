@@ -6,7 +6,7 @@
 # against fixed-224 with 95% bootstrap intervals.
 #
 # MODEL=lite0-imagenet (default): default policy calibrated on fold test:0/2 of the shared ImageNet
-#   photos by benchmarks/dynamic_policies.py (--max-drop 1.0); benched on test:1/2. Beside it, the
+#   photos by benchmarks/probes/dynamic_policies.py (--max-drop 1.0); benched on test:1/2. Beside it, the
 #   policy the same fold chose under --target-ratio 0.7 (read from dynamic_policies/results.json).
 #   Writes benchmarks/results/bench_default_policy_int8_tflite.{json,md,png}.
 # MODEL=lite0-imagewoof: default policy calibrated on fold 0/10 of its 628 held-out Imagewoof photos
@@ -17,7 +17,7 @@
 #   Writes benchmarks/results/bench_default_policy_lite0-imagewoof_int8_tflite.{json,md,png} and
 #   ..._base_eval.json.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 MODEL=${MODEL:-lite0-imagenet}
 RUNS=${RUNS:-runs/convert}
 THREADS=${THREADS:-2}
@@ -50,7 +50,7 @@ print(next(x for x in r if x["model"] == "lite0-imagenet" and "target_ratio" in 
     STEM="$OUT/bench_default_policy_lite0-imagewoof_int8_tflite"
     CALIB="$RUNS/imagewoof-train-links"
     if [ ! -d "$CALIB" ]; then
-      .venv/bin/python benchmarks/cv_imagewoof_holdout_links.py "$DATA" "$CALIB.tmp" --subset train:0/5
+      .venv/bin/python benchmarks/release/cv_imagewoof_holdout_links.py "$DATA" "$CALIB.tmp" --subset train:0/5
       mv "$CALIB.tmp" "$CALIB"
     fi
     convert lite0-imagewoof "$ART" --calib "$CALIB"

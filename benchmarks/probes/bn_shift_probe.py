@@ -2,22 +2,23 @@
 measured on a few photos, not by re-estimating them there.
 
 Re-estimating BatchNorm statistics outright from a few hundred centre crops costs points even at 224
-(`../shared/NOTES-toolchain.md`: 88.4% -> 80.4%): the small sample's own bias swamps the change. Here
-each BN layer keeps its stored statistics plus the difference the resolution makes on the same
-photos: running_mean += m_R - m_224, running_var *= v_R / v_224, where m and v are the per-channel
-mean and variance of the layer's input over the photos, measured layer by layer (each layer sees the
-layers before it already moved). At 224 this is the identity by construction; the photos' bias
-cancels to first order. FixRes (Touvron et al., 2019) argues a lower test resolution shifts the
-activation statistics in a systematic way: this tests whether that shift transfers from few photos.
+(an earlier probe, whose notes are not part of this repository: 88.4% -> 80.4%): the small sample's own
+bias swamps the change. Here each BN layer keeps its stored statistics plus the difference the
+resolution makes on the same photos: running_mean += m_R - m_224, running_var *= v_R / v_224, where m
+and v are the per-channel mean and variance of the layer's input over the photos, measured layer by
+layer (each layer sees the layers before it already moved). At 224 this is the identity by
+construction; the photos' bias cancels to first order. FixRes (Touvron et al., 2019) argues a lower
+test resolution shifts the activation statistics in a systematic way: this tests whether that shift
+transfers from few photos.
 
 Frozen ImageNet EfficientNet-Lite0 (PyTorch fp32), the 500 shared ImageNet photos in their two hash
-folds (test:0/2, test:1/2, as benchmarks/dynamic_policies.py): statistics measured on one fold (with
+folds (test:0/2, test:1/2, as benchmarks/probes/dynamic_policies.py): statistics measured on one fold (with
 ``WOOF_N`` > 0 also a second pool: that fold plus Imagewoof training photos), accuracy on the other;
 then swap.
 Writes per-resolution top-1 (plain, shifted, re-estimated) and per-photo outcomes for the cascade
 replay.
 
-    .venv/bin/python benchmarks/bn_shift_probe.py   # writes benchmarks/results/bn_shift_probe.json
+    .venv/bin/python benchmarks/probes/bn_shift_probe.py   # writes benchmarks/results/bn_shift_probe.json
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from drnet_edge.preprocess import center_crop_square, load_image, resize_square,
 from drnet_edge.progress import progress_bar
 
 WOOF = SHARED / "imagewoof-train-3k"
-OUT = Path(__file__).resolve().parent / "results" / "bn_shift_probe.json"
+OUT = Path(__file__).resolve().parents[1] / "results" / "bn_shift_probe.json"
 RESOLUTIONS = (128, 160)
 BATCH = 50
 WOOF_N = 0  # Imagewoof training photos added to a second pool (0: no second pool; each pool costs ~5 min)

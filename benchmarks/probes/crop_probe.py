@@ -5,7 +5,7 @@ Frozen ImageNet EfficientNet-Lite0 (PyTorch fp32) on the 500 shared ImageNet pho
 crop share, top-1 on all photos and on the two hash folds (test:0/2, test:1/2) the dynamic-policy
 benchmark uses, so a crop share picked on one fold can be read on the other.
 
-    .venv/bin/python benchmarks/crop_probe.py   # writes benchmarks/results/crop_probe.json
+    .venv/bin/python benchmarks/probes/crop_probe.py   # writes benchmarks/results/crop_probe.json
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from drnet_edge._io import atomic_write_json
 from drnet_edge.preprocess import center_crop_square, resize_square, to_tensor
 from drnet_edge.progress import progress_bar
 
-OUT = Path(__file__).resolve().parent / "results" / "crop_probe.json"
+OUT = Path(__file__).resolve().parents[1] / "results" / "crop_probe.json"
 RESOLUTIONS = (128, 160, 192, 224)
 CROPS = (0.875, 0.8, 0.75, 0.7, 0.65)
 

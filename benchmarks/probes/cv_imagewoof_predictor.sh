@@ -9,13 +9,13 @@
 # beforehand: --target-ratio 0.6 --eta 0.2 --tau 1.0, 20 epochs, 4 views.
 # Writes benchmarks/results/imagewoof_predictor_cv.{json,png}. About 10 minutes on 2 cores.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 WOOF=${WOOF:-../shared/data/imagewoof-train-3k}
 RUNS=${RUNS:-runs/cv-imagewoof-predictor}
 HOLD="$RUNS/holdout"   # the held-out fold as a folder of links, so it can be split again
 mkdir -p "$RUNS"
 if [ ! -d "$HOLD" ]; then
-  .venv/bin/python benchmarks/cv_imagewoof_holdout_links.py "$WOOF" "$HOLD.tmp"
+  .venv/bin/python benchmarks/release/cv_imagewoof_holdout_links.py "$WOOF" "$HOLD.tmp"
   mv "$HOLD.tmp" "$HOLD"
 fi
 for k in 0 1 2 3 4; do
@@ -25,5 +25,5 @@ for k in 0 1 2 3 4; do
   .venv/bin/drnet-edge eval --model "$RUNS/fold$k.pt" --data "$HOLD" --subset "test:$k/5" --quiet --threads 2 \
     --policies fixed,oracle-agree,drnet,random --json "$RUNS/fold$k.json" > /dev/null
 done
-.venv/bin/python benchmarks/pool_folds.py "$RUNS"/fold?.json --json benchmarks/results/imagewoof_predictor_cv.json \
+.venv/bin/python benchmarks/reproduce/pool_folds.py "$RUNS"/fold?.json --json benchmarks/results/imagewoof_predictor_cv.json \
   --plot benchmarks/results/imagewoof_predictor_cv.png

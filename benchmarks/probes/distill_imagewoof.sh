@@ -5,10 +5,10 @@
 # epochs without distillation), on its training photos (train:0/5): 3 multi-resolution epochs, lr
 # 0.002 cosine, batch 64, seed 0 (settings fixed before the runs). Then, on the 628 held-out photos,
 # every fixed resolution of both, per photo and paired, and the --target-ratio 0.6 default policy of
-# each cross-fitted as in benchmarks/dynamic_policies.py against lite0-imagewoof-base. About 25 minutes
+# each cross-fitted as in benchmarks/probes/dynamic_policies.py against lite0-imagewoof-base. About 25 minutes
 # a run on 2 cores; a stopped run continues with RESUME=1. Writes benchmarks/results/distill_imagewoof.{json,md}.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 RUNS=${RUNS:-runs/distill}
 mkdir -p "$RUNS"
 resume=(); [ -n "${RESUME:-}" ] && resume=(--resume)
@@ -22,4 +22,4 @@ for w in 1.0 0; do
     touch "$out.done"
   fi
 done
-.venv/bin/python benchmarks/distill_imagewoof_compare.py "$RUNS/distill-1.0.pt" "$RUNS/distill-0.pt"
+.venv/bin/python benchmarks/probes/distill_imagewoof_compare.py "$RUNS/distill-1.0.pt" "$RUNS/distill-0.pt"

@@ -1,9 +1,9 @@
-"""Compare the two fine-tunes of ``benchmarks/distill_imagewoof.sh`` (and the bundled lite0-imagewoof)
+"""Compare the two fine-tunes of ``benchmarks/probes/distill_imagewoof.sh`` (and the bundled lite0-imagewoof)
 on the 628 held-out Imagewoof photos: every fixed resolution, paired per photo against the control,
 and the ``--target-ratio 0.6`` default policy cross-fitted over 2 and 4 folds against
-lite0-imagewoof-base (the machinery of ``benchmarks/dynamic_policies.py``).
+lite0-imagewoof-base (the machinery of ``benchmarks/probes/dynamic_policies.py``).
 
-    .venv/bin/python benchmarks/distill_imagewoof_compare.py DISTILLED.pt CONTROL.pt
+    .venv/bin/python benchmarks/probes/distill_imagewoof_compare.py DISTILLED.pt CONTROL.pt
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import dynamic_policies as dp  # noqa: E402
 from drnet_edge._io import atomic_write_json, atomic_write_text  # noqa: E402
 from drnet_edge.results import paired  # noqa: E402
 
-OUT = Path(__file__).resolve().parent / "results"
+OUT = Path(__file__).resolve().parents[1] / "results"
 DP_OUT = OUT / "dynamic_policies"  # the baseline's cached outcomes live there
 
 

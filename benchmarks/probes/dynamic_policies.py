@@ -2,7 +2,7 @@
 it on the other fold (then swap: cross-fit), against every fixed resolution, the line through them and
 the policy's random control. Writes the calibrated checkpoints (fold A) for bundling.
 
-    .venv/bin/python benchmarks/dynamic_policies.py --out benchmarks/results/dynamic_policies \\
+    .venv/bin/python benchmarks/probes/dynamic_policies.py --out benchmarks/results/dynamic_policies \\
         [--checkpoints out/calibrated]
 
 Photos (stated in the output):
@@ -46,7 +46,7 @@ from drnet_edge.policies import expand_policies
 from drnet_edge.results import fixed_line_at, paired, score
 from drnet_edge.runnable import macs_by_resolution
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 BASELINES = {"lite0-imagewoof": "lite0-imagewoof-base"}  # a plain model trained on the same photos, at 224
 SETS = {
     # model: (photos, subset of photos the backbone never trained on, fold count, fold ids, objectives);

@@ -9,7 +9,7 @@ shared ImageNet photos with the bundled lite0-imagenet (frozen ImageNet Lite0):
   resolution (what the classifier sees), with and without max softmax, 5-fold cross-validated over a
   grid of L2 strengths chosen inside each training fold.
 
-    .venv/bin/python benchmarks/gate_probes.py   # writes benchmarks/results/gate_probes.json
+    .venv/bin/python benchmarks/probes/gate_probes.py   # writes benchmarks/results/gate_probes.json
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ from drnet_edge.checkpoint import load_model
 from drnet_edge.data import MultiResolutionDataset, collate_multires, scan_folder
 from drnet_edge.preprocess import to_tensor
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "imagenet-sample-dev"
-OUT = Path(__file__).resolve().parent / "results" / "gate_probes.json"
+DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "imagenet-sample-dev"
+OUT = Path(__file__).resolve().parents[1] / "results" / "gate_probes.json"
 
 
 @torch.no_grad()

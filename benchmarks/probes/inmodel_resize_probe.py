@@ -8,7 +8,7 @@ made by that rule, then resized to R inside the network the ways TFLite can (``R
 half-pixel centres and no antialiasing; PyTorch's ``area``) and with antialiased bilinear for
 reference. Paired against the rule at each resolution, with the paired standard error.
 
-    .venv/bin/python benchmarks/inmodel_resize_probe.py   # writes benchmarks/results/inmodel_resize_probe.json
+    .venv/bin/python benchmarks/probes/inmodel_resize_probe.py   # writes benchmarks/results/inmodel_resize_probe.json
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ from drnet_edge.preprocess import crop_and_resize, load_image, to_tensor
 from drnet_edge.progress import progress_bar
 from drnet_edge.results import paired
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "imagenet-sample-dev"
-OUT = Path(__file__).resolve().parent / "results" / "inmodel_resize_probe.json"
+DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "imagenet-sample-dev"
+OUT = Path(__file__).resolve().parents[1] / "results" / "inmodel_resize_probe.json"
 RESOLUTIONS = (224, 192, 160, 128)
 HEADS = {
     "bilinear (TFLite RESIZE_BILINEAR, half-pixel)": lambda x, r: F.interpolate(x, (r, r), mode="bilinear"),

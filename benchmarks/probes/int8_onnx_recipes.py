@@ -3,7 +3,7 @@
 Calibration: 100 views of the bundled sample (as `drnet-edge convert`). Evaluation: the first 300
 photos of the held-out Imagewoof fold (test:0/5), top-1 against their ImageNet labels.
 
-    .venv/bin/python benchmarks/int8_onnx_recipes.py [--data ../shared/data/imagewoof-train-3k] [--n 300]
+    .venv/bin/python benchmarks/probes/int8_onnx_recipes.py [--data ../shared/data/imagewoof-train-3k] [--n 300]
 """
 
 from __future__ import annotations

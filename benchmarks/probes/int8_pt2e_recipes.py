@@ -4,10 +4,10 @@ Made to see whether another calibration closes the int8 gap seen at 128 px on th
 photos. Each recipe is prepared, calibrated and converted with torchao's PT2E flow, then the
 quantize/dequantize graph is run in PyTorch (what the runtimes compute, up to integer rounding) on
 ``train:0/5`` of imagewoof-train-3k, 2,372 photos the ImageNet backbone never trained on
-(``benchmarks/int8_paired.py`` reports the shipped recipe on the same photos; no recipe here beat it,
+(``benchmarks/reproduce/int8_paired.py`` reports the shipped recipe on the same photos; no recipe here beat it,
 so none was chosen on them). Calibration is the bundled sample, as in ``drnet-edge convert``.
 
-    .venv/bin/python benchmarks/int8_pt2e_recipes.py [--quantizer xnnpack|litert] [--resolution 128] [--json OUT]
+    .venv/bin/python benchmarks/probes/int8_pt2e_recipes.py [--quantizer xnnpack|litert] [--resolution 128] [--json OUT]
 """
 
 from __future__ import annotations

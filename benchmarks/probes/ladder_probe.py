@@ -17,7 +17,7 @@ test:1/2 of the other probes); each ladder's thresholds are picked on one fold (
 then the cheapest, whose mean MACs <= B x Lite0-224's, B in 0.8/0.9/1.0/1.2), applied to the other
 fold, swapped, and pooled, so every photo is scored once by thresholds that never saw it.
 
-    .venv/bin/python benchmarks/ladder_probe.py   # writes benchmarks/results/ladder_probe.json
+    .venv/bin/python benchmarks/probes/ladder_probe.py   # writes benchmarks/results/ladder_probe.json
     # per-network outcomes are cached in benchmarks/results/ladder_probe.outcomes.pkl (delete to rerun)
 
 A research probe, not a product feature. What the numbers support (500 photos, x86-64, 2 folds): no
@@ -48,8 +48,8 @@ from drnet_edge.evaluate import predict_folder
 from drnet_edge.macs import backbone_macs
 from drnet_edge.results import paired, upper_hull
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "imagenet-sample-dev"
-OUT = Path(__file__).resolve().parent / "results" / "ladder_probe.json"
+DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "imagenet-sample-dev"
+OUT = Path(__file__).resolve().parents[1] / "results" / "ladder_probe.json"
 NETS = {"lite0": "efficientnet_lite0", "lite1": "efficientnet_lite1", "lite2": "efficientnet_lite2"}
 REFERENCE = "lite0-224"
 BUDGETS = (0.8, 0.9, 1.0, 1.2)

@@ -1,7 +1,7 @@
 """Export trained checkpoints as the models bundled in the package (fp16 conv weights, no training
 state) and write drnet_edge/resources/models/models.json with their sha256.
 
-    python benchmarks/bundle_models.py lite0-imagenet=runs/lite0-imagenet.pt lite0-imagewoof=... \\
+    python benchmarks/release/bundle_models.py lite0-imagenet=runs/lite0-imagenet.pt lite0-imagewoof=... \\
         --describe lite0-imagenet="..."
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 from drnet_edge._io import atomic_write_json, sha256_file
 from drnet_edge.checkpoint import export_for_shipping
 
-MODELS = Path(__file__).resolve().parents[1] / "drnet_edge" / "resources" / "models"
+MODELS = Path(__file__).resolve().parents[2] / "drnet_edge" / "resources" / "models"
 
 
 def main() -> None:

@@ -1,18 +1,18 @@
 #!/usr/bin/env bash
-# The TFLite int8 files (onnx2tf route) that benchmarks/shipped_policies.py and
-# benchmarks/bench_shipped_policy.sh measure: lite0-imagewoof and lite0-imagewoof-base with int8
+# The TFLite int8 files (onnx2tf route) that benchmarks/release/shipped_policies.py and
+# benchmarks/reproduce/bench_shipped_policy.sh measure: lite0-imagewoof and lite0-imagewoof-base with int8
 # calibration views from their own training photos (train:0/5 of the Imagewoof sample, linked into a
 # folder; never the photos the policies are scored on), lite0-imagenet with the bundled sample.
 # Existing artifacts are kept (delete a folder to redo it). ~25 min on 2 x86-64 cores.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 RUNS=${RUNS:-runs/convert}
 DATA=${DATA:-../shared/data/imagewoof-train-3k}
 THREADS=${THREADS:-2}
 mkdir -p "$RUNS"
 CALIB="$RUNS/imagewoof-train-links"
 if [ ! -d "$CALIB" ]; then
-  .venv/bin/python benchmarks/cv_imagewoof_holdout_links.py "$DATA" "$CALIB.tmp" --subset train:0/5
+  .venv/bin/python benchmarks/release/cv_imagewoof_holdout_links.py "$DATA" "$CALIB.tmp" --subset train:0/5
   mv "$CALIB.tmp" "$CALIB"
 fi
 convert() {  # convert MODEL [extra convert flags]

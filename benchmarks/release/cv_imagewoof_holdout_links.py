@@ -1,8 +1,8 @@
 """The held-out Imagewoof fold (test:0/5) as a folder of symbolic links, for
-benchmarks/cv_imagewoof_predictor.sh to split again into its own five folds. Each link is renamed
+benchmarks/probes/cv_imagewoof_predictor.sh to split again into its own five folds. Each link is renamed
 (``cv-<name>``): under the same relative paths every photo would hash to fold 0 again.
 
-    .venv/bin/python benchmarks/cv_imagewoof_holdout_links.py ../shared/data/imagewoof-train-3k runs/cv/holdout.tmp
+    .venv/bin/python benchmarks/release/cv_imagewoof_holdout_links.py ../shared/data/imagewoof-train-3k runs/cv/holdout.tmp
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """The shipped default policies: calibrated on what ships, on enough photos, reported out of fold.
 
-    .venv/bin/python benchmarks/shipped_policies.py [--out benchmarks/results/shipped_policies] \\
+    .venv/bin/python benchmarks/release/shipped_policies.py [--out benchmarks/results/shipped_policies] \\
         [--artifacts runs/convert] [--bundle out/bundle]
 
-Needs the TFLite int8 files made by ``bash benchmarks/convert_shipped.sh`` (onnx2tf route) and the
+Needs the TFLite int8 files made by ``bash benchmarks/release/convert_shipped.sh`` (onnx2tf route) and the
 shared photos (not shipped with the repository; public sources in the data notes of docs/RESULTS.md).
 
 Per model, per-image outcomes at every resolution (cached under ``--out`` as ``*.outcomes.pkl``)
@@ -26,9 +26,9 @@ control (its decisions dealt at random within each fold), the largest resolution
 at the same precision. int8 against fp32: the same photos, paired. Beside it, the hindsight bound:
 the best candidate per MACs budget with thresholds picked on the scored photos (not a result).
 
-**Bundled defaults** (``--bundle DIR`` writes the checkpoints; ``benchmarks/bundle_models.py`` ships
+**Bundled defaults** (``--bundle DIR`` writes the checkpoints; ``benchmarks/release/bundle_models.py`` ships
 them): ``lite0-imagewoof`` calibrated on its int8 files over the 1,925 validation photos (the 628 stay
-out for ``bash benchmarks/bench_shipped_policy.sh``, the latency run); ``lite0-imagenet`` calibrated
+out for ``bash benchmarks/reproduce/bench_shipped_policy.sh``, the latency run); ``lite0-imagenet`` calibrated
 on its fp32 checkpoint over all 500 photos (its int8 figures are reported beside it).
 """
 
@@ -51,7 +51,7 @@ from drnet_edge.policies import Predictions, expand_policies
 from drnet_edge.results import fixed_frontier_at, paired
 from drnet_edge.runnable import macs_by_resolution
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 FOLDS = 5
 WOOF = [("imagewoof-val-calib", None), ("imagewoof-train-3k", "test:0/5")]
 MODELS = {

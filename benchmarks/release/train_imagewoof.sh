@@ -6,7 +6,7 @@
 # on one H200); on 2 CPU cores it takes hours. Writes shipping checkpoints (fp16 conv weights) to $RESULTS.
 # DATA may point at a copy of the train:0/5 images only (then SUBSET is empty), as on the lent GPU machine.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 PY=${PY:-.venv/bin/python}
 DATA=${DATA:-../shared/data/imagewoof-train-3k}
 SUBSET=${SUBSET-train:0/5}
@@ -22,4 +22,4 @@ timeout "$LIMIT_S" $PY -m drnet_edge train "${common[@]}" --mode plain --out "$R
 timeout "$LIMIT_S" $PY -m drnet_edge train "${common[@]}" --mode joint --out "$RUNS/joint.pt" > "$RUNS/joint.log" 2>&1 || true
 wait || true
 tail -n 40 "$RUNS/base.log" "$RUNS/joint.log"
-$PY benchmarks/train_imagewoof_export.py "$RUNS" "$RESULTS"
+$PY benchmarks/release/train_imagewoof_export.py "$RUNS" "$RESULTS"

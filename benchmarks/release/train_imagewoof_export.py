@@ -1,8 +1,8 @@
-"""The last step of benchmarks/train_imagewoof.sh: the trained checkpoints (``RUNS/joint.pt``,
+"""The last step of benchmarks/release/train_imagewoof.sh: the trained checkpoints (``RUNS/joint.pt``,
 ``RUNS/base.pt``, those present) exported for shipping (fp16 conv weights, no training state) as
 ``RESULTS/lite0-imagewoof.pt`` and ``RESULTS/lite0-imagewoof-base.pt``, with their metrics logs.
 
-    .venv/bin/python benchmarks/train_imagewoof_export.py runs/imagewoof benchmarks/results
+    .venv/bin/python benchmarks/release/train_imagewoof_export.py runs/imagewoof benchmarks/results
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
-"""The table of benchmarks/bench_lite0_local.sh: every ``bench_local_*.json`` report in a folder as one
+"""The table of benchmarks/reproduce/bench_lite0_local.sh: every ``bench_local_*.json`` report in a folder as one
 markdown table (latency and MACs as ratios against fixed-224 of the same run), printed.
 
-    .venv/bin/python benchmarks/bench_lite0_local_table.py benchmarks/results
+    .venv/bin/python benchmarks/reproduce/bench_lite0_local_table.py benchmarks/results
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The shipped lite0-imagewoof policy on the clock, as it ships: its TFLite int8 files (made by
-# benchmarks/convert_shipped.sh) get their default policy from `drnet-edge calibrate --artifacts` on
+# benchmarks/release/convert_shipped.sh) get their default policy from `drnet-edge calibrate --artifacts` on
 # the 1,925 Imagewoof validation photos (--target-ratio 0.60, fixed before any run), written into a
 # copy of the artifacts; then one interleaved local bench on the 628 photos held out from training
 # (imagewoof-train-3k test:0/5), which neither trained the model nor calibrated the policy: end-to-end
@@ -10,7 +10,7 @@
 # Writes benchmarks/results/bench_shipped_policy.{json,md,png}, ..._calibration.json and
 # ..._base_eval.json. ~15 min on 2 x86-64 cores.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 RUNS=${RUNS:-runs/convert}
 SHARED=${SHARED:-../shared/data}
 THREADS=${THREADS:-2}
@@ -20,7 +20,7 @@ ART="$RUNS/lite0-imagewoof-onnx2tf-int8"
 BASE="$RUNS/lite0-imagewoof-base-onnx2tf-int8"
 CAL="$RUNS/lite0-imagewoof-onnx2tf-int8-calibrated"
 for a in "$ART" "$BASE"; do
-  [ -f "$a/manifest.json" ] || { echo "$a missing: run bash benchmarks/convert_shipped.sh first" >&2; exit 2; }
+  [ -f "$a/manifest.json" ] || { echo "$a missing: run bash benchmarks/release/convert_shipped.sh first" >&2; exit 2; }
 done
 .venv/bin/drnet-edge calibrate --artifacts "$ART" --runtime tflite --data "$SHARED/imagewoof-val-calib" \
   --target-ratio 0.60 --threads "$THREADS" --out "$CAL" --quiet --json "${STEM}_calibration.json"

@@ -6,7 +6,7 @@
 # The default 3 epochs fits 2 CPU cores (about 7-8 minutes an epoch when nothing else runs); the bundled recipe's
 # 15 epochs wants a GPU. A stopped run continues with RESUME=1.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 PY=${PY:-.venv/bin/python}
 DATA=${DATA:-../shared/data/imagewoof-train-3k}
 EPOCHS=${EPOCHS:-3}
@@ -24,5 +24,5 @@ for variant in resolution-bn shared-bn; do
     --threads "$THREADS" --json "$RESULTS/bn_compare_${variant}_e$EPOCHS.json"
 done
 # Image by image on the same photos: shared minus resolution-aware top-1 per resolution, paired SE.
-$PY benchmarks/compare_bn_paired.py --data "$DATA" --runs "$RUNS" --epochs "$EPOCHS" --results "$RESULTS" \
+$PY benchmarks/reproduce/compare_bn_paired.py --data "$DATA" --runs "$RUNS" --epochs "$EPOCHS" --results "$RESULTS" \
   --threads "$THREADS"

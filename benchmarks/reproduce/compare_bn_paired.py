@@ -1,8 +1,8 @@
-"""The paired comparison of benchmarks/compare_bn.sh: image by image on the same held-out photos
+"""The paired comparison of benchmarks/reproduce/compare_bn.sh: image by image on the same held-out photos
 (test:0/5), shared BN minus resolution-aware BN top-1 at every fixed resolution, with the paired
 standard error. Reads ``RUNS/{resolution-bn,shared-bn}-eEPOCHS.pt``; writes ``RESULTS/bn_compare_eEPOCHS.json``.
 
-    .venv/bin/python benchmarks/compare_bn_paired.py --data ../shared/data/imagewoof-train-3k \
+    .venv/bin/python benchmarks/reproduce/compare_bn_paired.py --data ../shared/data/imagewoof-train-3k \
         --runs runs/bn-compare --epochs 3 --results benchmarks/results --threads 2
 """
 

@@ -5,7 +5,7 @@
 # Writes benchmarks/results/convert_lite0_imagenet.json.
 # REUSE=1 keeps artifact folders that are already there (re-evaluates only).
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 RUNS=${RUNS:-runs/convert}
 DATA=${DATA:-../shared/data/imagewoof-train-3k}
 mkdir -p "$RUNS"
@@ -21,4 +21,4 @@ for prec in ${PRECISIONS:-fp32 int8}; do
       --policies fixed,drnet --threads 2 --quiet --json "$RUNS/$prec-$t.json" > /dev/null
   done
 done
-.venv/bin/python benchmarks/convert_lite0_imagenet_table.py "$RUNS"
+.venv/bin/python benchmarks/reproduce/convert_lite0_imagenet_table.py "$RUNS"

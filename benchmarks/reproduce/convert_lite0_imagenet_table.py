@@ -1,8 +1,8 @@
-"""The table of benchmarks/convert_lite0_imagenet.sh: sizes and held-out top-1 of every converted
+"""The table of benchmarks/reproduce/convert_lite0_imagenet.sh: sizes and held-out top-1 of every converted
 artifact directory (``RUNS/{fp32,int8}``, evaluated into ``RUNS/<precision>-<target>.json``) against
 PyTorch (``RUNS/pytorch.json``). Prints a table; writes benchmarks/results/convert_lite0_imagenet.json.
 
-    .venv/bin/python benchmarks/convert_lite0_imagenet_table.py runs/convert
+    .venv/bin/python benchmarks/reproduce/convert_lite0_imagenet_table.py runs/convert
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-RESULTS = Path(__file__).resolve().parent / "results"
+RESULTS = Path(__file__).resolve().parents[1] / "results"
 SHOWN = ("fixed-224", "fixed-128", "drnet")
 KEPT = ("fixed-224", "fixed-192", "fixed-160", "fixed-128", "drnet")
 

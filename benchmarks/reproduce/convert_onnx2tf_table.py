@@ -1,9 +1,9 @@
-"""The table of benchmarks/convert_onnx2tf.sh: the TFLite routes (litert: ``RUNS/<precision>`` evaluated
+"""The table of benchmarks/reproduce/convert_onnx2tf.sh: the TFLite routes (litert: ``RUNS/<precision>`` evaluated
 into ``RUNS/<precision>-tflite.json``; onnx2tf: ``RUNS/onnx2tf-<precision>`` evaluated into
 ``RUNS/onnx2tf-<precision>-eval.json``) side by side, those present. Prints a markdown table; writes
 benchmarks/results/convert_onnx2tf.json.
 
-    .venv/bin/python benchmarks/convert_onnx2tf_table.py runs/convert
+    .venv/bin/python benchmarks/reproduce/convert_onnx2tf_table.py runs/convert
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import argparse
 import json
 from pathlib import Path
 
-RESULTS = Path(__file__).resolve().parent / "results"
+RESULTS = Path(__file__).resolve().parents[1] / "results"
 POLICIES = ("fixed-224", "fixed-192", "fixed-160", "fixed-128", "drnet")
 
 

@@ -6,7 +6,7 @@
 # All folds share one backbone-outcome cache (runs/lite0-imagenet-cache), built on first use
 # (~15 minutes on 2 cores for 3,500 images x 4 views x 4 resolutions); each fold then trains in ~2 minutes.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 DEV=${DEV:-../shared/data/imagenet-sample-dev}
 WOOF=${WOOF:-../shared/data/imagewoof-train-3k}
 RUNS=${RUNS:-runs/cv-lite0-imagenet}
@@ -21,4 +21,4 @@ for k in 0 1 2 3 4; do
   .venv/bin/drnet-edge eval --model "$RUNS/t$TARGET-fold$k.pt" --data "$DEV" --subset "test:$k/5" --quiet --threads 2 \
     --policies fixed,oracle,oracle-agree,drnet,random --json "$RUNS/t$TARGET-fold$k.json" > /dev/null
 done
-.venv/bin/python benchmarks/pool_folds.py "$RUNS"/t"$TARGET"-fold?.json --json "benchmarks/results/$TAG.json" --plot "benchmarks/results/$TAG.png"
+.venv/bin/python benchmarks/reproduce/pool_folds.py "$RUNS"/t"$TARGET"-fold?.json --json "benchmarks/results/$TAG.json" --plot "benchmarks/results/$TAG.png"

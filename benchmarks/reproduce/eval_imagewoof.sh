@@ -4,7 +4,7 @@
 # the random control, both oracles, and the plain baseline lite0-imagewoof-base at 224.
 # MODEL=path/to/ckpt.pt OUT=benchmarks/results/name evaluates another joint checkpoint the same way.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 OUT=${OUT:-benchmarks/results/imagewoof_holdout}
 .venv/bin/drnet-edge eval --model "${MODEL:-lite0-imagewoof}" --baseline lite0-imagewoof-base \
   --data "${DATA:-../shared/data/imagewoof-train-3k}" --subset test:0/5 \

@@ -2,14 +2,14 @@
 its paired standard error, and how often int8 and fp32 give the same class.
 
 The fp32 reference is the PyTorch model (the fp32 artifacts give its top-1 exactly; see the README's
-conversion table). Each route's int8 artifacts (from benchmarks/convert_lite0_imagenet.sh and
-benchmarks/convert_onnx2tf.sh) run through drnet_edge.runtime on the same photos. Default photos: the
+conversion table). Each route's int8 artifacts (from benchmarks/reproduce/convert_lite0_imagenet.sh and
+benchmarks/reproduce/convert_onnx2tf.sh) run through drnet_edge.runtime on the same photos. Default photos: the
 whole of imagewoof-train-3k split into the held-out fold test:0/5 (628, the README's conversion
 table) and the other folds train:0/5 (2,372); the int8 recipe was fixed before any of the train:0/5
 figures were looked at, and the ImageNet backbone never trained on an Imagewoof photo. Writes
 benchmarks/results/int8_paired.{json,md}.
 
-    .venv/bin/python benchmarks/int8_paired.py [--subsets test:0/5,train:0/5] [--threads 2]
+    .venv/bin/python benchmarks/reproduce/int8_paired.py [--subsets test:0/5,train:0/5] [--threads 2]
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Pool per-fold `drnet-edge eval --json` reports into one (weighted by each fold's n).
 
-python benchmarks/pool_folds.py runs/cv/fold?.json --json pooled.json --plot pooled.png
+python benchmarks/reproduce/pool_folds.py runs/cv/fold?.json --json pooled.json --plot pooled.png
 """
 
 from __future__ import annotations
