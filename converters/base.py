@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -152,6 +155,49 @@ def get_target(name: str, via: str | None = None) -> Target:
     if via not in routes:
         raise ConfigError(f"target {name!r} has no route {via!r}; choose from {', '.join(routes)}")
     return routes[via]
+
+
+def run_child(cmd: Sequence[str], *, cwd: Path, log: Path, grace_s: float = 2.0) -> int:
+    """Run a converter in a child process (its own process group, output to ``log``); returns its exit code.
+
+    Any interruption while it runs (Ctrl-C's ``KeyboardInterrupt`` included) stops the whole group,
+    SIGTERM then SIGKILL after ``grace_s``, before the exception goes on: a converter that ignores
+    SIGINT (TensorFlow's) or swallows ``KeyboardInterrupt`` (onnx2tf's bare ``except:``) never outlives
+    the conversion. The group is its own, so the terminal's Ctrl-C reaches only this process, which
+    stops the child itself."""
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            list(cmd), cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        return proc.wait()
+    except BaseException:
+        stop_child(proc, grace_s)
+        raise
+
+
+def stop_child(proc: subprocess.Popen, grace_s: float = 2.0) -> None:
+    """SIGTERM to ``proc``'s process group, SIGKILL after ``grace_s`` (at once on a second Ctrl-C); the
+    child is reaped."""
+    try:
+        _signal_group(proc, signal.SIGTERM)
+        try:
+            proc.wait(grace_s)
+        except subprocess.TimeoutExpired:
+            pass
+    finally:
+        _signal_group(proc, signal.SIGKILL)  # the leader if it held on, and any process it started
+        proc.wait()
+
+
+def _signal_group(proc: subprocess.Popen, sig: int) -> None:
+    try:
+        if hasattr(os, "killpg"):
+            os.killpg(proc.pid, sig)
+        elif proc.poll() is None:
+            proc.kill()
+    except (ProcessLookupError, PermissionError):  # the group is gone (or its id was reused)
+        pass
 
 
 def per_image(run_one: Callable[[np.ndarray], np.ndarray]) -> Runner:

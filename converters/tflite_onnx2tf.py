@@ -10,15 +10,16 @@ max softmax a cascade thresholds, at full precision).
 
 onnx2tf downloads a calibration sample from the internet when it finds none; here it runs in a
 temporary directory that holds a placeholder sample, with its HTTP client disabled, so it never
-reaches the network.
+reaches the network. It runs in a child process, which Ctrl-C stops within seconds (onnx2tf's bare
+``except:`` clauses would swallow the interrupt in this one, and TensorFlow's C++ would hold it off).
 """
 
 from __future__ import annotations
 
 import contextlib
-import io
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -27,7 +28,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .base import ExportedModel, register_target
+from .base import ExportedModel, register_target, run_child
 from .onnx_ort import export_onnx
 from .tflite_litert import TFLiteTarget
 
@@ -83,18 +84,9 @@ class TFLiteOnnx2tfTarget(TFLiteTarget):
         with tempfile.TemporaryDirectory(prefix="onnx2tf-") as tmp_name:
             tmp = Path(tmp_name)
             export_onnx(module, example, tmp / "model_sim.onnx")  # simplified: onnx2tf needs the folded pads
-            kwargs: dict = {}
             if int8:
                 np.save(tmp / "calib.npy", np.concatenate([c.numpy() for c in calib]).astype(np.float32))
-                zero, one = np.zeros((1, 3, 1, 1), np.float32), np.ones((1, 3, 1, 1), np.float32)
-                kwargs = {
-                    "output_integer_quantized_tflite": True,
-                    "quant_type": "per-channel",
-                    "input_quant_dtype": "int8",
-                    "output_quant_dtype": "float32",
-                    "custom_input_op_name_np_data_path": [["input", str(tmp / "calib.npy"), zero, one]],
-                }
-            self._run_onnx2tf(tmp, tmp / "model_sim.onnx", tmp / "tf", kwargs)
+            self._run_onnx2tf(tmp, int8)
             produced = tmp / "tf" / ("model_sim_full_integer_quant.tflite" if int8 else "model_sim_float32.tflite")
             if not produced.is_file():
                 raise RuntimeError(f"onnx2tf wrote no {produced.name}")
@@ -102,23 +94,60 @@ class TFLiteOnnx2tfTarget(TFLiteTarget):
         return self.described(path, int8, {"layout": "NCHW", "route": "onnx -> onnxsim -> onnx2tf", "opset": 17})
 
     @staticmethod
-    def _run_onnx2tf(workdir: Path, onnx_path: Path, out_dir: Path, kwargs: dict) -> None:
-        import onnx2tf
-
-        log = io.StringIO()
-        try:
-            with _offline_in(workdir), contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
-                onnx2tf.convert(
-                    input_onnx_file_path=str(onnx_path),
-                    output_folder_path=str(out_dir),
-                    keep_ncw_or_nchw_or_ncdhw_input_names=["input"],
-                    copy_onnx_input_output_names_to_tflite=True,
-                    not_use_onnxsim=True,
-                    non_verbose=True,
-                    **kwargs,
-                )
-        except SystemExit as exc:  # onnx2tf exits on what it cannot convert
-            lines = [ln.strip() for ln in log.getvalue().splitlines() if "ERROR" in ln or "error" in ln.lower()]
+    def _run_onnx2tf(workdir: Path, int8: bool) -> None:
+        """onnx2tf in a child process (see :func:`~.base.run_child`: Ctrl-C stops it within seconds)."""
+        log = workdir / "onnx2tf.log"
+        code = run_child(onnx2tf_command(workdir, int8), cwd=workdir, log=log)
+        if code != 0:  # onnx2tf exits on what it cannot convert
+            text = log.read_text(encoding="utf-8", errors="replace")
+            lines = [ln.strip() for ln in text.splitlines() if "error" in ln.lower()]
             raise RuntimeError(
-                f"onnx2tf cannot convert this graph (exit {exc.code}): {' | '.join(lines[-3:]) or log.getvalue()[-500:]}"
-            ) from None
+                f"onnx2tf cannot convert this graph (exit {code}): {' | '.join(lines[-3:]) or text[-500:]}"
+            )
+
+
+def onnx2tf_command(workdir: Path, int8: bool) -> list[str]:
+    """The child process converting ``workdir/model_sim.onnx`` into ``workdir/tf`` (int8: calibrated on
+    ``workdir/calib.npy``)."""
+    code = "from drnet_edge.converters.tflite_onnx2tf import child_main; child_main()"
+    return [sys.executable, "-c", code, str(workdir), "int8" if int8 else "fp32", str(os.getpid())]
+
+
+def child_main(argv: Sequence[str] | None = None) -> None:
+    """The onnx2tf child: ``WORKDIR int8|fp32 PARENT_PID``; onnx2tf's own exit code when it cannot convert."""
+    workdir, precision, parent = sys.argv[1:4] if argv is None else argv
+    _die_with_parent(int(parent))
+    import onnx2tf
+
+    tmp, kwargs = Path(workdir), {}
+    if precision == "int8":
+        zero, one = np.zeros((1, 3, 1, 1), np.float32), np.ones((1, 3, 1, 1), np.float32)
+        kwargs = {
+            "output_integer_quantized_tflite": True,
+            "quant_type": "per-channel",
+            "input_quant_dtype": "int8",
+            "output_quant_dtype": "float32",
+            "custom_input_op_name_np_data_path": [["input", str(tmp / "calib.npy"), zero, one]],
+        }
+    with _offline_in(tmp):
+        onnx2tf.convert(
+            input_onnx_file_path=str(tmp / "model_sim.onnx"),
+            output_folder_path=str(tmp / "tf"),
+            keep_ncw_or_nchw_or_ncdhw_input_names=["input"],
+            copy_onnx_input_output_names_to_tflite=True,
+            not_use_onnxsim=True,
+            non_verbose=True,
+            **kwargs,
+        )
+
+
+def _die_with_parent(parent: int) -> None:
+    """Linux: the kernel kills this child when the converting process dies, however it dies (and it
+    stops at once if that happened already)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:
+        sys.exit("the converting process is gone")

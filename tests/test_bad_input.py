@@ -190,6 +190,17 @@ BAD = [
      ["policy 'default'", "records no default policy", "drnet-edge calibrate"], []),
     ("policy-random-default-uncalibrated", [*EVAL, "--policies", "random-default"],
      ["policy 'random-default'", "drnet-edge calibrate"], []),
+    # the bench's --policies: syntax before the artifacts are even read, then against their manifest
+    # (see also test_bench_policies_load_no_model)
+    ("bench-policy-typo-before-artifacts", ["bench", "--quiet", "--artifacts", "{out}/none", "--policies",
+     "cascade-48:0.5-64,fixd"], ["--policies: unknown policy 'fixd'"], ["manifest", "none"]),
+    ("bench-policy-decimal-comma", ["bench", "--quiet", "--artifacts", "{out}/none", "--policies",
+     "cascade-48:0,5-64"], ["--policies", "threshold '0,5' is not a number"], ["manifest"]),
+    ("bench-policies-empty", ["bench", "--quiet", "--artifacts", "{out}/none", "--policies", ""],
+     ["--policies ''", "names no policy"], []),
+    ("bench-policy-resolution-from-manifest", [*BENCH, "--policies", "cascade-48:0.5-96"],
+     ["--policies", "cascade-48:0.5-96", "96 is not one of", "[64, 48]"], []),
+    ("bench-policy-not-deployable", [*BENCH, "--policies", "oracle"], ["--policies oracle", "not a deployable"], []),
     # 10. the own-data path: every refusal names what would work
     ("train-predictor-own-classes", [*TRAIN, "--mode", "predictor", "--out", "{out}/m.pt"],
      ["predictor mode keeps the backbone frozen", "cat, dog, fox", "--mode joint", "--mode plain"],
@@ -284,6 +295,160 @@ def test_policies_need_no_model_built(
     monkeypatch.setattr(drnet_edge.checkpoint, "build_model", built)
     result = runner.invoke(app, [*_args(EVAL, inputs), "--policies", policies])
     assert result.exit_code == 2 and says in result.stderr, (result.exit_code, result.stderr, result.exception)
+
+
+@pytest.mark.parametrize(
+    "policies, says",
+    [("fixd", "unknown policy 'fixd'"), ("cascade-48:0.5-96", "96 is not one of"), ("oracle", "not a deployable")],
+)
+def test_bench_policies_load_no_model(
+    onnx_artifacts: Path, inputs: dict[str, Path], monkeypatch: pytest.MonkeyPatch, policies: str, says: str
+) -> None:
+    """bench --policies is checked (syntax, then the manifest's resolutions) before any model or runtime loads."""
+    import drnet_edge.bench.local
+    import drnet_edge.runtime
+
+    def loaded(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a model or runtime was loaded")
+
+    monkeypatch.setattr(drnet_edge.runtime.ArtifactDRNet, "__init__", loaded)
+    monkeypatch.setattr(drnet_edge.bench.local, "warm_runtime", loaded)
+    result = runner.invoke(app, [*_args(BENCH, {**inputs, "art": onnx_artifacts}), "--policies", policies])
+    lines = result.stderr.strip().splitlines()
+    assert result.exit_code == 2 and len(lines) == 1, (result.exit_code, result.stderr, result.exception)
+    assert "--policies" in lines[0] and says in lines[0], lines[0]
+
+
+def test_bench_table_keeps_policy_names_whole_at_80_columns(onnx_artifacts: Path, inputs: dict[str, Path]) -> None:
+    """In an 80-column terminal every policy name (a cascade's thresholds) shows whole; columns go instead."""
+    from rich.console import Console
+
+    from drnet_edge.bench import BenchOptions, run_bench
+    from drnet_edge.bench.report import bench_table, model_table
+
+    cascade = "cascade-margin-48:0.266-64"
+    opts = BenchOptions(data=inputs["data"], limit=2, runs=1, warmup=0, progress=False, policies=(cascade,))
+    report = run_bench(onnx_artifacts, opts)
+    long = "cascade-margin-160:0.266-192"  # as long as a real one: the tiny model's resolutions are short
+    report["policies"] = {long if n == cascade else n: p for n, p in report["policies"].items()}
+    report["default_policy"] = long
+    console = Console(width=80, record=True)
+    console.print(bench_table(report))
+    console.print(model_table(report))
+    text = console.export_text()
+    assert f"{long} (default)" in text and "drnet " in text and "predictor " in text, text
+    assert max(map(len, text.splitlines())) <= 80 and "…" not in text, text
+    assert "columns left out at this width" in text
+    wide = Console(width=250, record=True)
+    wide.print(bench_table(report))
+    assert "answered at" in wide.export_text() and "left out" not in wide.export_text()
+
+
+def test_bench_imports_the_runtime_before_timing_loads(
+    onnx_artifacts: Path, inputs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The runtime's first import and set-up (ExecuTorch's: ~19 s) is paid by an untimed load before the
+    timed ones, so no model's load time carries it; the report says what it cost."""
+    import drnet_edge.runtime
+    from drnet_edge.converters import get_target
+
+    events: list[str] = []
+    target, real_init = get_target("onnx"), drnet_edge.runtime.ArtifactDRNet.__init__
+    real_load = target.load
+
+    def load(*args: object, **kwargs: object) -> object:
+        events.append("load")
+        return real_load(*args, **kwargs)
+
+    def init(self: object, *args: object, **kwargs: object) -> None:
+        events.append("timed loads")
+        real_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(target, "load", load)
+    monkeypatch.setattr(drnet_edge.runtime.ArtifactDRNet, "__init__", init)
+    js = tmp_path / "b.json"
+    result = runner.invoke(
+        app, [*_args([*BENCH, "--data", "{data}"], {**inputs, "art": onnx_artifacts}), "--json", str(js)]
+    )
+    assert result.exit_code == 0, (result.stderr, result.exception)
+    report = json.loads(js.read_text())
+    assert events[:2] == ["load", "timed loads"] and events.count("load") == 1 + len(report["models"]), events
+    assert report["runtime_init_ms"] > 0 and "the runtime's import and set-up" in result.stdout
+
+
+def test_busy_machine_warnings_are_pure_functions() -> None:
+    """A load average above the cores the bench leaves free, or a median no quiet machine gives."""
+    from drnet_edge.bench.stats import impossible_latency_warning, load_warning
+
+    assert load_warning(0.2, 2.3, cores=2, threads=2) is None  # the bench's own threads, nothing else
+    assert load_warning(None, None, cores=2, threads=2) is None  # no load average on this system
+    busy = load_warning(3.1, 5.0, cores=2, threads=2)
+    assert busy and "busy" in busy and "3.1 before" in busy and "2 cores" in busy
+    assert load_warning(1.0, 1.0, cores=16, threads=4) is None
+    assert load_warning(None, 9.0, cores=4, threads=4)  # after the run: 5 beyond the bench's 4 threads
+
+    def row(p50: float, **passes: float) -> dict:
+        return {"latency_p50_ms": p50, "pass_share": {k.removeprefix("r"): v for k, v in passes.items()}}
+
+    quiet = {"fixed-192": row(2.0), "fixed-160": row(1.5), "cascade-160:0.5-192": row(1.6, r160=1.0, r192=0.2)}
+    assert impossible_latency_warning(quiet) is None
+    odd = {**quiet, "cascade-160:0.5-192": row(1.2, r160=1.0, r192=0.2)}  # faster than its own first stage
+    found = impossible_latency_warning(odd)
+    assert found and "cascade-160:0.5-192 1.20 ms < fixed-160 1.50 ms" in found and "busy" in found
+    below_cheapest = {**quiet, "fixed-128": row(1.0), "drnet": row(0.5, r128=0.5, r160=0.5)}
+    assert "drnet 0.50 ms < fixed-128" in (impossible_latency_warning(below_cheapest) or "")
+
+
+def test_bench_warns_when_the_machine_is_busy(
+    onnx_artifacts: Path, inputs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stubbed load average far above the cores: one warning line on stderr, and in the JSON."""
+    import drnet_edge.bench.run
+
+    monkeypatch.setattr(drnet_edge.bench.run.os, "getloadavg", lambda: (64.0, 64.0, 64.0))
+    js = tmp_path / "b.json"
+    result = runner.invoke(
+        app, [*_args([*BENCH, "--data", "{data}"], {**inputs, "art": onnx_artifacts}), "--json", str(js)]
+    )
+    assert result.exit_code == 0, (result.stderr, result.exception)
+    busy = [ln for ln in result.stderr.splitlines() if "the machine was busy" in ln]
+    assert len(busy) == 1 and busy[0].startswith("warning: ") and "64.0 before" in busy[0], result.stderr
+    assert any("the machine was busy" in w for w in json.loads(js.read_text())["warnings"])
+
+
+def test_ctrl_c_stops_the_onnx2tf_child_and_leaves_nothing(
+    inputs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C while onnx2tf's child converts (a stand-in here that ignores SIGINT and SIGTERM, as a busy
+    TensorFlow may, and sends the parent its Ctrl-C): the child's group is stopped within seconds, no
+    output, staging or temporary folder is left, and the run ends with 130 and one line."""
+    import importlib.util
+    import sys
+
+    if importlib.util.find_spec("onnx2tf") is None:
+        pytest.skip("the onnx2tf route needs pip install 'drnet-edge[onnx]'")
+
+    import drnet_edge.converters.tflite_onnx2tf as onnx2tf_route
+
+    pid_file = tmp_path / "child.pid"
+    stub = (
+        "import os, signal, time; signal.signal(signal.SIGINT, signal.SIG_IGN); "
+        f"signal.signal(signal.SIGTERM, signal.SIG_IGN); open({str(pid_file)!r}, 'w').write(str(os.getpid())); "
+        "os.kill(os.getppid(), signal.SIGINT); time.sleep(60)"
+    )
+    monkeypatch.setattr(onnx2tf_route, "onnx2tf_command", lambda workdir, int8: [sys.executable, "-c", stub])
+    temp_dirs = set(Path(tempfile.gettempdir()).glob("onnx2tf-*"))
+    out = tmp_path / "art"
+    args = ["convert", "--model", str(inputs["ckpt"]), "--target", "tflite", "--via", "onnx2tf",
+            "--calib", str(inputs["data"]), "--calib-count", "2", "--out", str(out)]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code == 130, (result.exit_code, result.stderr, result.exception)
+    with pytest.raises(ProcessLookupError):  # stopped and reaped, not left running for its 60 s
+        os.kill(int(pid_file.read_text()), 0)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("interrupted: ") and "was not created" in lines[0], lines
+    assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["child.pid"]
+    assert set(Path(tempfile.gettempdir()).glob("onnx2tf-*")) <= temp_dirs
 
 
 QUICK_TRAIN = [*TRAIN, "--epochs", "2", "--resolutions", "64,48", "--thumb-size", "32", "--workers", "0"]

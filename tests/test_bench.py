@@ -155,6 +155,8 @@ def test_local_bench_real_runtimes(tiny_artifacts: Path, tiny, runtime: str) -> 
     assert sum(rep["policies"]["drnet"]["resolution_share"].values()) == pytest.approx(1.0)
     for m in rep["models"].values():
         assert m["latency"]["runs"] == 5 and m["load_ms"] > 0
+    # the runtime's first import and set-up came before the timed loads, and is reported apart
+    assert rep["runtime_init_ms"] > 0 and isinstance(rep["warnings"], list)
 
 
 def test_local_bench_measures_extra_policies(tiny_artifacts: Path, tiny) -> None:

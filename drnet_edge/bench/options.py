@@ -6,12 +6,13 @@ measures (local, the Android tools, the demo app). The defaults here are the CLI
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from ..errors import ConfigError
-from ..options import parse_names
+from ..policies import check_policy_syntax, policy_names
 
 ANDROID_HINT = "--device PROFILE, SERIAL or android"
 
@@ -61,7 +62,7 @@ class BenchOptions:
                 object.__setattr__(self, name, Path(value))
         if self.runs < 1 or self.warmup < 0 or self.rounds < 1:
             raise ConfigError("--runs and --rounds must be at least 1, --warmup at least 0")
-        object.__setattr__(self, "policies", tuple(parse_names(self.policies)))
+        object.__setattr__(self, "policies", tuple(policy_names(self.policies)) if self.policies else ())
         if self.device == "local":
             reject_android_only(self)
         elif self.policies:
@@ -69,10 +70,23 @@ class BenchOptions:
                 "--policies is measured by the local bench only (--device local); on a phone the bench "
                 "measures the fixed resolutions and the artifacts' default policy"
             )
+        for name in self.policies:  # syntax only: a typo answers before anything is read or loaded
+            with naming_policy(name):
+                check_policy_syntax([name])
 
     @property
     def on_android(self) -> bool:
         return self.device != "local"
+
+
+@contextmanager
+def naming_policy(name: str) -> Iterator[None]:
+    """Re-raise a ``ConfigError`` about policy ``name`` as one that names ``--policies`` and the policy."""
+    try:
+        yield
+    except ConfigError as exc:
+        named = "" if repr(name) in str(exc) else f" {name}"  # most messages quote the policy already
+        raise ConfigError(f"--policies{named}: {exc}") from None
 
 
 def android_only_flags(opts: BenchOptions) -> list[str]:

@@ -16,9 +16,10 @@ import numpy as np
 
 from ..cascade import run_spec, softmax_signals
 from ..errors import ConfigError
-from ..policies import expand_policies
+from ..policies import Policy, expand_policies
 from ..preprocess import center_crop_square, resize_square, to_model_input
 from ..runtime import ArtifactDRNet
+from .options import naming_policy
 
 
 @dataclass
@@ -73,15 +74,47 @@ class Pipeline:
 def default_spec(art: ArtifactDRNet) -> tuple[str, dict[str, Any]] | None:
     """The artifacts' default policy (name, spec): the manifest's policy for this target (calibrated on
     these files, else the checkpoint's), else ``drnet`` when there is a predictor, else none."""
-    policy = art.policy
+    return default_policy(art.policy, art.has_predictor)
+
+
+def default_policy(policy: dict[str, Any] | None, has_predictor: bool) -> tuple[str, dict[str, Any]] | None:
+    """:func:`default_spec` from the manifest alone (its policy for the target, and whether it holds a
+    predictor), so policies can be checked before any model loads."""
     if policy:
         return policy["name"], policy["spec"]
-    return ("drnet", {"kind": "drnet"}) if art.has_predictor else None
+    return ("drnet", {"kind": "drnet"}) if has_predictor else None
+
+
+_NOT_DEPLOYABLE = (
+    "not a deployable policy (oracles, random controls and the baseline are scored offline by drnet-edge "
+    "eval); give fixed-R, drnet, drnet-escalate:T or cascade-R:T-...-R"
+)
+
+
+def deployable_policies(
+    names: tuple[str, ...], resolutions: list[int], default: str | None, has_predictor: bool
+) -> list[Policy]:
+    """The deployable policies ``names`` (``--policies``) stand for, checked against the artifacts'
+    resolutions, default policy and predictor (what the manifest says: no model needs to load);
+    ``ConfigError`` naming ``--policies`` and the policy for one that does not fit or only replays offline."""
+    out: list[Policy] = []
+    for name in names:
+        if name == "baseline":
+            raise ConfigError(f"--policies baseline: {_NOT_DEPLOYABLE}")
+        with naming_policy(name):
+            found = expand_policies([name], list(resolutions), default=default, with_controls=False)
+        for pol in found:
+            if pol.spec is None:
+                raise ConfigError(f"--policies {pol.name}: {_NOT_DEPLOYABLE}")
+            if pol.needs_predictor and not has_predictor:
+                raise ConfigError(f"--policies {pol.name}: these artifacts hold no resolution predictor")
+        out += found
+    return out
 
 
 def pipelines(art: ArtifactDRNet, extra: tuple[str, ...] = ()) -> dict[str, Pipeline]:
     """``fixed-R`` for every resolution, the default policy, ``drnet`` when there is a predictor, and
-    the deployable policies named in ``extra`` (``ConfigError`` for one that only replays offline)."""
+    the deployable policies named in ``extra`` (see :func:`deployable_policies`)."""
     out = {
         f"fixed-{r}": Pipeline(f"fixed-{r}", {"kind": "fixed", "resolution_index": k}, art, f"every image at {r}px")
         for k, r in enumerate(art.resolutions)
@@ -92,14 +125,6 @@ def pipelines(art: ArtifactDRNet, extra: tuple[str, ...] = ()) -> dict[str, Pipe
     if art.has_predictor and "drnet" not in out:
         out["drnet"] = Pipeline("drnet", {"kind": "drnet"}, art, "the resolution predictor's argmax")
     default = found[0] if found else None
-    chosen = expand_policies(list(extra), list(art.resolutions), default=default, with_controls=False) if extra else []
-    for pol in chosen:
-        if pol.spec is None:
-            raise ConfigError(
-                f"--policies {pol.name}: not a deployable policy (oracles and random controls are replayed "
-                "offline by drnet-edge eval); give fixed-R, drnet, drnet-escalate:T or cascade-R:T-...-R"
-            )
-        if pol.needs_predictor and not art.has_predictor:
-            raise ConfigError(f"--policies {pol.name}: these artifacts hold no resolution predictor")
-        out.setdefault(pol.name, Pipeline(pol.name, pol.spec, art, "asked for with --policies"))
+    for pol in deployable_policies(extra, list(art.resolutions), default, art.has_predictor):
+        out.setdefault(pol.name, Pipeline(pol.name, pol.spec or {}, art, "asked for with --policies"))
     return out

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.measure import Measurement
 from rich.table import Table
 
 from .._io import atomic_write_text
@@ -77,36 +79,79 @@ def title(report: dict) -> str:
     )
 
 
-def bench_table(report: dict) -> Table:
-    table = Table(title=title(report))
-    for col in COLUMNS:
-        table.add_column(col, justify="left" if col in ("policy", "resolution mix") else "right")
-    for row in _rows(report):
-        table.add_row(*row)
-    return table
+# left out in this order when the console is too narrow for every column (after those with no value at
+# all): the policy name stays whole, with top-1, the median and its ratio to the reference
+NARROW_DROP = (
+    "energy mJ",
+    "preproc p50 ms (share)",
+    "answered at",
+    "mean vs ref [95% CI]",
+    "vs fixed frontier (SE)",
+    "mean ms",
+    "escalated",
+    "MACs (M)",
+)
+MODEL_COLUMNS = ("model", "mean ms", "p50 ms", "p90 ms", "std ms", "runs", "load ms", "peak MB", "energy mJ")
+MODEL_NARROW_DROP = ("energy mJ", "peak MB", "std ms", "p90 ms", "runs", "mean ms")
 
 
-def model_table(report: dict) -> Table:
-    table = Table(title="per model (one image, after warm-up)")
+class FittedTable:
+    """A table fitted to the console when it is rendered: every column when they fit, else the least
+    important (``drop``, after any with no value at all) are left out, so the first column, a policy's
+    or model's name (a cascade's thresholds), is never cut. The JSON and Markdown reports keep them all."""
+
+    def __init__(
+        self, title: str, columns: tuple[str, ...], rows: list[list[str]], drop: tuple[str, ...], caption: str = ""
+    ) -> None:
+        self.title, self.columns, self.rows, self.drop, self.caption = title, columns, rows, drop, caption
+
+    def table(self, left_out: list[str]) -> Table:
+        """The table without the columns ``left_out``."""
+        keep = [k for k, c in enumerate(self.columns) if c not in left_out]
+        caption = self.caption
+        if left_out:
+            caption += f"\n{len(left_out)} columns left out at this width (--report and --json hold them all)"
+        table = Table(title=self.title, caption=caption.strip() or None)
+        for k in keep:
+            name = self.columns[k]
+            table.add_column(name, justify="left" if k == 0 or name == "answered at" else "right", no_wrap=k == 0)
+        for row in self.rows:
+            table.add_row(*(row[k] for k in keep))
+        return table
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        empty = [c for k, c in enumerate(self.columns) if k and all(r[k] in ("", "n/a") for r in self.rows)]
+        drop = [*empty, *(c for c in self.drop if c not in empty)]
+        left_out: list[str] = []
+        unbounded = options.update_width(10**4)  # a table measures no wider than the options allow
+        while drop and Measurement.get(console, unbounded, self.table(left_out)).maximum > options.max_width:
+            left_out.append(drop.pop(0))
+        yield self.table(left_out)
+
+
+def bench_table(report: dict) -> FittedTable:
+    """The results table on screen, fitted to the console's width (see :class:`FittedTable`)."""
+    return FittedTable(title(report), tuple(COLUMNS), _rows(report), NARROW_DROP)
+
+
+def model_table(report: dict) -> FittedTable:
+    """The per-model table on screen, fitted to the console's width."""
+    notes = []
+    if report.get("runtime_init_ms") is not None:
+        notes.append(f"load ms: the model's own; the runtime's import and set-up ({report['runtime_init_ms']:.0f} ms) "
+                     "came first, untimed")  # fmt: skip
     rss = report.get("process_peak_rss_mb")
     if rss is not None and all(m.get("peak_memory_mb") is None for m in report["models"].values()):
-        table.caption = f"peak MB: not reported per model by the Python runtimes; process peak RSS {rss:.0f} MB"
-    for col in ("model", "mean ms", "p50 ms", "p90 ms", "std ms", "runs", "load ms", "peak MB", "energy mJ"):
-        table.add_column(col, justify="left" if col == "model" else "right")
+        notes.append(f"peak MB: not reported per model by the Python runtimes; process peak RSS {rss:.0f} MB")
+    rows = []
     for name, m in report["models"].items():
         lat = m["latency"]
-        table.add_row(
-            name,
-            _f(lat["mean_ms"], ".2f"),
-            _f(lat.get("p50_ms"), ".2f"),
-            _f(lat.get("p90_ms"), ".2f"),
-            _f(lat.get("std_ms"), ".2f"),
-            str(lat["runs"]),
-            _f(m.get("load_ms"), ".0f"),
-            _f(m.get("peak_memory_mb"), ".1f"),
-            _f(m.get("energy_mj"), ".2f"),
-        )
-    return table
+        cells = (lat["mean_ms"], lat.get("p50_ms"), lat.get("p90_ms"), lat.get("std_ms"))
+        rows.append(
+            [name, *(_f(c, ".2f") for c in cells), str(lat["runs"]), _f(m.get("load_ms"), ".0f"),
+             _f(m.get("peak_memory_mb"), ".1f"), _f(m.get("energy_mj"), ".2f")]
+        )  # fmt: skip
+    return FittedTable("per model (one image, after warm-up)", MODEL_COLUMNS, rows, MODEL_NARROW_DROP, "\n".join(notes))
 
 
 def markdown(report: dict) -> str:

@@ -43,6 +43,12 @@ def run_bench(artifacts: str | Path, opts: BenchOptions | None = None) -> dict:
     root = Path(artifacts)
     manifest = read_manifest(root)
     target = choose_runtime(manifest, opts.runtime, opts.device)
+    if opts.policies:  # against the manifest, before any model loads
+        from .pipelines import default_policy, deployable_policies
+
+        has_predictor = manifest.target(target).predictor is not None
+        found = default_policy(manifest.policy_for(target), has_predictor)
+        deployable_policies(opts.policies, manifest.resolutions, found[0] if found else None, has_predictor)
     opts = replace(opts, data=opts.data or sample_dir())
     started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     if opts.on_android:
@@ -50,7 +56,7 @@ def run_bench(artifacts: str | Path, opts: BenchOptions | None = None) -> dict:
 
         body, dev_info, n, bad, threads = measure_android(root, manifest, target, opts, previous)
     else:
-        body, dev_info, n, bad, threads = _measure_local(root, target, opts)
+        body, dev_info, n, bad, threads = _measure_local(root, manifest, target, opts)
     report = {
         "format": FORMAT,
         "version": VERSION,
@@ -73,22 +79,40 @@ def run_bench(artifacts: str | Path, opts: BenchOptions | None = None) -> dict:
         **body,
     }
     report.setdefault("incomplete", None)
+    report.setdefault("warnings", [])
     return with_ratios(report)
 
 
-def _measure_local(root: Path, target: str, opts: BenchOptions) -> tuple:
-    """The real runtimes on this machine; returns (report body, device info, images, skipped files, threads)."""
+def _measure_local(root: Path, manifest: Manifest, target: str, opts: BenchOptions) -> tuple:
+    """The real runtimes on this machine; returns (report body, device info, images, skipped files, threads).
+    The runtime is imported and initialised first, outside every timed section (``runtime_init_ms``); the
+    body's ``warnings`` say when the machine was busy (load average, or medians no quiet machine gives)."""
     from ..data import imagenet_classes, scan_folder
     from ..runtime import ArtifactDRNet
-    from .local import bench_local, decode_images, local_device
+    from .local import bench_local, decode_images, local_device, warm_runtime
+    from .stats import impossible_latency_warning, load_warning
 
     threads = opts.threads or min(4, _cpu_count())
+    load_before = _load_average()
+    init_ms = warm_runtime(root, manifest.target(target, root), threads)
     art = ArtifactDRNet(root, target, threads=threads)
     classes = art.classes if art.classes.ids != imagenet_classes().ids else None
     folder = scan_folder(opts.data, classes=classes, limit=opts.limit, subset=opts.subset)
     images, labels, bad = decode_images(folder, opts.skip_bad, opts.progress)
     body = bench_local(art, images, labels, opts)
+    body["runtime_init_ms"] = init_ms
+    found = (load_warning(load_before, _load_average(), os.cpu_count() or 1, threads),
+             impossible_latency_warning(body["policies"]))  # fmt: skip
+    body["warnings"] = [w for w in found if w]
     return body, local_device(), len(images), bad, threads
+
+
+def _load_average() -> float | None:
+    """The 1-minute load average (``None`` where the system has none)."""
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return None
 
 
 def choose_runtime(manifest: Manifest, runtime: str | None, device: str) -> str:

@@ -69,3 +69,45 @@ def pool_stats(parts: Sequence[LatencyStats]) -> LatencyStats:
         min_ms=min(mins) if len(mins) == len(parts) else None,
         max_ms=max(maxs) if len(maxs) == len(parts) else None,
     )
+
+
+BUSY_SLACK = 0.75  # runnable tasks beyond the cores the bench leaves free before the machine counts as busy
+IMPOSSIBLE_SHARE = 0.9  # a policy's median below this share of its lower bound: the machine was not quiet
+
+
+def load_warning(before: float | None, after: float | None, cores: int, threads: int) -> str | None:
+    """A warning when other work competed for the cores: the 1-minute load average before the run, or
+    after it less the bench's own ``threads``, above the cores the bench leaves free (plus slack)."""
+    others = [x for x in (before, None if after is None else after - threads) if x is not None]
+    if not others or max(others) <= max(cores - threads, 0) + BUSY_SLACK:
+        return None
+    fmt = lambda x: "n/a" if x is None else f"{x:.1f}"  # noqa: E731
+    return (
+        f"the machine was busy (1-min load {fmt(before)} before the run, {fmt(after)} after; {cores} cores, "
+        f"{threads} of them the bench's): latencies are inflated and comparisons unreliable; rerun on a quiet machine"
+    )
+
+
+def impossible_latency_warning(policies: dict[str, dict]) -> str | None:
+    """In-run evidence of a busy machine: a policy whose median latency per image is below that of the
+    cheapest fixed resolution, or of a resolution it runs on every image (a cascade's first stage),
+    which no quiet machine allows (every pass costs at least what it costs alone)."""
+    fixed = {n.removeprefix("fixed-"): p.get("latency_p50_ms") for n, p in policies.items() if n.startswith("fixed-")}
+    fixed = {r: ms for r, ms in fixed.items() if ms}
+    if not fixed:
+        return None
+    odd = []
+    for name, p in policies.items():
+        p50 = p.get("latency_p50_ms")
+        if name.startswith("fixed-") or p50 is None:
+            continue
+        every = [r for r, share in (p.get("pass_share") or {}).items() if share >= 1.0 and r in fixed]
+        bound = max([min(fixed, key=fixed.__getitem__), *every], key=fixed.__getitem__)
+        if p50 < IMPOSSIBLE_SHARE * fixed[bound]:
+            odd.append(f"{name} {p50:.2f} ms < fixed-{bound} {fixed[bound]:.2f} ms")
+    if not odd:
+        return None
+    return (
+        f"impossible medians, a sign of a busy machine: {'; '.join(odd)} (a policy cannot beat the resolutions it "
+        "runs on every photo, nor the cheapest one); rerun on a quiet machine"
+    )

@@ -6,10 +6,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from .._io import check_writable
 from ..errors import ConfigError, DrnetEdgeError
-from ..options import parse_names
+from ..policies import policy_names
 from ._app import app, check_output_paths, console, err, friendly, quiet_runtimes, save_output, save_plot_output
 
 
@@ -61,12 +62,19 @@ def convert_cmd(
         raise ConfigError(f"--policy-data {policy_data} is not a folder of photos (one sub-folder per class)")
     if threads:
         torch.set_num_threads(threads)
-    with quiet_runtimes(out, "convert"):
-        parity = convert(
-            model, targets=target, out=out, int8=int8, calib=calib, calib_count=calib_count, via=via,
-            policy_data=policy_data, policy_objective=objective, policy_min_photos=min_photos,
-            log=lambda m: console.print(m, highlight=False, markup=False),
-        )  # fmt: skip
+    existed = out.exists()
+    try:
+        with quiet_runtimes(out, "convert"):
+            parity = convert(
+                model, targets=target, out=out, int8=int8, calib=calib, calib_count=calib_count, via=via,
+                policy_data=policy_data, policy_objective=objective, policy_min_photos=min_photos,
+                log=lambda m: console.print(m, highlight=False, markup=False),
+            )  # fmt: skip
+    except KeyboardInterrupt:  # every converter (onnx2tf's child process included) is stopped by now
+        state = "is as it was" if existed else "was not created"
+        err.print(f"interrupted: conversion stopped, nothing half-written: --out {out} {state}", markup=False,
+                  highlight=False, soft_wrap=True)  # fmt: skip
+        raise typer.Exit(130) from None
     table = Table(title=f"parity against PyTorch ({'int8' if int8 else 'fp32'}; fp32 tolerance {parity['atol_fp32']})")
     for col in (
         "target",
@@ -148,7 +156,7 @@ def bench_cmd(
     opts = BenchOptions(
         device=device, runtime=runtime, data=data, limit=limit, subset=subset, threads=threads, runs=runs,
         warmup=warmup, energy=energy, idle_s=idle, skip_bad=skip_bad, rounds=rounds, cooldown_s=cooldown,
-        policies=tuple(parse_names(policies)),
+        policies=tuple(policy_names(policies)) if policies is not None else (),
         profiles=profiles, benchmark_binary=benchmark_binary, resume=(json_out or Path()) if resume else None,
         app=app, app_timeout_s=app_timeout, progress=not quiet, log=lambda m: err.print(m, highlight=False, markup=False),
     )  # fmt: skip
@@ -169,6 +177,8 @@ def _bench_output(result: dict, json_out: Path | None, report: Path | None, plot
         console.print(model_table(result))
     console.print(bench_table(result))
     console.print(f"[dim]{result['schedule']}; energy: {result['energy']['note']}[/]", highlight=False)
+    for warning in result.get("warnings") or ():
+        err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
     ok = save_output("--json", json_out, lambda p: save_json(p, result), "JSON")
     ok &= save_output("--report", report, lambda p: save_markdown(p, result), "report")
     ok &= save_plot_output("--plot", plot, result, save_latency_plot, "latency_ms")
