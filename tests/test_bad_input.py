@@ -201,6 +201,20 @@ BAD = [
     ("bench-policy-resolution-from-manifest", [*BENCH, "--policies", "cascade-48:0.5-96"],
      ["--policies", "cascade-48:0.5-96", "96 is not one of", "[64, 48]"], []),
     ("bench-policy-not-deployable", [*BENCH, "--policies", "oracle"], ["--policies oracle", "not a deployable"], []),
+    # predict: photos and --policy checked before any model loads
+    ("predict-missing-photo", ["predict", "--quiet", "--artifacts", "{art}", "{out}/no-such.jpg"],
+     ["no-such.jpg: no such photo or folder"], []),
+    ("predict-empty-folder", ["predict", "--quiet", "--artifacts", "{art}", "{folder}"], ["a_folder holds no images"], []),
+    ("predict-policy-typo", ["predict", "--quiet", "--artifacts", "{out}/none", "--policy", "cascad-48:0.5-64",
+     "{flat}"], ["unknown policy 'cascad-48:0.5-64'"], ["manifest"]),
+    ("predict-two-policies", ["predict", "--quiet", "--artifacts", "{art}", "--policy", "fixed-64,fixed-48", "{flat}"],
+     ["--policy", "give one policy"], []),
+    ("predict-policy-resolution", ["predict", "--quiet", "--artifacts", "{art}", "--policy", "fixed-96", "{flat}"],
+     ["96 is not among the resolutions [64, 48]"], []),
+    ("predict-unreadable", ["predict", "--quiet", "--artifacts", "{art}", "{allbad}"],
+     ["a.jpg", "cannot be decoded", "--skip-bad"], []),
+    ("predict-not-artifacts", ["predict", "--quiet", "--artifacts", "{folder}", "{flat}"],
+     ["a_folder is not an artifact directory", "drnet-edge convert"], []),
     # 10. the own-data path: every refusal names what would work
     ("train-predictor-own-classes", [*TRAIN, "--mode", "predictor", "--out", "{out}/m.pt"],
      ["predictor mode keeps the backbone frozen", "cat, dog, fox", "--mode joint", "--mode plain"],
@@ -261,12 +275,19 @@ GOOD = [
     ("models-describes-a-checkpoint", ["models", "{ckpt}"],
      ["resnet10t", "64,48", "3 (own: cat, dog, fox)", "none: choose one with drnet-edge calibrate"], []),
     ("models-model-option", ["models", "--model", "{calibrated}"], ["cascade-48:0.5-64"], ["none: choose"]),
+    ("predict-skip-bad", ["predict", "--quiet", "--artifacts", "{art}", "{dangling}", "--skip-bad"],
+     ["skipped unreadable: 1", "gone.png", "2 photos"], []),
 ]  # fmt: skip
 
 
 @pytest.mark.parametrize("args, says, never", [pytest.param(a, s, n, id=i) for i, a, s, n in GOOD])
-def test_odd_but_valid_input_works(inputs: dict[str, Path], args: list[str], says: list[str], never: list[str]) -> None:
-    result = runner.invoke(app, _args(args, inputs))
+def test_odd_but_valid_input_works(
+    request: pytest.FixtureRequest, inputs: dict[str, Path], args: list[str], says: list[str], never: list[str]
+) -> None:
+    paths = dict(inputs)
+    if any("{art}" in a for a in args):
+        paths["art"] = request.getfixturevalue("onnx_artifacts")
+    result = runner.invoke(app, _args(args, paths))
     assert result.exit_code == 0, (result.exit_code, result.stderr, result.exception)
     for s in says:
         assert s in result.stdout, (s, result.stdout)

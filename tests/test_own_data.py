@@ -83,6 +83,13 @@ def test_own_photos_to_a_calibrated_int8_model_and_a_bench(tmp_path: Path) -> No
     assert evaluated["precision"] == "int8" and evaluated["n"] == 8
     assert evaluated["default_policy"] in evaluated["policies"]
 
+    out = cli("predict", "--artifacts", art, val, "--top", "2", "--quiet", "--json", tmp_path / "p.json")
+    predicted = json.loads((tmp_path / "p.json").read_text())
+    assert predicted["policy"] == evaluated["default_policy"] and predicted["summary"]["photos"] == 8
+    right = [Path(p["path"]).parent.name == p["top"][0]["id"] for p in predicted["photos"]]
+    assert sum(right) / 8 == pytest.approx(evaluated["policies"][evaluated["default_policy"]]["top1"])  # same answers
+    assert all(len(p["top"]) == 2 and p["ran"][-1] == p["answered_at"] for p in predicted["photos"])
+
     out = cli("bench", "--artifacts", art, "--data", val, "--runs", "3", "--warmup", "1", "--quiet",
               "--json", tmp_path / "b.json")  # fmt: skip
     bench = json.loads((tmp_path / "b.json").read_text())

@@ -9,7 +9,7 @@ where time goes.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -31,6 +31,9 @@ class Outcome:
     ran: list[int]  # resolution indices run, in order
     preprocess_ms: float  # crop + resizes + normalisation (thumbnail included)
     used_predictor: bool = False
+    pass_ms: list[float] = field(default_factory=list)  # each backbone pass's model time, in the order of ``ran``
+    predictor_ms: float = 0.0  # the predictor's model time (0 when it did not run)
+    logits: np.ndarray | None = None  # the answering pass's logits
 
 
 @dataclass
@@ -45,7 +48,9 @@ class Pipeline:
     def __call__(self, img: np.ndarray) -> Outcome:
         art, pre = self.art, self.art.preprocess
         spent = 0.0  # seconds of preprocessing (crop, resizes, normalisation)
-        used_predictor = False
+        used_predictor, predictor_ms = False, 0.0
+        pass_ms: list[float] = []
+        logits_at: dict[int, np.ndarray] = {}
         t0 = time.perf_counter()
         square = center_crop_square(img, pre.crop_pct)
         spent += time.perf_counter() - t0
@@ -57,18 +62,25 @@ class Pipeline:
             spent += time.perf_counter() - t
             return x
 
-        def run_at(k: int) -> tuple[int, float]:
-            logits = art.backbone(k)(prepared(art.resolutions[k], art.backbone_inputs[k]))[0]
+        def run_at(k: int) -> tuple[int, float, float]:
+            x = prepared(art.resolutions[k], art.backbone_inputs[k])
+            t = time.perf_counter()
+            logits = logits_at[k] = art.backbone(k)(x)[0]
+            pass_ms.append(1e3 * (time.perf_counter() - t))
             return int(np.argmax(logits)), *softmax_signals(logits)
 
         def choose() -> int:
-            nonlocal used_predictor
+            nonlocal used_predictor, predictor_ms
             assert art.predictor is not None
             used_predictor = True
-            return int(np.argmax(art.predictor(prepared(art.thumb_size, art.predictor_input))[0]))
+            x = prepared(art.thumb_size, art.predictor_input)
+            t = time.perf_counter()
+            choice = int(np.argmax(art.predictor(x)[0]))
+            predictor_ms = 1e3 * (time.perf_counter() - t)
+            return choice
 
         top, final, ran = run_spec(self.spec, art.resolutions, run_at, choose if art.has_predictor else None)
-        return Outcome(top, final, ran, 1e3 * spent, used_predictor)
+        return Outcome(top, final, ran, 1e3 * spent, used_predictor, pass_ms, predictor_ms, logits_at[final])
 
 
 def default_spec(art: ArtifactDRNet) -> tuple[str, dict[str, Any]] | None:

@@ -1,0 +1,169 @@
+"""``drnet-edge predict``: classify photos with converted files under a policy, photo by photo, as the
+deployed loop runs them (the bench's pipelines): the class, its confidence, the stages run and the
+time each took; then a summary."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import BadImageError, ConfigError, DataError
+from .preprocess import IMAGE_EXTENSIONS, load_image
+from .progress import progress_bar
+
+
+@dataclass
+class PhotoResult:
+    """One photo's answer: ``top`` (the K most likely classes, most likely first), the resolution that
+    answered, the resolutions run, and the time of each pass (predictor, backbones, preprocessing)."""
+
+    path: str
+    top: list[dict[str, Any]]  # {"index", "id", "name", "probability"}
+    answered_at: int
+    ran: list[int]
+    pass_ms: list[float]
+    predictor_ms: float
+    preprocess_ms: float
+    total_ms: float
+
+
+@dataclass
+class PredictReport:
+    """Every photo's :class:`PhotoResult` and the unreadable ones; ``summary()`` for the totals."""
+
+    artifacts: str
+    runtime: str
+    precision: str
+    policy: str
+    policy_source: str
+    photos: list[PhotoResult] = field(default_factory=list)
+    skipped_bad: list[str] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        n = len(self.photos)
+        total = np.array([p.total_ms for p in self.photos]) if n else np.zeros(0)
+        answered = [p.answered_at for p in self.photos]
+        return {
+            "photos": n,
+            "skipped_bad": len(self.skipped_bad),
+            "mean_passes": float(np.mean([len(p.ran) for p in self.photos])) if n else 0.0,
+            "ms_per_photo_mean": float(total.mean()) if n else None,
+            "ms_per_photo_p50": float(np.median(total)) if n else None,
+            "answered_at": {str(r): answered.count(r) / n for r in sorted(set(answered), reverse=True)},
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "artifacts": self.artifacts,
+            "runtime": self.runtime,
+            "precision": self.precision,
+            "policy": self.policy,
+            "policy_source": self.policy_source,
+            "summary": self.summary(),
+            "photos": [asdict(p) for p in self.photos],
+            "skipped_bad": self.skipped_bad,
+            "timing_note": "decode excluded; total = preprocessing + every model pass, one photo at a time",
+        }
+
+
+def photo_paths(inputs: Sequence[str | Path]) -> list[Path]:
+    """Image files as given, and every image under a given folder (recursively, sorted); a missing
+    path or a folder without images is a :class:`DataError` naming it."""
+    out: list[Path] = []
+    for item in map(Path, inputs):
+        if item.is_dir():
+            found = sorted(p for p in item.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS)
+            if not found:
+                raise DataError(f"{item} holds no images ({', '.join(IMAGE_EXTENSIONS)})")
+            out += found
+        elif item.exists() or item.is_symlink():
+            out.append(item)
+        else:
+            raise DataError(f"{item}: no such photo or folder")
+    if not out:
+        raise DataError("no photos given: name photo files or folders of photos")
+    return out
+
+
+def top_classes(logits: np.ndarray, classes: Any, k: int) -> list[dict[str, Any]]:
+    """The ``k`` most likely classes of one logit vector, as ``{"index", "id", "name", "probability"}``
+    (ties to the lower index, as the bench and the Android core break them)."""
+    z = np.asarray(logits, dtype=np.float64).ravel()
+    p = np.exp(z - z.max())
+    p /= p.sum()
+    order = np.lexsort((np.arange(p.size), -p))[:k]
+    return [
+        {"index": int(i), "id": classes.ids[i], "name": classes.names[i], "probability": float(p[i])} for i in order
+    ]
+
+
+def predict(
+    artifacts: str | Path,
+    inputs: Sequence[str | Path],
+    *,
+    runtime: str | None = None,
+    policy: str | None = None,
+    top_k: int = 1,
+    skip_bad: bool = False,
+    threads: int | None = None,
+    progress: bool = True,
+) -> PredictReport:
+    """Classify ``inputs`` (photos, or folders of them) with the converted files in ``artifacts`` under
+    ``policy`` (a spec such as ``cascade-160:0.6-224``; default: the policy the manifest records for the
+    runtime). Unreadable photos stop the run, or with ``skip_bad`` are counted and named."""
+    from .bench.pipelines import Pipeline, default_policy, deployable_policies
+    from .bench.run import choose_runtime
+    from .manifest import read_manifest
+    from .runtime import ArtifactDRNet
+
+    if top_k < 1:
+        raise ConfigError("--top must be at least 1")
+    paths = photo_paths(inputs)
+    manifest = read_manifest(artifacts)
+    runtime = choose_runtime(manifest, runtime, "local")
+    own = manifest.policy_for(runtime)
+    has_predictor = manifest.target(runtime).predictor is not None
+    found = default_policy(own, has_predictor)
+    if policy:  # checked against the manifest before any model loads
+        default = found[0] if found else None
+        pol = deployable_policies((policy,), list(manifest.resolutions), default, has_predictor)[0]
+        name, spec, source = pol.name, pol.spec or {}, "--policy"
+    elif found is not None:
+        name, spec = found
+        source = "the manifest's default policy" if own else "the predictor's choice (no calibrated policy)"
+    else:
+        r = manifest.resolutions[0]
+        name, spec, source = f"fixed-{r}", {"kind": "fixed", "resolution_index": 0}, "the largest resolution"
+    art = ArtifactDRNet(artifacts, runtime, threads=threads)
+    pipeline = Pipeline(name, spec, art)
+    report = PredictReport(str(artifacts), runtime, art.precision, name, source)
+    with progress_bar(len(paths), "predicting", enabled=progress) as advance:
+        for path in paths:
+            try:
+                img = load_image(path)
+            except BadImageError:
+                if not skip_bad:
+                    raise
+                report.skipped_bad.append(str(path))
+                advance(1)
+                continue
+            out = pipeline(img)
+            assert out.logits is not None
+            report.photos.append(
+                PhotoResult(
+                    path=str(path),
+                    top=top_classes(out.logits, art.classes, min(top_k, art.num_classes)),
+                    answered_at=art.resolutions[out.final],
+                    ran=[art.resolutions[k] for k in out.ran],
+                    pass_ms=[round(ms, 3) for ms in out.pass_ms],
+                    predictor_ms=round(out.predictor_ms, 3),
+                    preprocess_ms=round(out.preprocess_ms, 3),
+                    total_ms=round(out.preprocess_ms + out.predictor_ms + sum(out.pass_ms), 3),
+                )
+            )
+            advance(1)
+    return report
