@@ -19,7 +19,7 @@ _LAZY = {
     "BackboneCfg": "backbones",
     "BadImageError": "errors",
     "CheckpointError": "errors",
-    "ClassList": "data",
+    "ClassList": "classes",
     "ConfigError": "errors",
     "DRNet": "drnet",
     "DataError": "errors",
@@ -46,7 +46,7 @@ _LAZY = {
     "fixed_frontier_at": "results",
     "out_of_fold": "crossfit",
     "get_backbone_cfg": "backbones",
-    "imagenet_classes": "data",
+    "imagenet_classes": "classes",
     "list_backbones": "backbones",
     "list_models": "checkpoint",
     "list_policies": "policies",
@@ -55,7 +55,7 @@ _LAZY = {
     "make_resolution_aware": "drnet",
     "parse_resolutions": "options",
     "predict_folder": "evaluate",
-    "read_class_file": "data",
+    "read_class_file": "classes",
     "read_manifest": "manifest",
     "register_backbone": "backbones",
     "register_policy": "policies",
@@ -97,8 +97,9 @@ if TYPE_CHECKING:  # static analysers see the eager imports
     from .backbones import BackboneCfg, create_backbone, get_backbone_cfg, list_backbones, register_backbone
     from .calibrate import calibrate, select_policy
     from .checkpoint import list_models, load_model
+    from .classes import ClassList, imagenet_classes, read_class_file
     from .crossfit import out_of_fold
-    from .data import ClassList, ImageFolder, imagenet_classes, read_class_file, sample_dir, scan_folder
+    from .data import ImageFolder, sample_dir, scan_folder
     from .drnet import DRNet, ResolutionBN, ResolutionPredictor, make_resolution_aware, set_resolution
     from .errors import BadImageError, CheckpointError, ConfigError, DataError, DrnetEdgeError, WeightsError
     from .evaluate import EvalReport, evaluate, predict_folder

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ._io import atomic_write_json, replace_dir, sha256_file, staging_dir
-from .data import ClassList
+from .classes import ClassList
 from .errors import ArtifactError
 from .preprocess import Preprocess
 

@@ -22,13 +22,15 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
-import torch
 
 from .errors import BadImageError, ConfigError
+
+if TYPE_CHECKING:
+    import torch
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 
@@ -181,5 +183,8 @@ def to_model_input(batch: np.ndarray, pre: Preprocess, spec: dict[str, Any] | No
 
 def to_tensor(batch: np.ndarray, pre: Preprocess) -> torch.Tensor:
     """uint8 NHWC (or HWC) array -> normalised float32 NCHW tensor (contiguous: exporters bake the
-    example's dim order in)."""
+    example's dim order in). The one function here that needs PyTorch (the build side's), imported here
+    so the rest of the module runs without it."""
+    import torch
+
     return torch.from_numpy(to_array(batch, pre))
