@@ -1,15 +1,22 @@
-"""ExecuTorch ``.pte`` delegated to XNNPACK; int8 through XNNPACKQuantizer (PT2E)."""
+"""ExecuTorch ``.pte`` delegated to XNNPACK; int8 through XNNPACKQuantizer (PT2E).
+
+PyTorch is imported inside the methods: exporting needs it, and so does loading, since ExecuTorch's
+Python runtime (``executorch.runtime``) imports torch and takes torch tensors.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-from torch import nn
 
-from .base import ExportedModel, Runner, Target, TensorSpec, per_image, prepare_with_relu6_fused, register_target
+from .base import ExportedModel, Runner, Target, TensorSpec, per_image, register_target
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
 
 
 @register_target
@@ -23,6 +30,7 @@ class ExecuTorchTarget(Target):
     def export(
         self, module: nn.Module, example: torch.Tensor, path: Path, *, int8: bool, calib: Sequence[torch.Tensor] = ()
     ) -> ExportedModel:
+        import torch
         from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
         from executorch.exir import to_edge_transform_and_lower
 
@@ -34,6 +42,8 @@ class ExecuTorchTarget(Target):
                 get_symmetric_quantization_config,
             )
             from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e
+
+            from ._pt2e import prepare_with_relu6_fused
 
             quantizer = XNNPACKQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=True))
             graph = prepare_with_relu6_fused(torch.export.export(module, (example,)).module(), quantizer)
@@ -57,6 +67,7 @@ class ExecuTorchTarget(Target):
     def export_shared(
         self, module: nn.Module, examples: dict[str, torch.Tensor], path: Path
     ) -> dict[str, ExportedModel]:
+        import torch
         from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
         from executorch.exir import to_edge_transform_and_lower
 
@@ -75,6 +86,7 @@ class ExecuTorchTarget(Target):
         }
 
     def load(self, path: Path, threads: int | None = None, entry: str | None = None) -> Runner:
+        import torch
         from executorch.runtime import Runtime
 
         if threads:  # XNNPACK's shared thread pool (process-wide)

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-from torch import nn
 
 from .base import ExportedModel, Runner, Target, TensorSpec, register_target
+
+if TYPE_CHECKING:  # export only: PyTorch is imported inside the export functions, so loading needs none
+    import torch
+    from torch import nn
 
 OPSET = 17
 
@@ -22,6 +25,7 @@ def export_onnx(module: nn.Module, example: torch.Tensor, path: Path) -> Path:
     onnxruntime's int8 quantizer (wrong pads: -10 points at 128 px) and trips onnx2tf."""
     import onnx
     import onnxsim
+    import torch
 
     torch.onnx.export(
         module, (example,), str(path), opset_version=OPSET, input_names=["input"], output_names=["output"], dynamo=False

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-from torch import nn
 
 from ._int8_io import quant_params, tflite_run_one
-from .base import ExportedModel, Runner, Target, TensorSpec, per_image, prepare_with_relu6_fused, register_target
+from .base import ExportedModel, Runner, Target, TensorSpec, per_image, register_target
+
+if TYPE_CHECKING:  # export only: PyTorch is imported inside the export methods, so loading needs none
+    import torch
+    from torch import nn
 
 
 def _spec(detail: dict) -> TensorSpec:
@@ -41,11 +44,14 @@ class TFLiteTarget(Target):
         self, module: nn.Module, example: torch.Tensor, path: Path, *, int8: bool, calib: Sequence[torch.Tensor] = ()
     ) -> ExportedModel:
         import litert_torch
+        import torch
 
         if int8:
             from litert_torch.quantize import pt2e_quantizer
             from litert_torch.quantize.quant_config import QuantConfig
             from torchao.quantization.pt2e import quantize_pt2e
+
+            from ._pt2e import prepare_with_relu6_fused
 
             quantizer = pt2e_quantizer.PT2EQuantizer().set_global(
                 pt2e_quantizer.get_symmetric_quantization_config(is_per_channel=True, is_dynamic=False)

@@ -23,14 +23,17 @@ import sys
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-from torch import nn
 
 from .base import ExportedModel, register_target, run_child
 from .onnx_ort import export_onnx
 from .tflite_litert import TFLiteTarget
+
+if TYPE_CHECKING:  # export only (loading is TFLiteTarget.load, torch-free)
+    import torch
+    from torch import nn
 
 SAMPLE = "calibration_image_sample_data_20x128x128x3_float32.npy"  # what onnx2tf would download
 

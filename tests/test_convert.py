@@ -335,7 +335,7 @@ def test_relu6_is_quantized_fused_with_its_convolution() -> None:
         get_symmetric_quantization_config,
     )
 
-    from drnet_edge.converters.base import prepare_with_relu6_fused
+    from drnet_edge.converters._pt2e import prepare_with_relu6_fused
 
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.ReLU6(), torch.nn.Conv2d(8, 4, 1)).eval()
