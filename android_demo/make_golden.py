@@ -56,8 +56,8 @@ from drnet_edge.preprocess import (
     input_lut,
     load_image,
     preshrink_factor,
+    to_array,
     to_model_input,
-    to_tensor,
 )
 from drnet_edge.runtime import ArtifactDRNet
 
@@ -78,7 +78,7 @@ PNG = [cv2.IMWRITE_PNG_COMPRESSION, 9]
 
 def tensor_sha256(crop: np.ndarray, pre: Preprocess) -> str:
     """sha256 of the normalised float32 NCHW tensor's little-endian bytes."""
-    return hashlib.sha256(to_tensor(crop, pre).numpy().astype("<f4").tobytes()).hexdigest()
+    return hashlib.sha256(to_array(crop, pre).astype("<f4").tobytes()).hexdigest()
 
 
 # Input specs of int8 models: litert-torch's PT2E (symmetric, zero point 0) and onnx2tf's full-integer input
@@ -340,8 +340,8 @@ def main(argv: list[str] | None = None) -> int:
                 "preshrink_factor": preshrink_factor(side, s),
                 "tensor_sha256": tensor_sha256(crops[s], pre),
             }
-        x_thumb = to_tensor(crops[thumb], pre)
-        p_logits = np.asarray(model.predictor(x_thumb.numpy()), dtype=np.float32)[0]
+        x_thumb = to_array(crops[thumb], pre)
+        p_logits = np.asarray(model.predictor(x_thumb), dtype=np.float32)[0]
         choice = int(np.argmax(p_logits))
         entry["predictor"] = {
             "input_size": thumb,
@@ -352,7 +352,7 @@ def main(argv: list[str] | None = None) -> int:
         entry["backbones"] = {}
         all_logits[stem] = []
         for k, r in enumerate(resolutions):
-            logits = model.backbone_at(to_tensor(crops[r], pre), k).numpy().astype("<f4")[0]
+            logits = model.backbone_at(to_array(crops[r], pre), k).astype("<f4")[0]
             logits.tofile(out / f"{stem}_logits_{r}.f32")
             all_logits[stem].append(logits)
             entry["backbones"][str(r)] = {

@@ -198,7 +198,7 @@ def calibration_outcomes(
     """``net`` (a DRNet or converted artifacts) at every resolution on the calibration photos; fewer
     than ``min_photos`` is refused before any model runs."""
     from .data import imagenet_classes, scan_folder
-    from .evaluate import predict_folder
+    from .outputs import predict_folder
 
     if len(net.resolutions) < 2:
         raise ConfigError(f"the model has one resolution ({net.resolutions[0]}); there is no policy to calibrate")

@@ -299,9 +299,11 @@ def _calibrate_target(
     log(f"{target}: default policy {rec['name']} (expected {100 * exp['top1']:.1f}% at {exp['macs_ratio']:.2f}x)")
 
 
-@torch.no_grad()
-def held_predictions(net: Any, cal: CalibrationSet, batch: int = 32) -> Predictions:
-    """``net`` (a DRNet or converted artifacts) at every resolution on the held-aside photos."""
+def held_predictions(model: Any, cal: CalibrationSet, batch: int = 32) -> Predictions:
+    """``model`` (a DRNet or converted artifacts) at every resolution on the held-aside photos."""
+    from .outputs import as_numpy, per_image_outputs
+
+    net = as_numpy(model, model.resolutions, model.preprocess)
     res = list(net.resolutions)
     n = len(cal.held_labels)
     top1, conf = np.zeros((n, len(res)), dtype=np.int64), np.zeros((n, len(res)), dtype=np.float32)
@@ -310,12 +312,10 @@ def held_predictions(net: Any, cal: CalibrationSet, batch: int = 32) -> Predicti
     for i in range(0, n, batch):
         rows = slice(i, i + batch)
         for k, r in enumerate(res):
-            p = net.backbone_at(cal.held[r][rows], k).softmax(dim=1)
-            top2 = p.topk(min(2, p.shape[1]), dim=1).values
-            top1[rows, k], conf[rows, k] = p.argmax(dim=1).numpy(), top2[:, 0].numpy()
-            margin[rows, k] = (top2[:, 0] - top2[:, -1]).numpy() if p.shape[1] > 1 else top2[:, 0].numpy()
+            logits = net.backbone_at(cal.held[r][rows].numpy(), k)
+            top1[rows, k], conf[rows, k], margin[rows, k] = per_image_outputs(logits)
         if choice is not None:
-            choice[rows] = net.choose(cal.held[net.thumb_size][rows]).numpy()
+            choice[rows] = net.choose(cal.held[net.thumb_size][rows].numpy())
     return Predictions(res, cal.held_labels, top1, conf, predictor_choice=choice, margin=margin)
 
 

@@ -1,103 +1,22 @@
-"""Evaluate a backbone at several resolutions on an image folder, then score resolution policies."""
+"""Evaluate a backbone at several resolutions on an image folder, then score resolution policies.
+
+Importing this module needs no PyTorch: converted artifacts (``runtime`` + ``artifacts``) are evaluated
+without it; a checkpoint or a backbone imports it when it loads."""
 
 from __future__ import annotations
 
 import platform
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-import torch
-from torch import nn
-from torch.utils.data import DataLoader
-
-from .backbones import create_backbone, get_backbone_cfg
-from .data import ClassList, ImageFolder, MultiResolutionDataset, collate_multires, imagenet_classes, scan_folder
-from .drnet import DRNet
+from .data import ClassList, ImageFolder, imagenet_classes, scan_folder
 from .errors import ConfigError, DataError, DrnetEdgeError
 from .options import parse_resolutions
+from .outputs import as_runnable, predict_folder  # noqa: F401  (re-exported: part of evaluate's API)
 from .policies import Policy, Predictions, check_policy_syntax, expand_policies, policy_names
-from .preprocess import Preprocess, to_tensor
-from .progress import progress_bar
 from .results import PolicyRow, compare_to_fixed_line, score
 from .runnable import RunnableDRNet, macs_by_resolution
-
-
-# Long because it records four per-image outputs (top-1, confidence, margin, choice) in one pass.
-@torch.no_grad()
-def predict_folder(
-    model: RunnableDRNet | nn.Module,
-    folder: ImageFolder,
-    resolutions: list[int],
-    pre: Preprocess,
-    *,
-    batch_size: int = 32,
-    skip_bad: bool = False,
-    progress: bool = True,
-    chosen_only: bool = False,
-) -> tuple[Predictions, list[str]]:
-    """Run ``model`` on every image at every resolution (one decode per image).
-
-    ``model`` is a :class:`~drnet_edge.runnable.RunnableDRNet` (a DRNet or converted artifacts) or a
-    plain backbone. With ``chosen_only`` each image runs at its predictor-chosen resolution alone, as
-    deployed; the other columns of ``top1`` hold -2. Returns the predictions and the skipped paths.
-    """
-    net = as_runnable(model, resolutions, pre)
-    if chosen_only and not net.has_predictor:
-        raise ConfigError("chosen-only evaluation needs a DRNet with a predictor")
-    index = [net.resolutions.index(r) for r in resolutions]
-    sizes = list(resolutions) + ([net.thumb_size] if net.has_predictor else [])
-    ds = MultiResolutionDataset(folder, sizes, pre, skip_bad=skip_bad)
-    loader = DataLoader(ds, batch_size=batch_size, shuffle=False, num_workers=0, collate_fn=collate_multires)
-    kept, top1, conf, margin, choices = [], [], [], [], []
-    with progress_bar(len(ds), "evaluating", enabled=progress) as advance:
-        for batch in loader:
-            n = len(batch["index"])
-            if n:
-                kept.append(batch["index"])
-                t1 = np.full((n, len(resolutions)), -2, dtype=np.int64)
-                cf = np.zeros((n, len(resolutions)), dtype=np.float32)
-                mg = np.zeros((n, len(resolutions)), dtype=np.float32)
-                choice = None
-                if net.has_predictor:
-                    choice = net.choose(to_tensor(batch["crops"][net.thumb_size], pre)).numpy()
-                    choices.append(choice)
-                for j, (k, r) in enumerate(zip(index, resolutions, strict=True)):
-                    rows = np.arange(n) if not chosen_only else np.nonzero(choice == k)[0]
-                    if not len(rows):
-                        continue
-                    probs = net.backbone_at(to_tensor(batch["crops"][r][rows], pre), k).softmax(dim=1)
-                    top2 = probs.topk(min(2, probs.shape[1]), dim=1)
-                    # top-1 ties (common with int8 logits) go to the lower class index, as numpy's argmax
-                    # in bench, verify and the Android core; topk's order among ties is unspecified
-                    t1[rows, j], cf[rows, j] = probs.argmax(dim=1).numpy(), top2.values[:, 0].numpy()
-                    mg[rows, j] = (top2.values[:, 0] - top2.values[:, -1]).numpy()
-                top1.append(t1)
-                conf.append(cf)
-                margin.append(mg)
-            advance(n + batch["n_bad"])
-    idx = np.concatenate(kept) if kept else np.zeros(0, dtype=np.int64)
-    if not len(idx):
-        raise DataError(f"no readable image in {folder.root}")
-    kept_paths = {str(folder.paths[i]) for i in idx}
-    skipped = [str(p) for p in folder.paths if str(p) not in kept_paths]
-    preds = Predictions(
-        resolutions=list(resolutions),
-        labels=np.asarray(folder.labels, dtype=np.int64)[idx],
-        top1=np.concatenate(top1),
-        confidence=np.concatenate(conf),
-        paths=[str(folder.paths[i]) for i in idx],
-        predictor_choice=np.concatenate(choices) if choices else None,
-        margin=np.concatenate(margin),
-    )
-    return preds, skipped
-
-
-def as_runnable(model: RunnableDRNet | nn.Module, resolutions: list[int], pre: Preprocess) -> RunnableDRNet:
-    """A plain backbone becomes a DRNet without predictor (shared BN); a DRNet or artifacts pass through."""
-    if isinstance(model, DRNet) or not isinstance(model, nn.Module):
-        return model  # type: ignore[return-value]  # a DRNet, or converted artifacts
-    return DRNet(model, sorted(resolutions, reverse=True), None, pre, backbone_name="")
 
 
 @dataclass
@@ -131,10 +50,16 @@ class EvalReport:
             "hardware": {
                 "machine": platform.machine(),
                 "processor": platform.processor(),
-                "torch_threads": torch.get_num_threads(),
+                "torch_threads": None if "runtime" in self.extra else _torch_threads(),
             },
             **self.extra,
         }
+
+
+def _torch_threads() -> int | None:
+    """PyTorch's intra-op threads (a checkpoint's evaluation; converted artifacts run without PyTorch)."""
+    torch = sys.modules.get("torch")
+    return torch.get_num_threads() if torch is not None else None
 
 
 def score_policies(
@@ -179,8 +104,6 @@ def load_runnable(
 ) -> tuple[RunnableDRNet, ClassList | None]:
     """The model to evaluate (artifacts, a checkpoint or bundled name, or a plain backbone; with none
     of these the bundled default model) and its class list when it is not ImageNet's."""
-    from .checkpoint import load_model
-
     if runtime is not None or artifacts is not None:
         from .runtime import ArtifactDRNet
 
@@ -194,9 +117,14 @@ def load_runnable(
     if model is not None:
         if weights is not None:
             raise ConfigError("--weights applies to --backbone; a --model checkpoint carries its own weights")
+        from .checkpoint import load_model
+
         res = parse_resolutions(resolutions) if resolutions else None
         net, classes, _ = load_model(model, backbone=backbone, resolutions=res)
         return net, classes
+    from .backbones import create_backbone, get_backbone_cfg
+    from .drnet import DRNet
+
     assert backbone is not None
     cfg = get_backbone_cfg(backbone)
     res = parse_resolutions(resolutions) if resolutions is not None else list(cfg.resolutions)
@@ -242,6 +170,8 @@ def model_facts(
         if (backbone is not None and backbone != info.backbone) or (res is not None and res != info.resolutions):
             return None
         return ModelFacts(info.resolutions, info.default_policy, info.has_predictor)
+    from .backbones import get_backbone_cfg
+
     assert backbone is not None
     res = parse_resolutions(resolutions) if resolutions is not None else list(get_backbone_cfg(backbone).resolutions)
     return ModelFacts(res, None, False)

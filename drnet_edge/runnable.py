@@ -1,13 +1,22 @@
 """One interface for "a DRNet I can run": the PyTorch :class:`~drnet_edge.drnet.DRNet` (a plain backbone
-is a DRNet without predictor) and converted artifacts (:class:`~drnet_edge.runtime.ArtifactDRNet`)."""
+is a DRNet without predictor) and converted artifacts (:class:`~drnet_edge.runtime.ArtifactDRNet`).
+
+Batches are each model's own array type: torch tensors for a :class:`~drnet_edge.drnet.DRNet`, numpy
+arrays for :class:`~drnet_edge.runtime.ArtifactDRNet`. :class:`TorchAsNumpy` (build side: PyTorch is
+imported only when one is made) puts a PyTorch model behind numpy batches, so evaluation runs both
+through one numpy loop (:func:`drnet_edge.outputs.predict_folder`). This module imports no PyTorch.
+"""
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-import torch
+import numpy as np
 
 from .preprocess import Preprocess
+
+if TYPE_CHECKING:
+    import torch
 
 
 @runtime_checkable
@@ -28,17 +37,39 @@ class RunnableDRNet(Protocol):
     @property
     def num_classes(self) -> int: ...
 
-    def backbone_at(self, x: torch.Tensor, index: int) -> torch.Tensor:
-        """Logits of a batch already at ``resolutions[index]``."""
+    def backbone_at(self, x: Any, index: int) -> Any:
+        """Logits of a batch already at ``resolutions[index]`` (the model's array type)."""
         ...
 
-    def choose(self, thumb: torch.Tensor) -> torch.Tensor:
-        """The predictor's resolution index per image."""
+    def choose(self, thumb: Any) -> Any:
+        """The predictor's resolution index per image (the model's array type)."""
         ...
 
     def predictor_macs(self) -> int: ...
 
     def backbone_macs(self, index: int) -> int: ...
+
+
+class TorchAsNumpy:
+    """A PyTorch :class:`~drnet_edge.drnet.DRNet` behind numpy batches: ``backbone_at`` and ``choose``
+    take float32 NCHW arrays and give numpy arrays (no gradients, on the model's CPU); every other
+    attribute is the model's."""
+
+    def __init__(self, model: Any) -> None:
+        import torch
+
+        self.model, self._torch = model, torch
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.model, name)
+
+    def backbone_at(self, x: np.ndarray, index: int) -> np.ndarray:
+        with self._torch.no_grad():
+            return self.model.backbone_at(self._torch.from_numpy(x), index).numpy()
+
+    def choose(self, thumb: np.ndarray) -> np.ndarray:
+        with self._torch.no_grad():
+            return self.model.choose(self._torch.from_numpy(thumb)).numpy().astype(np.int64)
 
 
 def macs_by_resolution(model: RunnableDRNet) -> dict[int, int]:
@@ -47,7 +78,8 @@ def macs_by_resolution(model: RunnableDRNet) -> dict[int, int]:
 
 
 def run_at_chosen(model: RunnableDRNet, crops: dict[int, torch.Tensor], choice: torch.Tensor) -> torch.Tensor:
-    """Logits when image ``i`` runs once, at ``resolutions[choice[i]]`` (``crops[r]``: the batch at ``r``).
+    """Logits when image ``i`` runs once, at ``resolutions[choice[i]]`` (``crops[r]``: the batch at ``r``;
+    a PyTorch model's tensors).
 
     Images are grouped by resolution so each group is one backbone call."""
     out: torch.Tensor | None = None

@@ -1,6 +1,6 @@
 """Run converted artifacts (any target) as a DRNet: predictor on the thumbnail, backbones by resolution
-index. Every file is checked against the manifest's sha256 before loading; only the target's runtime
-package is needed (not its export tools)."""
+index. Every file is checked against the manifest's sha256 before loading; only numpy and the target's
+runtime package are needed (not its export tools, nor PyTorch: batches are numpy arrays)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from .errors import ConfigError
 from .manifest import Manifest, ModelEntry, verify_artifacts
@@ -78,13 +77,15 @@ class ArtifactDRNet:
         """The runner of resolution index ``index``'s backbone."""
         return self._backbones[index]
 
-    def backbone_at(self, x: torch.Tensor, index: int) -> torch.Tensor:
-        return torch.from_numpy(self._backbones[index](x.numpy()))
+    def backbone_at(self, x: np.ndarray, index: int) -> np.ndarray:
+        """Logits (float32) of a float32 NCHW batch already at ``resolutions[index]``."""
+        return np.asarray(self._backbones[index](x))
 
-    def choose(self, thumb: torch.Tensor) -> torch.Tensor:
+    def choose(self, thumb: np.ndarray) -> np.ndarray:
+        """The predictor's resolution index per image (int64; all 0 without a predictor)."""
         if self.predictor is None:
-            return torch.zeros(thumb.shape[0], dtype=torch.long)
-        return torch.from_numpy(np.asarray(self.predictor(thumb.numpy())).argmax(1))
+            return np.zeros(thumb.shape[0], dtype=np.int64)
+        return np.asarray(self.predictor(thumb)).argmax(1).astype(np.int64)
 
     def predictor_macs(self) -> int:
         pred = self.entry.predictor

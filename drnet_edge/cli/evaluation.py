@@ -82,13 +82,13 @@ def eval_cmd(
     if policies is not None:
         check_policy_syntax(policy_names(policies))  # a typo answers before torch is even imported
 
-    import torch
-
     from ..data import read_class_file, sample_dir
     from ..evaluate import evaluate
     from ..report import policy_table, save_json, save_plot, table_footer
 
-    if threads:
+    if threads and artifacts is None:  # converted files run without PyTorch; --threads goes to their runtime
+        import torch
+
         torch.set_num_threads(threads)
     _existing_file(weights, "--weights")
     class_list = read_class_file(classes) if classes else None
@@ -194,7 +194,7 @@ def calibrate_cmd(
             check_writable(out, "--out", directory=True)
     else:
         check_output_paths(files=(("--out", out), ("--json", json_out)))
-    if threads:
+    if threads and artifacts is None:  # converted files run without PyTorch; --threads goes to their runtime
         import torch
 
         torch.set_num_threads(threads)
