@@ -108,7 +108,7 @@ DEPLOY_MODULES = (
 
 _IMPORT_EACH = (
     BLOCKER
-    + '''
+    + """
 import importlib
 import json
 import traceback
@@ -118,11 +118,11 @@ for name in json.loads(sys.argv[1]):
     try:
         importlib.import_module(name)
         error = None
-    except BaseException as exc:  # noqa: BLE001  (reported per module)
+    except BaseException as exc:  # reported per module
         error = "".join(traceback.format_exception(exc)[-3:])
     out[name] = {"error": error, "torch_modules": loaded_blocked()}
 print(json.dumps(out))
-'''
+"""
 )
 
 _RUN_CLI = (
