@@ -38,6 +38,29 @@ needs_imagenet_dev = needs_folder(IMAGENET_DEV)
 needs_imagewoof = needs_folder(IMAGEWOOF)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist (``make test`` runs two workers) each worker gets its own temporary folder, so
+    the tests that check that nothing was left in it see only their own worker's files."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:
+        import tempfile
+
+        own = Path(tempfile.gettempdir()) / f"drnet-edge-tests-{os.getppid()}-{worker}"
+        own.mkdir(parents=True, exist_ok=True)
+        os.environ["TMPDIR"] = str(own)
+        tempfile.tempdir = str(own)
+        config.stash[_OWN_TMP] = own
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    own = config.stash.get(_OWN_TMP, None)
+    if own is not None:
+        shutil.rmtree(own, ignore_errors=True)
+
+
+_OWN_TMP = pytest.StashKey[Path]()
+
+
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """Keep the MACs cache out of the user's home."""

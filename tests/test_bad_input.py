@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import signal
 import tempfile
 from pathlib import Path
 
@@ -458,11 +459,17 @@ def test_ctrl_c_stops_the_onnx2tf_child_and_leaves_nothing(
         "os.kill(os.getppid(), signal.SIGINT); time.sleep(60)"
     )
     monkeypatch.setattr(onnx2tf_route, "onnx2tf_command", lambda workdir, int8: [sys.executable, "-c", stub])
+    # Ctrl-C as on a terminal: a process started in the background by a non-interactive shell (nohup,
+    # some CI runners) inherits SIGINT ignored, and Python then raises no KeyboardInterrupt at all
     temp_dirs = set(Path(tempfile.gettempdir()).glob("onnx2tf-*"))
     out = tmp_path / "art"
     args = ["convert", "--model", str(inputs["ckpt"]), "--target", "tflite", "--via", "onnx2tf",
             "--calib", str(inputs["data"]), "--calib-count", "2", "--out", str(out)]  # fmt: skip
-    result = runner.invoke(app, args)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        result = runner.invoke(app, args)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert result.exit_code == 130, (result.exit_code, result.stderr, result.exception)
     with pytest.raises(ProcessLookupError):  # stopped and reaped, not left running for its 60 s
         os.kill(int(pid_file.read_text()), 0)
