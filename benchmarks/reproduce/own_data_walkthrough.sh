@@ -16,7 +16,7 @@ WOOF_TRAIN=${WOOF_TRAIN:-../shared/data/imagewoof-train-3k}
 WOOF_VAL=${WOOF_VAL:-../shared/data/imagewoof-val-calib}
 WORK=${WORK:-runs/own-data}
 LOG=${LOG:-benchmarks/results/own_data}
-EPOCHS=${EPOCHS:-8}
+EPOCHS=${EPOCHS:-6}
 mkdir -p "$WORK" "$LOG"
 
 declare -A BREEDS=(
