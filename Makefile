@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-dev
 EXTRAS ?= dev
 
-.PHONY: demo test lint install clean android-test arm64-check
+.PHONY: demo test lint install clean android-test arm64-check deploy-check
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -58,6 +58,14 @@ arm64-check: $(STAMP) $(addsuffix /manifest.json,$(ARM64_ARTS))
 	$(VENV)/bin/drnet-edge verify --arch aarch64 --setup $(addprefix --artifacts ,$(ARM64_ARTS)) \
 		$(if $(wildcard $(ARM64_DATA)),--data $(ARM64_DATA) --subset $(ARM64_SUBSET)) --limit $(ARM64_LIMIT) \
 		--json $(ARM64_RESULT).json --report $(ARM64_RESULT).md
+
+# The deploy side without PyTorch: a fresh venv with the base install only (`pip install .`: numpy, OpenCV,
+# ai-edge-litert, ...), where `import torch` must fail, runs predict, eval --runtime tflite and the local
+# bench on int8 TFLite files that the full install converted, and must give the full install's answers
+# on the same photos (the bundled sample). Opt-in: it downloads the base dependencies (~150 MB) once.
+DEPLOY := out/deploy
+deploy-check: $(STAMP)
+	bash benchmarks/release/deploy_check.sh $(DEPLOY)
 
 # The Android demo's core logic (plain Java) and its golden vectors, on the JVM (JDK 17 + JUnit 5).
 android-test:

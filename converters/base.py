@@ -65,6 +65,7 @@ class Target(ABC):
     runtime_packages: tuple[str, ...] = ()
     export_packages: tuple[str, ...] = ()
     extra: str = "all"  # the pip extra that installs both
+    runtime_extra: str = "all"  # the pip extra that installs the runtime alone ("": the base install)
     default: bool = False  # the default route of its format (see register_target)
 
     @abstractmethod
@@ -100,23 +101,23 @@ class Target(ABC):
 
     def check_runtime(self) -> None:
         """Raise :class:`ConfigError` unless what ``load`` needs is installed."""
-        self._check(self.runtime_packages, "run its files")
+        self._check(self.runtime_packages, "run its files", self.runtime_extra)
 
     def check_export(self) -> None:
         """Raise :class:`ConfigError` unless what ``export`` needs (runtime included) is installed."""
-        self._check(self.packages, "convert to it")
+        self._check(self.packages, "convert to it", self.extra)
 
     def check_installed(self) -> None:
         """Deprecated alias of :meth:`check_export`."""
         self.check_export()
 
-    def _check(self, packages: tuple[str, ...], what: str) -> None:
+    def _check(self, packages: tuple[str, ...], what: str, extra: str) -> None:
         missing = [p for p in packages if installed_version(p) is None]
         if missing:
             route = f" (route {self.route})" if self.route != "default" else ""
+            spelling = f"'drnet-edge[{extra}]'" if extra else "drnet-edge (its base install has it)"
             raise ConfigError(
-                f"target {self.name!r}{route} needs {', '.join(missing)} to {what}: "
-                f"pip install 'drnet-edge[{self.extra}]'"
+                f"target {self.name!r}{route} needs {', '.join(missing)} to {what}: pip install {spelling}"
             )
 
 

@@ -26,6 +26,7 @@ class ExecuTorchTarget(Target):
     runtime_packages = ("executorch",)
     export_packages = ("executorch", "torchao")  # torchao: PT2E int8
     extra = "executorch"
+    runtime_extra = "executorch"
 
     def export(
         self, module: nn.Module, example: torch.Tensor, path: Path, *, int8: bool, calib: Sequence[torch.Tensor] = ()

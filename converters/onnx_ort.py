@@ -44,6 +44,7 @@ class OnnxTarget(Target):
     runtime_packages = ("onnxruntime",)
     export_packages = ("onnx", "onnxsim")  # int8 quantization is onnxruntime's
     extra = "onnx"
+    runtime_extra = "ort"
 
     def export(
         self, module: nn.Module, example: torch.Tensor, path: Path, *, int8: bool, calib: Sequence[torch.Tensor] = ()

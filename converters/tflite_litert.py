@@ -39,6 +39,7 @@ class TFLiteTarget(Target):
     export_packages = ("litert-torch", "torchao")  # torchao: PT2E int8
     default = True  # --via litert unless told otherwise
     extra = "tflite"
+    runtime_extra = ""
 
     def export(
         self, module: nn.Module, example: torch.Tensor, path: Path, *, int8: bool, calib: Sequence[torch.Tensor] = ()

@@ -79,6 +79,7 @@ class TFLiteOnnx2tfTarget(TFLiteTarget):
     )
     default = False
     extra = "onnx"
+    runtime_extra = ""
     shares_weights = False  # onnx2tf writes one graph per file
 
     def export(

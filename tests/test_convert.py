@@ -195,7 +195,9 @@ def test_runtime_check_names_missing_runtime_package(monkeypatch) -> None:
         return real_version(pkg)
 
     monkeypatch.setattr(metadata, "version", version)
-    with pytest.raises(ConfigError, match=r"target 'onnx' needs onnxruntime to run its files: pip install"):
+    with pytest.raises(
+        ConfigError, match=r"target 'onnx' needs onnxruntime to run its files: pip install 'drnet-edge\[ort\]'"
+    ):
         t.check_runtime()
     assert t.versions()["onnxruntime"] == "not installed" and t.versions()["onnxsim"] != "not installed"
 

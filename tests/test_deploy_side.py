@@ -248,3 +248,26 @@ def test_eval_of_converted_files_answers_as_predict_does(int8_tflite, tmp_path: 
     }
     got = predict(art, [photos], policy="drnet", threads=1, progress=False)
     assert {p.path: (p.top[0]["index"], p.answered_at) for p in got.photos} == evaluated
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["train", "--data", "{photos}", "--out", "{tmp}/m.pt", "--epochs", "1"],
+        ["eval", "--model", "{ckpt}", "--data", "{photos}", "--quiet"],
+        ["convert", "--model", "{ckpt}", "--target", "onnx", "--out", "{tmp}/art"],
+    ],
+    ids=["train", "eval-checkpoint", "convert"],
+)
+def test_build_side_commands_name_the_extra_without_torch(tiny, tmp_path: Path, args: list[str]) -> None:
+    """On a deploy-side install a build-side command is one line naming the extra that adds PyTorch."""
+    ckpt, photos = tiny
+    argv = [a.format(photos=photos, ckpt=ckpt, tmp=tmp_path) for a in args]
+    done = subprocess.run(
+        [sys.executable, "-c", _RUN_CLI, json.dumps(argv)], capture_output=True, text=True, timeout=300
+    )
+    said = json.loads(done.stdout.strip().splitlines()[-1])
+    assert said["exit"] == 2, done.stderr[-2000:]
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "needs PyTorch" in lines[0] and "pip install 'drnet-edge[build]'" in lines[0], lines
+    assert not (tmp_path / "m.pt").exists() and not (tmp_path / "art").exists()

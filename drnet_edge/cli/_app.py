@@ -96,6 +96,19 @@ def error(message: str) -> None:
     err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
 
 
+# What a deploy-side install (``pip install drnet-edge``) leaves out: PyTorch and the model code on it.
+BUILD_SIDE_PACKAGES = ("torch", "torchvision", "timm")
+
+
+def build_side_missing(package: str, command: str) -> str:
+    """The one line for a build-side command run on a deploy-side install (no PyTorch)."""
+    return (
+        f"drnet-edge {command} needs PyTorch ({package} is not installed: this is a deploy-side install); "
+        "pip install 'drnet-edge[build]' adds it. Without it: predict, bench, and eval or calibrate "
+        "with --artifacts run converted files"
+    )
+
+
 def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Turn library errors (and Ctrl-C) into a one-line message and exit code 2 (130); any other
     exception into one line and exit code 70, with the traceback under ``--verbose``."""
@@ -112,6 +125,11 @@ def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
             raise typer.Exit(130) from None
         except (typer.Exit, typer.Abort, TyperException, click.exceptions.Exit, click.ClickException):
             raise  # exit codes and usage errors the CLI layer means
+        except ModuleNotFoundError as exc:
+            if exc.name is None or exc.name.split(".")[0] not in BUILD_SIDE_PACKAGES or state.verbose:
+                raise
+            error(build_side_missing(exc.name, fn.__name__.removesuffix("_cmd")))
+            raise typer.Exit(2) from None
         except OSError as exc:
             if state.verbose:
                 raise
