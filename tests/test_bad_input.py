@@ -399,15 +399,19 @@ def test_bench_imports_the_runtime_before_timing_loads(
 
 
 def test_busy_machine_warnings_are_pure_functions() -> None:
-    """A load average above the cores the bench leaves free, or a median no quiet machine gives."""
+    """Other work on the cores the bench needs (sampled just before and after the run), or a median no
+    quiet machine gives."""
+    from drnet_edge.bench.run import _others_busy
     from drnet_edge.bench.stats import impossible_latency_warning, load_warning
 
-    assert load_warning(0.2, 2.3, cores=2, threads=2) is None  # the bench's own threads, nothing else
-    assert load_warning(None, None, cores=2, threads=2) is None  # no load average on this system
-    busy = load_warning(3.1, 5.0, cores=2, threads=2)
-    assert busy and "busy" in busy and "3.1 before" in busy and "2 cores" in busy
-    assert load_warning(1.0, 1.0, cores=16, threads=4) is None
-    assert load_warning(None, 9.0, cores=4, threads=4)  # after the run: 5 beyond the bench's 4 threads
+    assert load_warning(0.2, 0.1, cores=2, threads=2) is None  # a quiet machine
+    assert load_warning(None, None, cores=2, threads=2) is None  # nothing to measure on this system
+    busy = load_warning(1.6, 0.1, cores=2, threads=2)
+    assert busy and "busy" in busy and "kept 1.6 cores busy before" in busy and "2 cores" in busy
+    assert load_warning(8.0, 8.0, cores=16, threads=4) is None  # others use cores the bench leaves free
+    assert load_warning(None, 1.0, cores=4, threads=4)  # after the run
+    measured = _others_busy(0.05)
+    assert measured is None or 0.0 <= measured <= (os.cpu_count() or 1) + 1e-6
 
     def row(p50: float, **passes: float) -> dict:
         return {"latency_p50_ms": p50, "pass_share": {k.removeprefix("r"): v for k, v in passes.items()}}
@@ -424,17 +428,19 @@ def test_busy_machine_warnings_are_pure_functions() -> None:
 def test_bench_warns_when_the_machine_is_busy(
     onnx_artifacts: Path, inputs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A stubbed load average far above the cores: one warning line on stderr, and in the JSON."""
+    """Other work stubbed far above the cores: one warning line on stderr, and in the JSON."""
     import drnet_edge.bench.run
 
-    monkeypatch.setattr(drnet_edge.bench.run.os, "getloadavg", lambda: (64.0, 64.0, 64.0))
+    monkeypatch.setattr(drnet_edge.bench.run, "_others_busy", lambda: 64.0)
     js = tmp_path / "b.json"
     result = runner.invoke(
         app, [*_args([*BENCH, "--data", "{data}"], {**inputs, "art": onnx_artifacts}), "--json", str(js)]
     )
     assert result.exit_code == 0, (result.stderr, result.exception)
     busy = [ln for ln in result.stderr.splitlines() if "the machine was busy" in ln]
-    assert len(busy) == 1 and busy[0].startswith("warning: ") and "64.0 before" in busy[0], result.stderr
+    assert len(busy) == 1 and busy[0].startswith("warning: ") and "kept 64.0 cores busy before" in busy[0], (
+        result.stderr
+    )
     assert any("the machine was busy" in w for w in json.loads(js.read_text())["warnings"])
 
 

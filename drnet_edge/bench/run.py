@@ -93,7 +93,7 @@ def _measure_local(root: Path, manifest: Manifest, target: str, opts: BenchOptio
     from .stats import impossible_latency_warning, load_warning
 
     threads = opts.threads or min(4, _cpu_count())
-    load_before = _load_average()
+    load_before = _others_busy()
     init_ms = warm_runtime(root, manifest.target(target, root), threads)
     art = ArtifactDRNet(root, target, threads=threads)
     classes = art.classes if art.classes.ids != imagenet_classes().ids else None
@@ -101,18 +101,37 @@ def _measure_local(root: Path, manifest: Manifest, target: str, opts: BenchOptio
     images, labels, bad = decode_images(folder, opts.skip_bad, opts.progress)
     body = bench_local(art, images, labels, opts)
     body["runtime_init_ms"] = init_ms
-    found = (load_warning(load_before, _load_average(), os.cpu_count() or 1, threads),
+    found = (load_warning(load_before, _others_busy(), os.cpu_count() or 1, threads),
              impossible_latency_warning(body["policies"]))  # fmt: skip
     body["warnings"] = [w for w in found if w]
     return body, local_device(), len(images), bad, threads
 
 
-def _load_average() -> float | None:
-    """The 1-minute load average (``None`` where the system has none)."""
-    try:
-        return os.getloadavg()[0]
-    except (AttributeError, OSError):
+def _others_busy(window_s: float = 0.5) -> float | None:
+    """How many cores other processes keep busy now: the CPU time the whole machine spent over
+    ``window_s`` (from ``/proc/stat``) while this process waits, in cores. Not the load average: that
+    remembers the last minute, so a bench run right after another heavy command would always look busy.
+    Falls back to the 1-minute load average where ``/proc/stat`` is absent; ``None`` when neither is."""
+
+    def sample() -> tuple[int, int] | None:
+        try:
+            fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        except (OSError, ValueError):
+            return None
+        idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+        return sum(fields[:8]) - idle, sum(fields[:8])
+
+    first = sample()
+    if first is None:
+        try:
+            return os.getloadavg()[0]
+        except (AttributeError, OSError):
+            return None
+    time.sleep(window_s)
+    second = sample()
+    if second is None or second[1] == first[1]:
         return None
+    return (second[0] - first[0]) / (second[1] - first[1]) * _cpu_count()
 
 
 def choose_runtime(manifest: Manifest, runtime: str | None, device: str) -> str:

@@ -76,15 +76,17 @@ IMPOSSIBLE_SHARE = 0.9  # a policy's median below this share of its lower bound:
 
 
 def load_warning(before: float | None, after: float | None, cores: int, threads: int) -> str | None:
-    """A warning when other work competed for the cores: the 1-minute load average before the run, or
-    after it less the bench's own ``threads``, above the cores the bench leaves free (plus slack)."""
-    others = [x for x in (before, None if after is None else after - threads) if x is not None]
+    """A warning when other work competed for the cores: ``before`` and ``after`` are the cores other
+    processes kept busy just before and just after the run (see ``bench.run._others_busy``), above the
+    cores the bench leaves free (plus slack)."""
+    others = [x for x in (before, after) if x is not None]
     if not others or max(others) <= max(cores - threads, 0) + BUSY_SLACK:
         return None
     fmt = lambda x: "n/a" if x is None else f"{x:.1f}"  # noqa: E731
     return (
-        f"the machine was busy (1-min load {fmt(before)} before the run, {fmt(after)} after; {cores} cores, "
-        f"{threads} of them the bench's): latencies are inflated and comparisons unreliable; rerun on a quiet machine"
+        f"the machine was busy (other work kept {fmt(before)} cores busy before the run, {fmt(after)} after; "
+        f"{cores} cores, {threads} of them the bench's): latencies are inflated and comparisons unreliable; "
+        "rerun on a quiet machine"
     )
 
 
