@@ -29,7 +29,7 @@ carries one (manifest version 2: ``targets.tflite.policy``, calibrated on those 
 ``policy``), and for test specs whose thresholds are picked from these images' max softmax so that they split
 between accepting and escalating (``cascade-160:t-224``, a three-stage cascade, the same two with
 ``"signal": "margin"`` and thresholds picked from the top-1 minus top-2 softmax margins, ``drnet-escalate:t``,
-plus ``drnet`` and ``fixed-128``), the outcome of ``drnet_edge.cascade.run_spec`` on the golden logits: top-1,
+plus ``drnet`` and ``fixed-128``), the outcome of ``drnet_edge.policy.spec.run_spec`` on the golden logits: top-1,
 resolution index answered at, indices run, and each pass's margin. The JVM tests replay them with the Java
 ``PolicyRunner``. ``--policies-only`` rewrites just that key from the logits already in the golden directory.
 """
@@ -46,7 +46,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from drnet_edge.cascade import Chain, max_softmax, run_spec, softmax_signals
+from drnet_edge.policy.spec import Chain, max_softmax, run_spec, softmax_signals
 from drnet_edge.data import sample_dir
 from drnet_edge.manifest import Manifest
 from drnet_edge.preprocess import (
@@ -258,7 +258,7 @@ def policies_section(images: list[dict], logits: dict[str, list[np.ndarray]], re
     """golden.json's "policies": the rule and the decisions of :func:`policy_cases`."""
     return {
         "manifest_policy": manifest_policy["name"] if manifest_policy else None,
-        "rule": "drnet_edge.cascade.run_spec on the golden logits; max softmax = 1 / sum(exp(z - max z)) "
+        "rule": "drnet_edge.policy.spec.run_spec on the golden logits; max softmax = 1 / sum(exp(z - max z)) "
         "in float64; margin = top-1 minus top-2 of p = exp(z - max z) / sum(exp(z - max z)) in float64; "
         'a cascade stage accepts when its signal (max softmax, or the margin with "signal": "margin") '
         ">= its threshold; drnet-escalate compares the max softmax",

@@ -27,9 +27,9 @@ _LAZY = {
     "EvalReport": "evaluate",
     "ImageFolder": "data",
     "Manifest": "manifest",
-    "Policy": "policies",
-    "PolicyRow": "results",
-    "Predictions": "policies",
+    "Policy": "policy.registry",
+    "PolicyRow": "policy.rows",
+    "Predictions": "policy.registry",
     "Preprocess": "preprocess",
     "ResolutionBN": "drnet",
     "ResolutionPredictor": "drnet",
@@ -42,14 +42,14 @@ _LAZY = {
     "create_backbone": "backbones",
     "crop_and_resize": "preprocess",
     "evaluate": "evaluate",
-    "expand_policies": "policies",
-    "fixed_frontier_at": "results",
-    "out_of_fold": "crossfit",
+    "expand_policies": "policy.registry",
+    "fixed_frontier_at": "policy.rows",
+    "out_of_fold": "policy.crossfit",
     "get_backbone_cfg": "backbones",
     "imagenet_classes": "classes",
     "list_backbones": "backbones",
     "list_models": "checkpoint",
-    "list_policies": "policies",
+    "list_policies": "policy.registry",
     "load_image": "preprocess",
     "load_model": "checkpoint",
     "make_resolution_aware": "drnet",
@@ -58,10 +58,10 @@ _LAZY = {
     "read_class_file": "classes",
     "read_manifest": "manifest",
     "register_backbone": "backbones",
-    "register_policy": "policies",
+    "register_policy": "policy.registry",
     "sample_dir": "data",
     "scan_folder": "data",
-    "select_policy": "calibrate",
+    "select_policy": "policy.selection",
     "set_resolution": "drnet",
     "to_tensor": "preprocess",
     "train": "train",
@@ -95,10 +95,9 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # static analysers see the eager imports
     from .backbones import BackboneCfg, create_backbone, get_backbone_cfg, list_backbones, register_backbone
-    from .calibrate import calibrate, select_policy
+    from .calibrate import calibrate
     from .checkpoint import list_models, load_model
     from .classes import ClassList, imagenet_classes, read_class_file
-    from .crossfit import out_of_fold
     from .data import ImageFolder, sample_dir, scan_folder
     from .drnet import DRNet, ResolutionBN, ResolutionPredictor, make_resolution_aware, set_resolution
     from .errors import BadImageError, CheckpointError, ConfigError, DataError, DrnetEdgeError, WeightsError
@@ -106,9 +105,11 @@ if TYPE_CHECKING:  # static analysers see the eager imports
     from .macs import backbone_macs, count_macs
     from .manifest import Manifest, read_manifest
     from .options import parse_resolutions
-    from .policies import Policy, Predictions, expand_policies, list_policies, register_policy
+    from .policy.crossfit import out_of_fold
+    from .policy.registry import Policy, Predictions, expand_policies, list_policies, register_policy
+    from .policy.rows import PolicyRow, fixed_frontier_at
+    from .policy.selection import select_policy
     from .preprocess import Preprocess, crop_and_resize, load_image, to_tensor
-    from .results import PolicyRow, fixed_frontier_at
     from .runnable import RunnableDRNet
     from .train import TrainConfig, train
 

@@ -27,7 +27,7 @@ from .data import ImageFolder, imagenet_classes, sample_dir, scan_folder
 from .drnet import DRNet, fold_resolution
 from .errors import ConfigError, ConversionError, DataError
 from .manifest import MANIFEST_FORMAT, MANIFEST_VERSION, write_manifest
-from .policies import Predictions, expand_policies
+from .policy.registry import Predictions, expand_policies
 from .preprocess import load_image, to_tensor
 
 FP32_ATOL = 1e-3  # largest |logit difference| allowed between a converted fp32 model and PyTorch

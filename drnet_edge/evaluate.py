@@ -14,8 +14,8 @@ from .data import ClassList, ImageFolder, imagenet_classes, scan_folder
 from .errors import ConfigError, DataError, DrnetEdgeError
 from .options import parse_resolutions
 from .outputs import as_runnable, predict_folder  # noqa: F401  (re-exported: part of evaluate's API)
-from .policies import Policy, Predictions, check_policy_syntax, expand_policies, policy_names
-from .results import PolicyRow, compare_to_fixed_line, score
+from .policy.registry import Policy, Predictions, check_policy_syntax, expand_policies, policy_names
+from .policy.rows import PolicyRow, compare_to_fixed_line, score
 from .runnable import RunnableDRNet, macs_by_resolution
 
 

@@ -103,7 +103,7 @@ class Manifest:
     predictor_input: int | None = None
     resolution_bn: bool = True
     source_model: str = ""
-    policy: dict[str, Any] | None = None  # version 2: the default policy (see drnet_edge.policies)
+    policy: dict[str, Any] | None = None  # version 2: the default policy (see drnet_edge.policy.registry)
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def target(self, name: str, root: str | Path = "") -> TargetEntry:

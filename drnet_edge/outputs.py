@@ -17,7 +17,7 @@ import numpy as np
 
 from .data import ImageFolder, MultiResolutionDataset, collate_multires
 from .errors import ConfigError, DataError
-from .policies import Predictions
+from .policy.registry import Predictions
 from .preprocess import Preprocess, to_array
 from .progress import progress_bar
 from .runnable import RunnableDRNet, TorchAsNumpy
@@ -27,7 +27,7 @@ def per_image_outputs(logits: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nd
     """Per row of an (N, C) batch of logits: top-1 (int64; ties, common with int8 logits, go to the lower
     class index, as numpy's argmax in the bench, ``verify`` and the Android core), max softmax and top-1
     minus top-2 softmax probability (float32; 0 with one class). Softmax in float64, as the deployed loop
-    (:func:`~drnet_edge.cascade.softmax_signals`) computes it."""
+    (:func:`~drnet_edge.policy.spec.softmax_signals`) computes it."""
     z = np.asarray(logits, dtype=np.float64)
     p = np.exp(z - z.max(axis=1, keepdims=True))
     p /= p.sum(axis=1, keepdims=True)

@@ -16,8 +16,8 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from drnet_edge.cascade import Chain
 from drnet_edge.cli import app
+from drnet_edge.policy.spec import Chain
 
 from .conftest import write_image
 

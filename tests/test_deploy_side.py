@@ -9,7 +9,7 @@ Each check runs in a fresh interpreter where torch, torchvision and timm cannot 
 placed first on ``sys.meta_path`` raises ``ModuleNotFoundError`` for them, as on a machine where they
 are not installed. (Not ``sys.modules["torch"] = None``: scipy's ``array_api_compat`` calls
 ``getattr`` on whatever ``sys.modules["torch"]`` holds, and crashes on ``None``, so
-``import drnet_edge.candidates`` would fail for a reason no real machine has.)
+``import drnet_edge.policy.candidates`` would fail for a reason no real machine has.)
 """
 
 from __future__ import annotations
@@ -60,12 +60,14 @@ DEPLOY_MODULES = (
     "drnet_edge.classes",
     "drnet_edge.data",
     # policy logic
-    "drnet_edge.cascade",
-    "drnet_edge.policies",
-    "drnet_edge.results",
-    "drnet_edge.stats",
-    "drnet_edge.candidates",
-    "drnet_edge.crossfit",
+    "drnet_edge.policy",
+    "drnet_edge.policy.spec",
+    "drnet_edge.policy.registry",
+    "drnet_edge.policy.rows",
+    "drnet_edge.policy.stats",
+    "drnet_edge.policy.candidates",
+    "drnet_edge.policy.crossfit",
+    "drnet_edge.policy.selection",
     # runtime: the manifest, the target registry and each target's loader, ArtifactDRNet
     "drnet_edge.manifest",
     "drnet_edge.converters",

@@ -3,9 +3,8 @@ import re
 import numpy as np
 import pytest
 
-from drnet_edge.cascade import Chain, run_cascade
 from drnet_edge.errors import ConfigError
-from drnet_edge.policies import (
+from drnet_edge.policy.registry import (
     Predictions,
     cascade_decision,
     check_policy_syntax,
@@ -13,7 +12,8 @@ from drnet_edge.policies import (
     policy_names,
     smallest_true,
 )
-from drnet_edge.results import compare_to_fixed_line, fixed_frontier_at, score, upper_hull
+from drnet_edge.policy.rows import compare_to_fixed_line, fixed_frontier_at, score, upper_hull
+from drnet_edge.policy.spec import Chain, run_cascade
 
 RES = [224, 160, 96]
 MACS = {224: 300_000_000, 160: 150_000_000, 96: 50_000_000}

@@ -6,7 +6,7 @@ stage's threshold it escalates to the next rung (Lite0 at 224, Lite1 at its nati
 the passes it ran. Compared, with paired standard errors, against fixed Lite0-224 and against the
 *fixed frontier*: the upper concave hull of the (MACs, top-1) points of every single network and
 resolution measured (any point on it is reached by sending photos at random to its two neighbouring
-fixed settings; per-image correctness interpolated by weight w as in ``drnet_edge.results.fixed_line_at``).
+fixed settings; per-image correctness interpolated by weight w as in ``drnet_edge.policy.rows.fixed_line_at``).
 The hull is drawn on all photos, so it is, if anything, flattered against the ladders.
 
 Photos: the 500 shared ImageNet photos in ``../shared/data/imagenet-sample-dev`` (one per even class
@@ -46,7 +46,7 @@ from drnet_edge.backbones import create_backbone, get_backbone_cfg
 from drnet_edge.data import fold_of, scan_folder
 from drnet_edge.evaluate import predict_folder
 from drnet_edge.macs import backbone_macs
-from drnet_edge.results import paired, upper_hull
+from drnet_edge.policy.rows import paired, upper_hull
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "imagenet-sample-dev"
 OUT = Path(__file__).resolve().parents[1] / "results" / "ladder_probe.json"

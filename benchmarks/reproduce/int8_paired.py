@@ -23,9 +23,9 @@ import torch
 
 import drnet_edge as de
 from drnet_edge._io import atomic_write_text
-from drnet_edge.policies import Predictions
+from drnet_edge.policy.registry import Predictions
+from drnet_edge.policy.stats import paired_top1
 from drnet_edge.runtime import ArtifactDRNet
-from drnet_edge.stats import paired_top1
 
 ROUTES = {
     "TFLite via onnx2tf": ("runs/convert/onnx2tf-int8", "tflite"),

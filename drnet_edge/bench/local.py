@@ -23,13 +23,13 @@ import numpy as np
 
 from ..data import ImageFolder
 from ..errors import BadImageError, DataError
-from ..policies import Decision
+from ..policy.registry import Decision
+from ..policy.rows import PolicyRow, compare_to_fixed_line, row_from_decision
+from ..policy.stats import bootstrap_ratio
 from ..preprocess import center_crop_square, load_image, resize_square, to_model_input
 from ..progress import progress_bar
-from ..results import PolicyRow, compare_to_fixed_line, row_from_decision
 from ..runnable import macs_by_resolution
 from ..runtime import ArtifactDRNet
-from ..stats import bootstrap_ratio
 from .energy import EnergyAccumulator, EnergyMeter, EnergyUnavailable, IdleBaseline, measure_idle, rapl_meter
 from .options import BenchOptions
 from .pipelines import Outcome, Pipeline, default_spec, pipelines

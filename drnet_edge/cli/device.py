@@ -10,7 +10,7 @@ from rich.markup import escape
 
 from .._io import check_writable
 from ..errors import ConfigError, DrnetEdgeError
-from ..policies import policy_names
+from ..policy.registry import policy_names
 from ._app import app, check_output_paths, console, err, friendly, quiet_runtimes, save_output, save_plot_output
 
 
@@ -49,8 +49,8 @@ def convert_cmd(
     import torch
     from rich.table import Table
 
-    from ..calibrate import objective_of
     from ..convert import convert
+    from ..policy.selection import objective_of
 
     check_writable(out, "--out", directory=True)
     objective = None

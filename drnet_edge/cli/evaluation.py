@@ -74,7 +74,7 @@ def eval_cmd(
 ) -> None:
     """Evaluate a DRNet (or a plain backbone) at each resolution and score resolution policies."""
     from ..options import parse_resolutions
-    from ..policies import check_policy_syntax, policy_names
+    from ..policy.registry import check_policy_syntax, policy_names
 
     check_output_paths(files=(("--json", json_out),), plots=(("--plot", plot),))
     if resolutions is not None:

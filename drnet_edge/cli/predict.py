@@ -38,7 +38,7 @@ def predict_cmd(
 ) -> None:
     """Classify photos with converted files: class, confidence, stages run and their times per photo."""
     from ..errors import ConfigError
-    from ..policies import check_policy_syntax, policy_names
+    from ..policy.registry import check_policy_syntax, policy_names
     from ..predict import predict
     from ..report import save_json
 
