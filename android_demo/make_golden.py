@@ -48,7 +48,7 @@ import numpy as np
 
 from drnet_edge.policy.spec import Chain, max_softmax, run_spec, softmax_signals
 from drnet_edge.data import sample_dir
-from drnet_edge.manifest import Manifest
+from drnet_edge.runtime.manifest import Manifest
 from drnet_edge.preprocess import (
     Preprocess,
     center_crop_square,
@@ -59,7 +59,7 @@ from drnet_edge.preprocess import (
     to_array,
     to_model_input,
 )
-from drnet_edge.runtime import ArtifactDRNet
+from drnet_edge.runtime.artifacts import ArtifactDRNet
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = REPO / "android_demo" / "core" / "src" / "test" / "resources" / "golden"
@@ -293,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
         return rewrite_policies(Path(args.out))
 
     model = ArtifactDRNet(args.artifacts, "tflite", threads=1)
-    m = model.manifest  # drnet_edge.manifest.Manifest
+    m = model.manifest  # drnet_edge.runtime.manifest.Manifest
     tflite = m.target("tflite")
     if model.predictor is None:
         raise SystemExit(f"{args.artifacts} holds no predictor; golden vectors need the full DRNet")

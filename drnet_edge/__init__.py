@@ -26,14 +26,14 @@ _LAZY = {
     "DrnetEdgeError": "errors",
     "EvalReport": "evaluate",
     "ImageFolder": "data",
-    "Manifest": "manifest",
+    "Manifest": "runtime.manifest",
     "Policy": "policy.registry",
     "PolicyRow": "policy.rows",
     "Predictions": "policy.registry",
     "Preprocess": "preprocess",
     "ResolutionBN": "drnet",
     "ResolutionPredictor": "drnet",
-    "RunnableDRNet": "runnable",
+    "RunnableDRNet": "runtime.interface",
     "TrainConfig": "train",
     "WeightsError": "errors",
     "backbone_macs": "macs",
@@ -54,9 +54,9 @@ _LAZY = {
     "load_model": "checkpoint",
     "make_resolution_aware": "drnet",
     "parse_resolutions": "options",
-    "predict_folder": "evaluate",
+    "predict_folder": "runtime.outputs",
     "read_class_file": "classes",
-    "read_manifest": "manifest",
+    "read_manifest": "runtime.manifest",
     "register_backbone": "backbones",
     "register_policy": "policy.registry",
     "sample_dir": "data",
@@ -101,16 +101,17 @@ if TYPE_CHECKING:  # static analysers see the eager imports
     from .data import ImageFolder, sample_dir, scan_folder
     from .drnet import DRNet, ResolutionBN, ResolutionPredictor, make_resolution_aware, set_resolution
     from .errors import BadImageError, CheckpointError, ConfigError, DataError, DrnetEdgeError, WeightsError
-    from .evaluate import EvalReport, evaluate, predict_folder
+    from .evaluate import EvalReport, evaluate
     from .macs import backbone_macs, count_macs
-    from .manifest import Manifest, read_manifest
     from .options import parse_resolutions
     from .policy.crossfit import out_of_fold
     from .policy.registry import Policy, Predictions, expand_policies, list_policies, register_policy
     from .policy.rows import PolicyRow, fixed_frontier_at
     from .policy.selection import select_policy
     from .preprocess import Preprocess, crop_and_resize, load_image, to_tensor
-    from .runnable import RunnableDRNet
+    from .runtime.interface import RunnableDRNet
+    from .runtime.manifest import Manifest, read_manifest
+    from .runtime.outputs import predict_folder
     from .train import TrainConfig, train
 
 __version__ = "0.1.0"

@@ -41,7 +41,7 @@ def calibration_outcomes(
     """``net`` (a DRNet or converted artifacts) at every resolution on the calibration photos; fewer
     than ``min_photos`` is refused before any model runs."""
     from .data import imagenet_classes, scan_folder
-    from .outputs import predict_folder
+    from .runtime.outputs import predict_folder
 
     if len(net.resolutions) < 2:
         raise ConfigError(f"the model has one resolution ({net.resolutions[0]}); there is no policy to calibrate")
@@ -86,12 +86,12 @@ def calibrate(
     ``artifacts`` run in ``runtime`` it is recorded in their manifest as that target's policy, in
     place or, with ``out``, in a copy of the directory. Atomic; nothing is written when no policy
     qualifies."""
-    from .manifest import write_target_policy
-    from .runnable import macs_by_resolution
+    from .runtime.interface import macs_by_resolution
+    from .runtime.manifest import write_target_policy
 
     objective = objective_of(max_drop, target_ratio, require_bound)
     if artifacts is not None:
-        from .runtime import ArtifactDRNet
+        from .runtime.artifacts import ArtifactDRNet
 
         if model is not None or runtime is None:
             raise ConfigError("--artifacts goes with --runtime tflite|executorch|onnx, without --model")

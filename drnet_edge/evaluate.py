@@ -13,10 +13,10 @@ from pathlib import Path
 from .data import ClassList, ImageFolder, imagenet_classes, scan_folder
 from .errors import ConfigError, DataError, DrnetEdgeError
 from .options import parse_resolutions
-from .outputs import as_runnable, predict_folder  # noqa: F401  (re-exported: part of evaluate's API)
 from .policy.registry import Policy, Predictions, check_policy_syntax, expand_policies, policy_names
 from .policy.rows import PolicyRow, compare_to_fixed_line, score
-from .runnable import RunnableDRNet, macs_by_resolution
+from .runtime.interface import RunnableDRNet, macs_by_resolution
+from .runtime.outputs import as_runnable, predict_folder  # noqa: F401  (re-exported: part of evaluate's API)
 
 
 @dataclass
@@ -105,7 +105,7 @@ def load_runnable(
     """The model to evaluate (artifacts, a checkpoint or bundled name, or a plain backbone; with none
     of these the bundled default model) and its class list when it is not ImageNet's."""
     if runtime is not None or artifacts is not None:
-        from .runtime import ArtifactDRNet
+        from .runtime.artifacts import ArtifactDRNet
 
         if runtime is None or artifacts is None:
             raise ConfigError("--runtime and --artifacts go together: --runtime tflite|executorch|onnx --artifacts DIR")
@@ -152,7 +152,7 @@ def model_facts(
     checkpoint's metadata or its artifacts' manifest (no model built); None where only loading can tell
     (the loading then says what is wrong)."""
     from .checkpoint import describe_checkpoint
-    from .manifest import read_manifest
+    from .runtime.manifest import read_manifest
 
     if runtime is not None or artifacts is not None:
         if runtime is None or artifacts is None:

@@ -16,7 +16,6 @@ import cv2
 import numpy as np
 import pytest
 
-from drnet_edge.manifest import Manifest
 from drnet_edge.policy.spec import max_softmax, run_spec, softmax_signals
 from drnet_edge.preprocess import (
     Preprocess,
@@ -27,6 +26,7 @@ from drnet_edge.preprocess import (
     to_model_input,
     to_tensor,
 )
+from drnet_edge.runtime.manifest import Manifest
 
 REPO = Path(__file__).resolve().parents[1]
 GOLDEN = REPO / "android_demo" / "core" / "src" / "test" / "resources" / "golden"

@@ -328,12 +328,12 @@ def test_bench_policies_load_no_model(
 ) -> None:
     """bench --policies is checked (syntax, then the manifest's resolutions) before any model or runtime loads."""
     import drnet_edge.bench.local
-    import drnet_edge.runtime
+    import drnet_edge.runtime.artifacts
 
     def loaded(*args: object, **kwargs: object) -> None:
         raise AssertionError("a model or runtime was loaded")
 
-    monkeypatch.setattr(drnet_edge.runtime.ArtifactDRNet, "__init__", loaded)
+    monkeypatch.setattr(drnet_edge.runtime.artifacts.ArtifactDRNet, "__init__", loaded)
     monkeypatch.setattr(drnet_edge.bench.local, "warm_runtime", loaded)
     result = runner.invoke(app, [*_args(BENCH, {**inputs, "art": onnx_artifacts}), "--policies", policies])
     lines = result.stderr.strip().splitlines()
@@ -371,11 +371,11 @@ def test_bench_imports_the_runtime_before_timing_loads(
 ) -> None:
     """The runtime's first import and set-up (ExecuTorch's: ~19 s) is paid by an untimed load before the
     timed ones, so no model's load time carries it; the report says what it cost."""
-    import drnet_edge.runtime
+    import drnet_edge.runtime.artifacts
     from drnet_edge.converters import get_target
 
     events: list[str] = []
-    target, real_init = get_target("onnx"), drnet_edge.runtime.ArtifactDRNet.__init__
+    target, real_init = get_target("onnx"), drnet_edge.runtime.artifacts.ArtifactDRNet.__init__
     real_load = target.load
 
     def load(*args: object, **kwargs: object) -> object:
@@ -387,7 +387,7 @@ def test_bench_imports_the_runtime_before_timing_loads(
         real_init(self, *args, **kwargs)
 
     monkeypatch.setattr(target, "load", load)
-    monkeypatch.setattr(drnet_edge.runtime.ArtifactDRNet, "__init__", init)
+    monkeypatch.setattr(drnet_edge.runtime.artifacts.ArtifactDRNet, "__init__", init)
     js = tmp_path / "b.json"
     result = runner.invoke(
         app, [*_args([*BENCH, "--data", "{data}"], {**inputs, "art": onnx_artifacts}), "--json", str(js)]

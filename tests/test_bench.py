@@ -519,7 +519,7 @@ def test_android_bench_options_reach_bench_android(fake_adb, tiny_artifacts: Pat
     from drnet_edge.bench.adb import Adb
     from drnet_edge.bench.android import select_device
     from drnet_edge.bench.android_run import bench_android
-    from drnet_edge.manifest import read_manifest
+    from drnet_edge.runtime.manifest import read_manifest
 
     fake_adb()
     logged: list[str] = []

@@ -74,7 +74,7 @@ def _check_pixel_input(out: Path, target: str) -> None:
     """An int8 TFLite model takes int8 input; the table-lookup input gives the very logits of the
     float input quantised by the runner."""
     from drnet_edge.preprocess import to_array, to_model_input
-    from drnet_edge.runtime import ArtifactDRNet
+    from drnet_edge.runtime.artifacts import ArtifactDRNet
 
     art = ArtifactDRNet(out, target)
     rng = np.random.default_rng(0)

@@ -69,7 +69,8 @@ DEPLOY_MODULES = (
     "drnet_edge.policy.crossfit",
     "drnet_edge.policy.selection",
     # runtime: the manifest, the target registry and each target's loader, ArtifactDRNet
-    "drnet_edge.manifest",
+    "drnet_edge.runtime",
+    "drnet_edge.runtime.manifest",
     "drnet_edge.converters",
     "drnet_edge.converters.base",
     "drnet_edge.converters._int8_io",
@@ -77,11 +78,11 @@ DEPLOY_MODULES = (
     "drnet_edge.converters.tflite_onnx2tf",
     "drnet_edge.converters.onnx_ort",
     "drnet_edge.converters.executorch_xnnpack",  # importable; ExecuTorch's own runtime needs torch to load
-    "drnet_edge.runnable",
-    "drnet_edge.runtime",
+    "drnet_edge.runtime.interface",
+    "drnet_edge.runtime.artifacts",
     # what runs converted files: predict, eval/calibrate --artifacts, the bench, verify
     "drnet_edge.predict",
-    "drnet_edge.outputs",
+    "drnet_edge.runtime.outputs",
     "drnet_edge.evaluate",
     "drnet_edge.calibrate",
     "drnet_edge.bench",

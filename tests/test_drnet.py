@@ -21,7 +21,7 @@ from drnet_edge.drnet import (
     set_resolution,
 )
 from drnet_edge.errors import CheckpointError, ConfigError
-from drnet_edge.runnable import run_at_chosen
+from drnet_edge.runtime.interface import run_at_chosen
 from drnet_edge.train import TrainStep
 
 RES = [64, 48]

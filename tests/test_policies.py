@@ -149,8 +149,8 @@ def test_eval_breaks_top1_ties_to_the_lower_class_like_the_deployed_runtimes(tin
     from torch import nn
 
     from drnet_edge.data import scan_folder
-    from drnet_edge.evaluate import predict_folder
     from drnet_edge.preprocess import Preprocess
+    from drnet_edge.runtime.outputs import predict_folder
 
     class Tied(nn.Module):
         def forward(self, x: torch.Tensor) -> torch.Tensor:  # 1,000 classes; 1, 500 and 900 tie for the maximum

@@ -223,7 +223,7 @@ def test_worker_reports_a_failing_model_and_runs_the_rest(int8_tflite: Path, tmp
     import subprocess
     import sys
 
-    from drnet_edge.manifest import read_manifest
+    from drnet_edge.runtime.manifest import read_manifest
     from drnet_edge.verify.check import _Target
 
     m = read_manifest(int8_tflite)

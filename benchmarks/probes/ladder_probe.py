@@ -44,9 +44,9 @@ import torch
 from drnet_edge._io import atomic_write, atomic_write_json
 from drnet_edge.backbones import create_backbone, get_backbone_cfg
 from drnet_edge.data import fold_of, scan_folder
-from drnet_edge.evaluate import predict_folder
 from drnet_edge.macs import backbone_macs
 from drnet_edge.policy.rows import paired, upper_hull
+from drnet_edge.runtime.outputs import predict_folder
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "imagenet-sample-dev"
 OUT = Path(__file__).resolve().parents[1] / "results" / "ladder_probe.json"

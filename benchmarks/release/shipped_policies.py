@@ -44,13 +44,14 @@ import numpy as np
 from drnet_edge._io import atomic_write, atomic_write_json
 from drnet_edge.checkpoint import load_model, read_checkpoint, resolve_model, save_checkpoint
 from drnet_edge.data import imagenet_classes, scan_folder
-from drnet_edge.evaluate import predict_folder, score_policies
+from drnet_edge.evaluate import score_policies
 from drnet_edge.policy.candidates import reference, replay_candidates
 from drnet_edge.policy.crossfit import fold_ids, out_of_fold
 from drnet_edge.policy.registry import Predictions, expand_policies
 from drnet_edge.policy.rows import fixed_frontier_at, paired
 from drnet_edge.policy.selection import calibration_record, select_policy
-from drnet_edge.runnable import macs_by_resolution
+from drnet_edge.runtime.interface import macs_by_resolution
+from drnet_edge.runtime.outputs import predict_folder
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 FOLDS = 5
@@ -76,7 +77,7 @@ def outcomes(model: str, precision: str, sets: list, arts: Path, cache: Path) ->
     if cache.is_file():
         return pickle.loads(cache.read_bytes())
     if precision == "int8":
-        from drnet_edge.runtime import ArtifactDRNet
+        from drnet_edge.runtime.artifacts import ArtifactDRNet
 
         net = ArtifactDRNet(arts / f"{model}-onnx2tf-int8", "tflite", threads=2)
         classes = net.classes

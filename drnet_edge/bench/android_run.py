@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from .._io import sha256_file
 
 if TYPE_CHECKING:
-    from ..manifest import Manifest, TargetEntry
+    from ..runtime.manifest import Manifest, TargetEntry
 
 from .adb import Adb, AdbDevice, DeviceGone
 from .android import REMOTE_DIR, DeviceTool, android_device_info, find_binary, get_tool, push_if_changed, select_device

@@ -16,7 +16,7 @@ from .options import BenchOptions
 from .profiles import DeviceProfile
 
 if TYPE_CHECKING:
-    from ..manifest import Manifest
+    from ..runtime.manifest import Manifest
 
 APP_PACKAGE = "dev.drnetedge.demo"
 APP_FILES = f"/sdcard/Android/data/{APP_PACKAGE}/files"

@@ -28,15 +28,15 @@ from ..policy.rows import PolicyRow, compare_to_fixed_line, row_from_decision
 from ..policy.stats import bootstrap_ratio
 from ..preprocess import center_crop_square, load_image, resize_square, to_model_input
 from ..progress import progress_bar
-from ..runnable import macs_by_resolution
-from ..runtime import ArtifactDRNet
+from ..runtime.artifacts import ArtifactDRNet
+from ..runtime.interface import macs_by_resolution
 from .energy import EnergyAccumulator, EnergyMeter, EnergyUnavailable, IdleBaseline, measure_idle, rapl_meter
 from .options import BenchOptions
 from .pipelines import Outcome, Pipeline, default_spec, pipelines
 from .stats import latency_stats
 
 if TYPE_CHECKING:
-    from ..manifest import TargetEntry
+    from ..runtime.manifest import TargetEntry
 
 SCHEDULE = "interleaved: each image runs every policy in rotating order, so all share one thermal state"
 

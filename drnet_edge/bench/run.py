@@ -22,7 +22,7 @@ from ..errors import ConfigError
 from .options import BenchOptions
 
 if TYPE_CHECKING:
-    from ..manifest import Manifest
+    from ..runtime.manifest import Manifest
 
 FORMAT = "drnet-edge/bench"
 VERSION = 1
@@ -36,7 +36,7 @@ def run_bench(artifacts: str | Path, opts: BenchOptions | None = None) -> dict:
     device, marked incomplete) lets an interrupted Android run resume: models measured there are kept.
     """
     from ..data import sample_dir
-    from ..manifest import read_manifest
+    from ..runtime.manifest import read_manifest
 
     opts = opts or BenchOptions()
     previous = read_previous(opts.resume) if opts.resume else None
@@ -88,7 +88,7 @@ def _measure_local(root: Path, manifest: Manifest, target: str, opts: BenchOptio
     The runtime is imported and initialised first, outside every timed section (``runtime_init_ms``); the
     body's ``warnings`` say when the machine was busy (load average, or medians no quiet machine gives)."""
     from ..data import imagenet_classes, scan_folder
-    from ..runtime import ArtifactDRNet
+    from ..runtime.artifacts import ArtifactDRNet
     from .local import bench_local, decode_images, local_device, warm_runtime
     from .stats import impossible_latency_warning, load_warning
 

@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ._io import atomic_write_json, replace_dir, sha256_file, staging_dir
-from .classes import ClassList
-from .errors import ArtifactError
-from .preprocess import Preprocess
+from .._io import atomic_write_json, replace_dir, sha256_file, staging_dir
+from ..classes import ClassList
+from ..errors import ArtifactError
+from ..preprocess import Preprocess
 
 MANIFEST_FORMAT = "drnet-edge/artifacts"
 MANIFEST_VERSION = 2
