@@ -20,7 +20,7 @@ android_demo/core/src/test/resources/golden/:
 
 Quantised inputs (``golden.json`` "quantized_inputs"): for int8 models the runtimes fill the input tensor
 straight from the pixels through a 256-entry table per channel (normalise, then quantise with the input's scale
-and zero point: ``drnet_edge.preprocess.input_lut``). For the input specs of both int8 TFLite routes and two
+and zero point: ``drnet_edge.data.preprocess.input_lut``). For the input specs of both int8 TFLite routes and two
 more (a uint8 one, one that saturates), the tables and the sha256 of each image's integer NCHW tensor at every
 size; ``--quantized-only`` rewrites just that key from the PNGs already in the golden directory.
 
@@ -47,18 +47,9 @@ import cv2
 import numpy as np
 
 from drnet_edge.policy.spec import Chain, max_softmax, run_spec, softmax_signals
-from drnet_edge.data import sample_dir
+from drnet_edge.data.folders import sample_dir
 from drnet_edge.runtime.manifest import Manifest
-from drnet_edge.preprocess import (
-    Preprocess,
-    center_crop_square,
-    crop_and_resize,
-    input_lut,
-    load_image,
-    preshrink_factor,
-    to_array,
-    to_model_input,
-)
+from drnet_edge.data.preprocess import Preprocess, center_crop_square, crop_and_resize, input_lut, load_image, preshrink_factor, to_array, to_model_input
 from drnet_edge.runtime.artifacts import ArtifactDRNet
 
 REPO = Path(__file__).resolve().parents[1]

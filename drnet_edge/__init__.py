@@ -19,18 +19,18 @@ _LAZY = {
     "BackboneCfg": "backbones",
     "BadImageError": "errors",
     "CheckpointError": "errors",
-    "ClassList": "classes",
+    "ClassList": "data.classes",
     "ConfigError": "errors",
     "DRNet": "drnet",
     "DataError": "errors",
     "DrnetEdgeError": "errors",
     "EvalReport": "evaluate",
-    "ImageFolder": "data",
+    "ImageFolder": "data.folders",
     "Manifest": "runtime.manifest",
     "Policy": "policy.registry",
     "PolicyRow": "policy.rows",
     "Predictions": "policy.registry",
-    "Preprocess": "preprocess",
+    "Preprocess": "data.preprocess",
     "ResolutionBN": "drnet",
     "ResolutionPredictor": "drnet",
     "RunnableDRNet": "runtime.interface",
@@ -40,30 +40,30 @@ _LAZY = {
     "calibrate": "calibrate",
     "count_macs": "macs",
     "create_backbone": "backbones",
-    "crop_and_resize": "preprocess",
+    "crop_and_resize": "data.preprocess",
     "evaluate": "evaluate",
     "expand_policies": "policy.registry",
     "fixed_frontier_at": "policy.rows",
     "out_of_fold": "policy.crossfit",
     "get_backbone_cfg": "backbones",
-    "imagenet_classes": "classes",
+    "imagenet_classes": "data.classes",
     "list_backbones": "backbones",
     "list_models": "checkpoint",
     "list_policies": "policy.registry",
-    "load_image": "preprocess",
+    "load_image": "data.preprocess",
     "load_model": "checkpoint",
     "make_resolution_aware": "drnet",
     "parse_resolutions": "options",
     "predict_folder": "runtime.outputs",
-    "read_class_file": "classes",
+    "read_class_file": "data.classes",
     "read_manifest": "runtime.manifest",
     "register_backbone": "backbones",
     "register_policy": "policy.registry",
-    "sample_dir": "data",
-    "scan_folder": "data",
+    "sample_dir": "data.folders",
+    "scan_folder": "data.folders",
     "select_policy": "policy.selection",
     "set_resolution": "drnet",
-    "to_tensor": "preprocess",
+    "to_tensor": "data.preprocess",
     "train": "train",
 }
 
@@ -97,8 +97,9 @@ if TYPE_CHECKING:  # static analysers see the eager imports
     from .backbones import BackboneCfg, create_backbone, get_backbone_cfg, list_backbones, register_backbone
     from .calibrate import calibrate
     from .checkpoint import list_models, load_model
-    from .classes import ClassList, imagenet_classes, read_class_file
-    from .data import ImageFolder, sample_dir, scan_folder
+    from .data.classes import ClassList, imagenet_classes, read_class_file
+    from .data.folders import ImageFolder, sample_dir, scan_folder
+    from .data.preprocess import Preprocess, crop_and_resize, load_image, to_tensor
     from .drnet import DRNet, ResolutionBN, ResolutionPredictor, make_resolution_aware, set_resolution
     from .errors import BadImageError, CheckpointError, ConfigError, DataError, DrnetEdgeError, WeightsError
     from .evaluate import EvalReport, evaluate
@@ -108,7 +109,6 @@ if TYPE_CHECKING:  # static analysers see the eager imports
     from .policy.registry import Policy, Predictions, expand_policies, list_policies, register_policy
     from .policy.rows import PolicyRow, fixed_frontier_at
     from .policy.selection import select_policy
-    from .preprocess import Preprocess, crop_and_resize, load_image, to_tensor
     from .runtime.interface import RunnableDRNet
     from .runtime.manifest import Manifest, read_manifest
     from .runtime.outputs import predict_folder

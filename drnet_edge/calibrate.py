@@ -40,7 +40,8 @@ def calibration_outcomes(
 ) -> Predictions:  # fmt: skip
     """``net`` (a DRNet or converted artifacts) at every resolution on the calibration photos; fewer
     than ``min_photos`` is refused before any model runs."""
-    from .data import imagenet_classes, scan_folder
+    from .data.classes import imagenet_classes
+    from .data.folders import scan_folder
     from .runtime.outputs import predict_folder
 
     if len(net.resolutions) < 2:

@@ -13,10 +13,10 @@ import torch
 
 from ._io import atomic_write, load_error_reason, sha256_file
 from .backbones import create_backbone, get_backbone_cfg
-from .data import ClassList, imagenet_classes
+from .data.classes import ClassList, imagenet_classes
+from .data.preprocess import Preprocess
 from .drnet import DRNet, PredictorCfg, ResolutionPredictor, make_resolution_aware
 from .errors import CheckpointError, DrnetEdgeError
-from .preprocess import Preprocess
 
 FORMAT = "drnet-edge/checkpoint"
 VERSION = 1

@@ -10,7 +10,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .data import ClassList, ImageFolder, imagenet_classes, scan_folder
+from .data.classes import ClassList, imagenet_classes
+from .data.folders import ImageFolder, scan_folder
 from .errors import ConfigError, DataError, DrnetEdgeError
 from .options import parse_resolutions
 from .policy.registry import Policy, Predictions, check_policy_syntax, expand_policies, policy_names

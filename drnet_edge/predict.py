@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from .data.preprocess import IMAGE_EXTENSIONS, load_image
 from .errors import BadImageError, ConfigError, DataError
-from .preprocess import IMAGE_EXTENSIONS, load_image
 from .progress import progress_bar
 
 

@@ -47,7 +47,7 @@ def policy_table(report: dict, title: str | None = None) -> Table:
 
 def table_footer(report: dict) -> str:
     """The notes under the eval table: only those that apply to the rows shown."""
-    from .data import sample_dir
+    from .data.folders import sample_dir
 
     notes = [report["classes"], f"skipped unreadable: {report['skipped_bad']['count']}"]
     if report.get("data") == str(sample_dir()):

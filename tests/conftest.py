@@ -14,7 +14,7 @@ import torch
 
 from drnet_edge.backbones import TF_LITE_PREPROCESS, create_backbone
 from drnet_edge.checkpoint import make_checkpoint, save_checkpoint
-from drnet_edge.data import ClassList
+from drnet_edge.data.classes import ClassList
 from drnet_edge.drnet import DRNet, PredictorCfg, ResolutionPredictor, make_resolution_aware
 
 REPO = Path(__file__).resolve().parents[1]

@@ -16,8 +16,7 @@ import cv2
 import numpy as np
 import pytest
 
-from drnet_edge.policy.spec import max_softmax, run_spec, softmax_signals
-from drnet_edge.preprocess import (
+from drnet_edge.data.preprocess import (
     Preprocess,
     center_crop_square,
     crop_and_resize,
@@ -26,6 +25,7 @@ from drnet_edge.preprocess import (
     to_model_input,
     to_tensor,
 )
+from drnet_edge.policy.spec import max_softmax, run_spec, softmax_signals
 from drnet_edge.runtime.manifest import Manifest
 
 REPO = Path(__file__).resolve().parents[1]

@@ -73,7 +73,7 @@ def test_convert_and_run_every_route(tiny, tiny_converted, target: str, route: s
 def _check_pixel_input(out: Path, target: str) -> None:
     """An int8 TFLite model takes int8 input; the table-lookup input gives the very logits of the
     float input quantised by the runner."""
-    from drnet_edge.preprocess import to_array, to_model_input
+    from drnet_edge.data.preprocess import to_array, to_model_input
     from drnet_edge.runtime.artifacts import ArtifactDRNet
 
     art = ArtifactDRNet(out, target)
@@ -308,7 +308,7 @@ def test_real_default_model_converts_with_parity(tmp_path: Path) -> None:
         "backbone_128",
     }
     assert all(c["max_abs_diff"] <= FP32_ATOL for c in parity["targets"]["onnx"].values())
-    from drnet_edge.data import sample_dir
+    from drnet_edge.data.folders import sample_dir
 
     a = evaluate(sample_dir(), runtime="onnx", artifacts=out, policies="fixed-224,drnet", limit=12, progress=False)
     b = evaluate(sample_dir(), model="lite0-imagenet", policies="fixed-224,drnet", limit=12, progress=False)

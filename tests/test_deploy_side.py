@@ -56,9 +56,10 @@ DEPLOY_MODULES = (
     "drnet_edge.options",
     "drnet_edge.report",
     # preprocessing, class lists, image folders
-    "drnet_edge.preprocess",
-    "drnet_edge.classes",
     "drnet_edge.data",
+    "drnet_edge.data.preprocess",
+    "drnet_edge.data.classes",
+    "drnet_edge.data.folders",
     # policy logic
     "drnet_edge.policy",
     "drnet_edge.policy.spec",

@@ -8,7 +8,7 @@ from torch import nn
 
 from drnet_edge.backbones import TF_LITE_PREPROCESS, create_backbone
 from drnet_edge.checkpoint import load_model, make_checkpoint, read_checkpoint, save_checkpoint
-from drnet_edge.data import ClassList
+from drnet_edge.data.classes import ClassList
 from drnet_edge.drnet import (
     DRNet,
     PredictorCfg,

@@ -148,8 +148,8 @@ def test_eval_breaks_top1_ties_to_the_lower_class_like_the_deployed_runtimes(tin
     import torch
     from torch import nn
 
-    from drnet_edge.data import scan_folder
-    from drnet_edge.preprocess import Preprocess
+    from drnet_edge.data.folders import scan_folder
+    from drnet_edge.data.preprocess import Preprocess
     from drnet_edge.runtime.outputs import predict_folder
 
     class Tied(nn.Module):

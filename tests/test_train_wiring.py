@@ -13,7 +13,7 @@ import torch
 
 from drnet_edge.backbones import create_backbone
 from drnet_edge.checkpoint import read_checkpoint
-from drnet_edge.data import fold_of
+from drnet_edge.data.folders import fold_of
 from drnet_edge.drnet import ResolutionBN
 from drnet_edge.errors import CheckpointError, ConfigError
 from drnet_edge.train import TrainConfig, Trainer, resolve_joint_forward

@@ -20,7 +20,7 @@ from drnet_edge.backbones import TF_LITE_PREPROCESS, create_backbone
 from drnet_edge.checkpoint import make_checkpoint, save_checkpoint
 from drnet_edge.cli import main
 from drnet_edge.convert import convert
-from drnet_edge.data import ClassList
+from drnet_edge.data.classes import ClassList
 from drnet_edge.drnet import DRNet
 from drnet_edge.errors import ConfigError
 from drnet_edge.verify import userland as ul

@@ -11,8 +11,8 @@ import torch
 from torch import nn
 
 from drnet_edge.backbones import create_backbone, get_backbone_cfg
-from drnet_edge.data import fold_of, scan_folder
-from drnet_edge.preprocess import Preprocess, load_image
+from drnet_edge.data.folders import fold_of, scan_folder
+from drnet_edge.data.preprocess import Preprocess, load_image
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 DATA = SHARED / "imagenet-sample-dev"

@@ -27,8 +27,8 @@ from sklearn.preprocessing import StandardScaler
 
 from drnet_edge._io import atomic_write_json
 from drnet_edge.checkpoint import load_model
-from drnet_edge.data import MultiResolutionDataset, collate_multires, scan_folder
-from drnet_edge.preprocess import to_tensor
+from drnet_edge.data.folders import MultiResolutionDataset, collate_multires, scan_folder
+from drnet_edge.data.preprocess import to_tensor
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "imagenet-sample-dev"
 OUT = Path(__file__).resolve().parents[1] / "results" / "gate_probes.json"

@@ -12,7 +12,7 @@ The hull is drawn on all photos, so it is, if anything, flattered against the la
 Photos: the 500 shared ImageNet photos in ``../shared/data/imagenet-sample-dev`` (one per even class
 index; public source: github.com/EliSchwartz/imagenet-sample-images), frozen PyTorch fp32 backbones.
 
-Cross-fit: the photos split in 2 folds by path hash (``drnet_edge.data.fold_of``, the test:0/2 and
+Cross-fit: the photos split in 2 folds by path hash (``drnet_edge.data.folders.fold_of``, the test:0/2 and
 test:1/2 of the other probes); each ladder's thresholds are picked on one fold (the most accurate,
 then the cheapest, whose mean MACs <= B x Lite0-224's, B in 0.8/0.9/1.0/1.2), applied to the other
 fold, swapped, and pooled, so every photo is scored once by thresholds that never saw it.
@@ -43,7 +43,7 @@ import torch
 
 from drnet_edge._io import atomic_write, atomic_write_json
 from drnet_edge.backbones import create_backbone, get_backbone_cfg
-from drnet_edge.data import fold_of, scan_folder
+from drnet_edge.data.folders import fold_of, scan_folder
 from drnet_edge.macs import backbone_macs
 from drnet_edge.policy.rows import paired, upper_hull
 from drnet_edge.runtime.outputs import predict_folder

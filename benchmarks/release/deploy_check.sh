@@ -12,7 +12,7 @@ OUT=${1:-out/deploy}
 FULL=.venv/bin/drnet-edge
 DVENV=$OUT/venv
 ART=$OUT/tflite-int8
-SAMPLE=$(.venv/bin/python -c "from drnet_edge.data import sample_dir; print(sample_dir())")
+SAMPLE=$(.venv/bin/python -c "from drnet_edge.data.folders import sample_dir; print(sample_dir())")
 mkdir -p "$OUT"
 [ -f "$ART/manifest.json" ] || $FULL convert --target tflite --int8 --via litert --out "$ART"
 run_all() {  # run_all DRNET_EDGE TAG

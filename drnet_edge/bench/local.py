@@ -21,12 +21,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..data import ImageFolder
+from ..data.folders import ImageFolder
+from ..data.preprocess import center_crop_square, load_image, resize_square, to_model_input
 from ..errors import BadImageError, DataError
 from ..policy.registry import Decision
 from ..policy.rows import PolicyRow, compare_to_fixed_line, row_from_decision
 from ..policy.stats import bootstrap_ratio
-from ..preprocess import center_crop_square, load_image, resize_square, to_model_input
 from ..progress import progress_bar
 from ..runtime.artifacts import ArtifactDRNet
 from ..runtime.interface import macs_by_resolution

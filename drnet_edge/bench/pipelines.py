@@ -14,10 +14,10 @@ from typing import Any
 
 import numpy as np
 
+from ..data.preprocess import center_crop_square, resize_square, to_model_input
 from ..errors import ConfigError
 from ..policy.registry import Policy, expand_policies
 from ..policy.spec import run_spec, softmax_signals
-from ..preprocess import center_crop_square, resize_square, to_model_input
 from ..runtime.artifacts import ArtifactDRNet
 from .options import naming_policy
 

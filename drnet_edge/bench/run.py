@@ -35,7 +35,7 @@ def run_bench(artifacts: str | Path, opts: BenchOptions | None = None) -> dict:
     instead of the per-model tools. ``opts.resume`` (an earlier report of the same artifacts and
     device, marked incomplete) lets an interrupted Android run resume: models measured there are kept.
     """
-    from ..data import sample_dir
+    from ..data.folders import sample_dir
     from ..runtime.manifest import read_manifest
 
     opts = opts or BenchOptions()
@@ -87,7 +87,8 @@ def _measure_local(root: Path, manifest: Manifest, target: str, opts: BenchOptio
     """The real runtimes on this machine; returns (report body, device info, images, skipped files, threads).
     The runtime is imported and initialised first, outside every timed section (``runtime_init_ms``); the
     body's ``warnings`` say when the machine was busy (load average, or medians no quiet machine gives)."""
-    from ..data import imagenet_classes, scan_folder
+    from ..data.classes import imagenet_classes
+    from ..data.folders import scan_folder
     from ..runtime.artifacts import ArtifactDRNet
     from .local import bench_local, decode_images, local_device, warm_runtime
     from .stats import impossible_latency_warning, load_warning

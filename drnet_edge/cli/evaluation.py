@@ -82,7 +82,8 @@ def eval_cmd(
     if policies is not None:
         check_policy_syntax(policy_names(policies))  # a typo answers before torch is even imported
 
-    from ..data import read_class_file, sample_dir
+    from ..data.classes import read_class_file
+    from ..data.folders import sample_dir
     from ..evaluate import evaluate
     from ..report import policy_table, save_json, save_plot, table_footer
 
@@ -180,7 +181,7 @@ def calibrate_cmd(
     checkpoint, or record it in converted artifacts' manifest."""
     from .._io import check_writable
     from ..calibrate import calibrate
-    from ..data import read_class_file
+    from ..data.classes import read_class_file
     from ..report import calibration_table, save_json
 
     if artifacts is not None:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from ..preprocess import Preprocess
+from ..data.preprocess import Preprocess
 
 if TYPE_CHECKING:
     import torch

@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from .._io import atomic_write_json, replace_dir, sha256_file, staging_dir
-from ..classes import ClassList
+from ..data.classes import ClassList
+from ..data.preprocess import Preprocess
 from ..errors import ArtifactError
-from ..preprocess import Preprocess
 
 MANIFEST_FORMAT = "drnet-edge/artifacts"
 MANIFEST_VERSION = 2

@@ -15,10 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from ..data import ImageFolder, MultiResolutionDataset, collate_multires
+from ..data.folders import ImageFolder, MultiResolutionDataset, collate_multires
+from ..data.preprocess import Preprocess, to_array
 from ..errors import ConfigError, DataError
 from ..policy.registry import Predictions
-from ..preprocess import Preprocess, to_array
 from ..progress import progress_bar
 from .interface import RunnableDRNet, TorchAsNumpy
 

@@ -13,9 +13,9 @@ import torch.nn.functional as F
 
 from .._io import atomic_write, sha256_file
 from ..checkpoint import resolve_model
-from ..data import ImageFolder
+from ..data.folders import ImageFolder
+from ..data.preprocess import to_tensor
 from ..drnet import DRNet
-from ..preprocess import to_tensor
 from ..progress import progress_bar
 from .config import TrainConfig
 from .distributed import Dist

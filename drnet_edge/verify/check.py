@@ -147,8 +147,8 @@ def _collect(opts: VerifyOptions) -> tuple[list[_Target], list[dict]]:
 
 def _inputs(targets: list[_Target], opts: VerifyOptions) -> tuple[dict[str, np.ndarray], np.ndarray | None, list[str]]:
     """Each photo decoded once; float32 NCHW arrays per (preprocessing, size), keyed ``p<i>_<size>``."""
-    from ..data import sample_dir, scan_folder
-    from ..preprocess import crop_and_resize, load_image, to_array
+    from ..data.folders import sample_dir, scan_folder
+    from ..data.preprocess import crop_and_resize, load_image, to_array
     from ..progress import progress_bar
 
     first = targets[0].manifest
