@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Any
 # name -> module: imported on first use, so `import drnet_edge.runtime` or `drnet_edge.bench` never
 # pulls in the trainer (DDP, DataLoader workers) or an export tool.
 _LAZY = {
-    "BackboneCfg": "backbones",
+    "BackboneCfg": "models.backbones",
     "BadImageError": "errors",
     "CheckpointError": "errors",
     "ClassList": "data.classes",
     "ConfigError": "errors",
-    "DRNet": "drnet",
+    "DRNet": "models.drnet",
     "DataError": "errors",
     "DrnetEdgeError": "errors",
     "EvalReport": "evaluate",
@@ -31,38 +31,38 @@ _LAZY = {
     "PolicyRow": "policy.rows",
     "Predictions": "policy.registry",
     "Preprocess": "data.preprocess",
-    "ResolutionBN": "drnet",
-    "ResolutionPredictor": "drnet",
+    "ResolutionBN": "models.drnet",
+    "ResolutionPredictor": "models.drnet",
     "RunnableDRNet": "runtime.interface",
     "TrainConfig": "train",
     "WeightsError": "errors",
-    "backbone_macs": "macs",
+    "backbone_macs": "models.macs",
     "calibrate": "calibrate",
-    "count_macs": "macs",
-    "create_backbone": "backbones",
+    "count_macs": "models.macs",
+    "create_backbone": "models.backbones",
     "crop_and_resize": "data.preprocess",
     "evaluate": "evaluate",
     "expand_policies": "policy.registry",
     "fixed_frontier_at": "policy.rows",
     "out_of_fold": "policy.crossfit",
-    "get_backbone_cfg": "backbones",
+    "get_backbone_cfg": "models.backbones",
     "imagenet_classes": "data.classes",
-    "list_backbones": "backbones",
-    "list_models": "checkpoint",
+    "list_backbones": "models.backbones",
+    "list_models": "models.checkpoint",
     "list_policies": "policy.registry",
     "load_image": "data.preprocess",
-    "load_model": "checkpoint",
-    "make_resolution_aware": "drnet",
+    "load_model": "models.checkpoint",
+    "make_resolution_aware": "models.drnet",
     "parse_resolutions": "options",
     "predict_folder": "runtime.outputs",
     "read_class_file": "data.classes",
     "read_manifest": "runtime.manifest",
-    "register_backbone": "backbones",
+    "register_backbone": "models.backbones",
     "register_policy": "policy.registry",
     "sample_dir": "data.folders",
     "scan_folder": "data.folders",
     "select_policy": "policy.selection",
-    "set_resolution": "drnet",
+    "set_resolution": "models.drnet",
     "to_tensor": "data.preprocess",
     "train": "train",
 }
@@ -94,16 +94,16 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # static analysers see the eager imports
-    from .backbones import BackboneCfg, create_backbone, get_backbone_cfg, list_backbones, register_backbone
     from .calibrate import calibrate
-    from .checkpoint import list_models, load_model
     from .data.classes import ClassList, imagenet_classes, read_class_file
     from .data.folders import ImageFolder, sample_dir, scan_folder
     from .data.preprocess import Preprocess, crop_and_resize, load_image, to_tensor
-    from .drnet import DRNet, ResolutionBN, ResolutionPredictor, make_resolution_aware, set_resolution
     from .errors import BadImageError, CheckpointError, ConfigError, DataError, DrnetEdgeError, WeightsError
     from .evaluate import EvalReport, evaluate
-    from .macs import backbone_macs, count_macs
+    from .models.backbones import BackboneCfg, create_backbone, get_backbone_cfg, list_backbones, register_backbone
+    from .models.checkpoint import list_models, load_model
+    from .models.drnet import DRNet, ResolutionBN, ResolutionPredictor, make_resolution_aware, set_resolution
+    from .models.macs import backbone_macs, count_macs
     from .options import parse_resolutions
     from .policy.crossfit import out_of_fold
     from .policy.registry import Policy, Predictions, expand_policies, list_policies, register_policy

@@ -101,7 +101,7 @@ def calibrate(
         source = {"artifacts": str(artifacts), "runtime": runtime, "route": net.entry.route,
                   "precision": net.precision}  # fmt: skip
     else:
-        from .checkpoint import load_model
+        from .models.checkpoint import load_model
 
         model = model or "lite0-imagenet"
         net, own, _ = load_model(model)
@@ -118,7 +118,7 @@ def calibrate(
         written = write_target_policy(artifacts, runtime, record, out)
         return CalibrationResult(record, pareto(sel.cands), str(written), sel.chosen)
     if out is not None:
-        from .checkpoint import read_checkpoint, resolve_model, save_checkpoint
+        from .models.checkpoint import read_checkpoint, resolve_model, save_checkpoint
 
         ckpt = read_checkpoint(resolve_model(model))
         ckpt["policy"] = record

@@ -21,13 +21,13 @@ import torch
 from torch import nn
 
 from ._io import atomic_write_json, check_writable, replace_dir, sha256_file, staging_dir
-from .checkpoint import DEFAULT_MODEL, load_model
 from .data.augment import view_crops
 from .data.classes import imagenet_classes
 from .data.folders import ImageFolder, sample_dir, scan_folder
 from .data.preprocess import load_image, to_tensor
-from .drnet import DRNet, fold_resolution
 from .errors import ConfigError, ConversionError, DataError
+from .models.checkpoint import DEFAULT_MODEL, load_model
+from .models.drnet import DRNet, fold_resolution
 from .policy.registry import Predictions, expand_policies
 from .runtime.manifest import MANIFEST_FORMAT, MANIFEST_VERSION, write_manifest
 

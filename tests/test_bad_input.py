@@ -309,12 +309,12 @@ def test_policies_need_no_model_built(
     inputs: dict[str, Path], monkeypatch: pytest.MonkeyPatch, policies: str, says: str
 ) -> None:
     """Policy names are checked against the checkpoint's metadata: no model is built for a typo."""
-    import drnet_edge.checkpoint
+    import drnet_edge.models.checkpoint
 
     def built(*args: object, **kwargs: object) -> None:
         raise AssertionError("a model was built")
 
-    monkeypatch.setattr(drnet_edge.checkpoint, "build_model", built)
+    monkeypatch.setattr(drnet_edge.models.checkpoint, "build_model", built)
     result = runner.invoke(app, [*_args(EVAL, inputs), "--policies", policies])
     assert result.exit_code == 2 and says in result.stderr, (result.exit_code, result.stderr, result.exception)
 

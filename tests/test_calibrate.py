@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from drnet_edge.checkpoint import load_model, read_checkpoint
 from drnet_edge.errors import ConfigError
 from drnet_edge.evaluate import evaluate
+from drnet_edge.models.checkpoint import load_model, read_checkpoint
 from drnet_edge.policy.candidates import candidate_chains, clopper_pearson_upper, photos_needed, pick, replay_candidates
 from drnet_edge.policy.crossfit import fold_ids, out_of_fold
 from drnet_edge.policy.registry import Predictions

@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 import torch
 
-from drnet_edge.checkpoint import load_model
 from drnet_edge.convert import FP32_ATOL, convert
 from drnet_edge.converters import get_target, list_routes, list_targets
 from drnet_edge.errors import ArtifactError, ConfigError, ConversionError, DataError
 from drnet_edge.evaluate import evaluate
+from drnet_edge.models.checkpoint import load_model
 
 from .conftest import CLASSES, SMALL_BACKBONES, copy_artifacts
 

@@ -38,10 +38,10 @@ from pathlib import Path
 import numpy as np
 
 from drnet_edge._io import atomic_write, atomic_write_json, atomic_write_text
-from drnet_edge.checkpoint import load_model, read_checkpoint, resolve_model, save_checkpoint
 from drnet_edge.data.classes import imagenet_classes
 from drnet_edge.data.folders import fold_of, scan_folder
 from drnet_edge.evaluate import score_policies
+from drnet_edge.models.checkpoint import load_model, read_checkpoint, resolve_model, save_checkpoint
 from drnet_edge.policy.candidates import pick, reference, replay_candidates
 from drnet_edge.policy.registry import expand_policies
 from drnet_edge.policy.rows import fixed_line_at, paired, score

@@ -21,9 +21,9 @@ import torch
 import torch.nn.functional as F
 
 from drnet_edge._io import atomic_write_json
-from drnet_edge.backbones import create_backbone, get_backbone_cfg
 from drnet_edge.data.folders import scan_folder
 from drnet_edge.data.preprocess import crop_and_resize, load_image, to_tensor
+from drnet_edge.models.backbones import create_backbone, get_backbone_cfg
 from drnet_edge.policy.rows import paired
 from drnet_edge.progress import progress_bar
 

@@ -42,9 +42,9 @@ import numpy as np
 import torch
 
 from drnet_edge._io import atomic_write, atomic_write_json
-from drnet_edge.backbones import create_backbone, get_backbone_cfg
 from drnet_edge.data.folders import fold_of, scan_folder
-from drnet_edge.macs import backbone_macs
+from drnet_edge.models.backbones import create_backbone, get_backbone_cfg
+from drnet_edge.models.macs import backbone_macs
 from drnet_edge.policy.rows import paired, upper_hull
 from drnet_edge.runtime.outputs import predict_folder
 

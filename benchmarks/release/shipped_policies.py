@@ -42,10 +42,10 @@ from pathlib import Path
 import numpy as np
 
 from drnet_edge._io import atomic_write, atomic_write_json
-from drnet_edge.checkpoint import load_model, read_checkpoint, resolve_model, save_checkpoint
 from drnet_edge.data.classes import imagenet_classes
 from drnet_edge.data.folders import scan_folder
 from drnet_edge.evaluate import score_policies
+from drnet_edge.models.checkpoint import load_model, read_checkpoint, resolve_model, save_checkpoint
 from drnet_edge.policy.candidates import reference, replay_candidates
 from drnet_edge.policy.crossfit import fold_ids, out_of_fold
 from drnet_edge.policy.registry import Predictions, expand_policies

@@ -46,7 +46,7 @@ def as_runnable(model: Any, resolutions: list[int], pre: Preprocess) -> Runnable
     """A plain backbone becomes a DRNet without predictor (shared BN); a DRNet or artifacts pass through."""
     if not _torch_module(model):
         return model  # converted artifacts
-    from ..drnet import DRNet
+    from ..models.drnet import DRNet
 
     if isinstance(model, DRNet):
         return model  # type: ignore[return-value]

@@ -18,10 +18,10 @@ from torch.utils.data import DataLoader
 from torch.utils.data.distributed import DistributedSampler
 
 from .._io import atomic_write_text
-from ..checkpoint import make_checkpoint, read_checkpoint, save_checkpoint
 from ..data.preprocess import to_tensor
-from ..drnet import gumbel_choice, macs_penalty
 from ..errors import CheckpointError, DrnetEdgeError
+from ..models.checkpoint import make_checkpoint, read_checkpoint, save_checkpoint
+from ..models.drnet import gumbel_choice, macs_penalty
 from ..options import parse_resolutions
 from ..progress import fmt_duration, progress_bar
 from .cache import outcome_cache

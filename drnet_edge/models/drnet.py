@@ -18,8 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .data.preprocess import Preprocess
-from .errors import ConfigError
+from ..data.preprocess import Preprocess
+from ..errors import ConfigError
 from .macs import count_macs
 
 # ---------------------------------------------------------------------------------------------
