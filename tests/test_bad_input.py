@@ -346,7 +346,7 @@ def test_bench_table_keeps_policy_names_whole_at_80_columns(onnx_artifacts: Path
     from rich.console import Console
 
     from drnet_edge.bench import BenchOptions, run_bench
-    from drnet_edge.bench.report import bench_table, model_table
+    from drnet_edge.bench.markdown import bench_table, model_table
 
     cascade = "cascade-margin-48:0.266-64"
     opts = BenchOptions(data=inputs["data"], limit=2, runs=1, warmup=0, progress=False, policies=(cascade,))
@@ -400,7 +400,7 @@ def test_bench_imports_the_runtime_before_timing_loads(
 
 def test_busy_machine_warnings_are_pure_functions() -> None:
     """A load average above the cores the bench leaves free, or a median no quiet machine gives."""
-    from drnet_edge.bench.stats import impossible_latency_warning, load_warning
+    from drnet_edge.bench.timing import impossible_latency_warning, load_warning
 
     assert load_warning(0.2, 2.3, cores=2, threads=2) is None  # the bench's own threads, nothing else
     assert load_warning(None, None, cores=2, threads=2) is None  # no load average on this system
@@ -570,12 +570,12 @@ def test_dangling_symlink_is_skipped_and_counted(inputs: dict[str, Path], tmp_pa
 def test_unexpected_error_is_one_line_with_its_own_exit_code(
     inputs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import drnet_edge.report
+    import drnet_edge.tables
 
     def bug(*args: object, **kwargs: object) -> None:
         raise ZeroDivisionError("a bug")
 
-    monkeypatch.setattr(drnet_edge.report, "policy_table", bug)
+    monkeypatch.setattr(drnet_edge.tables, "policy_table", bug)
     args = ["eval", "--quiet", "--model", str(inputs["ckpt"]), "--data", str(inputs["data"]), "--limit", "2"]
     result = runner.invoke(app, args)
     assert result.exit_code == 70, (result.exit_code, result.stderr)
@@ -590,12 +590,12 @@ def test_a_failed_final_write_keeps_the_results_on_screen(
 ) -> None:
     import errno
 
-    import drnet_edge.report
+    import drnet_edge._io
 
     def disk_full(path: object, report: object) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(drnet_edge.report, "save_json", disk_full)
+    monkeypatch.setattr(drnet_edge._io, "atomic_write_json", disk_full)
     js = tmp_path / "r.json"
     args = ["eval", "--quiet", "--model", inputs["ckpt"], "--data", inputs["data"], "--limit", "2", "--json", js]
     result = runner.invoke(app, list(map(str, args)))

@@ -29,7 +29,7 @@ from .energy import EnergyMeter, IdleBaseline, measure_idle, net_energy_mj, open
 from .options import BenchOptions
 from .parsers import ModelTiming
 from .profiles import DeviceProfile, load_profiles
-from .stats import pool_stats
+from .timing import pool_stats
 
 
 def measure_android(root: Path, manifest: Manifest, target: str, opts: BenchOptions, previous: dict | None) -> tuple:

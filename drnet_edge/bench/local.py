@@ -33,7 +33,7 @@ from ..runtime.interface import macs_by_resolution
 from .energy import EnergyAccumulator, EnergyMeter, EnergyUnavailable, IdleBaseline, measure_idle, rapl_meter
 from .options import BenchOptions
 from .pipelines import Outcome, Pipeline, default_spec, pipelines
-from .stats import latency_stats
+from .timing import latency_stats
 
 if TYPE_CHECKING:
     from ..runtime.manifest import TargetEntry

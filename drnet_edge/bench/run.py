@@ -91,7 +91,7 @@ def _measure_local(root: Path, manifest: Manifest, target: str, opts: BenchOptio
     from ..data.folders import scan_folder
     from ..runtime.artifacts import ArtifactDRNet
     from .local import bench_local, decode_images, local_device, warm_runtime
-    from .stats import impossible_latency_warning, load_warning
+    from .timing import impossible_latency_warning, load_warning
 
     threads = opts.threads or min(4, _cpu_count())
     load_before = _load_average()

@@ -286,7 +286,7 @@ def _job_parent(land: Userland | None) -> Path:
 
 
 def run_verify(opts: VerifyOptions) -> dict[str, Any]:
-    """Run the check and return the report (see :mod:`drnet_edge.verify.report` for its tables)."""
+    """Run the check and return the report (see :mod:`drnet_edge.verify.findings` for its tables)."""
     import platform
 
     opts.validate()
