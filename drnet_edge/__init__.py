@@ -53,7 +53,7 @@ _LAZY = {
     "load_image": "data.preprocess",
     "load_model": "models.checkpoint",
     "make_resolution_aware": "models.drnet",
-    "parse_resolutions": "options",
+    "parse_resolutions": "resolutions",
     "predict_folder": "runtime.outputs",
     "read_class_file": "data.classes",
     "read_manifest": "runtime.manifest",
@@ -104,11 +104,11 @@ if TYPE_CHECKING:  # static analysers see the eager imports
     from .models.checkpoint import list_models, load_model
     from .models.drnet import DRNet, ResolutionBN, ResolutionPredictor, make_resolution_aware, set_resolution
     from .models.macs import backbone_macs, count_macs
-    from .options import parse_resolutions
     from .policy.crossfit import out_of_fold
     from .policy.registry import Policy, Predictions, expand_policies, list_policies, register_policy
     from .policy.rows import PolicyRow, fixed_frontier_at
     from .policy.selection import select_policy
+    from .resolutions import parse_resolutions
     from .runtime.interface import RunnableDRNet
     from .runtime.manifest import Manifest, read_manifest
     from .runtime.outputs import predict_folder

@@ -13,9 +13,9 @@ from pathlib import Path
 from .data.classes import ClassList, imagenet_classes
 from .data.folders import ImageFolder, scan_folder
 from .errors import ConfigError, DataError, DrnetEdgeError
-from .options import parse_resolutions
 from .policy.registry import Policy, Predictions, check_policy_syntax, expand_policies, policy_names
 from .policy.rows import PolicyRow, compare_to_fixed_line, score
+from .resolutions import parse_resolutions
 from .runtime.interface import RunnableDRNet, macs_by_resolution
 from .runtime.outputs import as_runnable, predict_folder  # noqa: F401  (re-exported: part of evaluate's API)
 

@@ -53,7 +53,7 @@ DEPLOY_MODULES = (
     "drnet_edge._io",
     "drnet_edge.progress",
     "drnet_edge.logs",
-    "drnet_edge.options",
+    "drnet_edge.resolutions",
     "drnet_edge.tables",
     "drnet_edge.plots",
     # preprocessing, class lists, image folders

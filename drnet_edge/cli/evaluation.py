@@ -73,8 +73,8 @@ def eval_cmd(
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
 ) -> None:
     """Evaluate a DRNet (or a plain backbone) at each resolution and score resolution policies."""
-    from ..options import parse_resolutions
     from ..policy.registry import check_policy_syntax, policy_names
+    from ..resolutions import parse_resolutions
 
     check_output_paths(files=(("--json", json_out),), plots=(("--plot", plot),))
     if resolutions is not None:

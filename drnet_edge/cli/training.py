@@ -105,7 +105,7 @@ def train_cmd(
 
     from .._io import atomic_write_json, check_writable
     from ..errors import ConfigError
-    from ..options import parse_resolutions
+    from ..resolutions import parse_resolutions
     from ..tables import policy_table
     from ..train import TrainConfig, interrupted_note, train
     from ..train.summary import summarise

@@ -22,8 +22,8 @@ from ..data.preprocess import to_tensor
 from ..errors import CheckpointError, DrnetEdgeError
 from ..models.checkpoint import make_checkpoint, read_checkpoint, save_checkpoint
 from ..models.drnet import gumbel_choice, macs_penalty
-from ..options import parse_resolutions
 from ..progress import fmt_duration, progress_bar
+from ..resolutions import parse_resolutions
 from .cache import outcome_cache
 from .config import TrainConfig, resolve_joint_forward
 from .distributed import _ddp, close_distributed, init_distributed
