@@ -46,11 +46,20 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from drnet_edge.policy.spec import Chain, max_softmax, run_spec, softmax_signals
 from drnet_edge.data.folders import sample_dir
-from drnet_edge.runtime.manifest import Manifest
-from drnet_edge.data.preprocess import Preprocess, center_crop_square, crop_and_resize, input_lut, load_image, preshrink_factor, to_array, to_model_input
+from drnet_edge.data.preprocess import (
+    Preprocess,
+    center_crop_square,
+    crop_and_resize,
+    input_lut,
+    load_image,
+    preshrink_factor,
+    to_array,
+    to_model_input,
+)
+from drnet_edge.policy.spec import Chain, max_softmax, run_spec, softmax_signals
 from drnet_edge.runtime.artifacts import ArtifactDRNet
+from drnet_edge.runtime.manifest import Manifest
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = REPO / "android_demo" / "core" / "src" / "test" / "resources" / "golden"
