@@ -20,7 +20,7 @@ android_demo/core/src/test/resources/golden/:
 
 Quantised inputs (``golden.json`` "quantized_inputs"): for int8 models the runtimes fill the input tensor
 straight from the pixels through a 256-entry table per channel (normalise, then quantise with the input's scale
-and zero point: ``drnet_edge.preprocess.input_lut``). For the input specs of both int8 TFLite routes and two
+and zero point: ``drnet_edge.data.preprocess.input_lut``). For the input specs of both int8 TFLite routes and two
 more (a uint8 one, one that saturates), the tables and the sha256 of each image's integer NCHW tensor at every
 size; ``--quantized-only`` rewrites just that key from the PNGs already in the golden directory.
 
@@ -29,7 +29,7 @@ carries one (manifest version 2: ``targets.tflite.policy``, calibrated on those 
 ``policy``), and for test specs whose thresholds are picked from these images' max softmax so that they split
 between accepting and escalating (``cascade-160:t-224``, a three-stage cascade, the same two with
 ``"signal": "margin"`` and thresholds picked from the top-1 minus top-2 softmax margins, ``drnet-escalate:t``,
-plus ``drnet`` and ``fixed-128``), the outcome of ``drnet_edge.cascade.run_spec`` on the golden logits: top-1,
+plus ``drnet`` and ``fixed-128``), the outcome of ``drnet_edge.policy.spec.run_spec`` on the golden logits: top-1,
 resolution index answered at, indices run, and each pass's margin. The JVM tests replay them with the Java
 ``PolicyRunner``. ``--policies-only`` rewrites just that key from the logits already in the golden directory.
 """
@@ -46,10 +46,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from drnet_edge.cascade import Chain, max_softmax, run_spec, softmax_signals
-from drnet_edge.data import sample_dir
-from drnet_edge.manifest import Manifest
-from drnet_edge.preprocess import (
+from drnet_edge.data.folders import sample_dir
+from drnet_edge.data.preprocess import (
     Preprocess,
     center_crop_square,
     crop_and_resize,
@@ -59,7 +57,9 @@ from drnet_edge.preprocess import (
     to_array,
     to_model_input,
 )
-from drnet_edge.runtime import ArtifactDRNet
+from drnet_edge.policy.spec import Chain, max_softmax, run_spec, softmax_signals
+from drnet_edge.runtime.artifacts import ArtifactDRNet
+from drnet_edge.runtime.manifest import Manifest
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = REPO / "android_demo" / "core" / "src" / "test" / "resources" / "golden"
@@ -258,7 +258,7 @@ def policies_section(images: list[dict], logits: dict[str, list[np.ndarray]], re
     """golden.json's "policies": the rule and the decisions of :func:`policy_cases`."""
     return {
         "manifest_policy": manifest_policy["name"] if manifest_policy else None,
-        "rule": "drnet_edge.cascade.run_spec on the golden logits; max softmax = 1 / sum(exp(z - max z)) "
+        "rule": "drnet_edge.policy.spec.run_spec on the golden logits; max softmax = 1 / sum(exp(z - max z)) "
         "in float64; margin = top-1 minus top-2 of p = exp(z - max z) / sum(exp(z - max z)) in float64; "
         'a cascade stage accepts when its signal (max softmax, or the margin with "signal": "margin") '
         ">= its threshold; drnet-escalate compares the max softmax",
@@ -293,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
         return rewrite_policies(Path(args.out))
 
     model = ArtifactDRNet(args.artifacts, "tflite", threads=1)
-    m = model.manifest  # drnet_edge.manifest.Manifest
+    m = model.manifest  # drnet_edge.runtime.manifest.Manifest
     tflite = m.target("tflite")
     if model.predictor is None:
         raise SystemExit(f"{args.artifacts} holds no predictor; golden vectors need the full DRNet")

@@ -44,7 +44,7 @@ def tflite_run_one(interpreter: Any, entry: str | None = None) -> Callable[[np.n
     """A batch-1 runner (float32 NCHW in, float32 out) over an ai-edge-litert ``Interpreter``: through
     the signature ``entry`` when given (fp32 multi-entry files), else the first input and output,
     quantised and dequantised when they are integer tensors. An input already in the model's integer
-    dtype (``drnet_edge.preprocess.to_model_input``: pixels straight to int8) is set as it is."""
+    dtype (``drnet_edge.data.preprocess.to_model_input``: pixels straight to int8) is set as it is."""
     if entry is not None:
         runner = interpreter.get_signature_runner(entry)
         in_name = next(iter(runner.get_input_details()))

@@ -16,54 +16,54 @@ from typing import TYPE_CHECKING, Any
 # name -> module: imported on first use, so `import drnet_edge.runtime` or `drnet_edge.bench` never
 # pulls in the trainer (DDP, DataLoader workers) or an export tool.
 _LAZY = {
-    "BackboneCfg": "backbones",
+    "BackboneCfg": "models.backbones",
     "BadImageError": "errors",
     "CheckpointError": "errors",
-    "ClassList": "classes",
+    "ClassList": "data.classes",
     "ConfigError": "errors",
-    "DRNet": "drnet",
+    "DRNet": "models.drnet",
     "DataError": "errors",
     "DrnetEdgeError": "errors",
     "EvalReport": "evaluate",
-    "ImageFolder": "data",
-    "Manifest": "manifest",
-    "Policy": "policies",
-    "PolicyRow": "results",
-    "Predictions": "policies",
-    "Preprocess": "preprocess",
-    "ResolutionBN": "drnet",
-    "ResolutionPredictor": "drnet",
-    "RunnableDRNet": "runnable",
+    "ImageFolder": "data.folders",
+    "Manifest": "runtime.manifest",
+    "Policy": "policy.registry",
+    "PolicyRow": "policy.rows",
+    "Predictions": "policy.registry",
+    "Preprocess": "data.preprocess",
+    "ResolutionBN": "models.drnet",
+    "ResolutionPredictor": "models.drnet",
+    "RunnableDRNet": "runtime.interface",
     "TrainConfig": "train",
     "WeightsError": "errors",
-    "backbone_macs": "macs",
+    "backbone_macs": "models.macs",
     "calibrate": "calibrate",
-    "count_macs": "macs",
-    "create_backbone": "backbones",
-    "crop_and_resize": "preprocess",
+    "count_macs": "models.macs",
+    "create_backbone": "models.backbones",
+    "crop_and_resize": "data.preprocess",
     "evaluate": "evaluate",
-    "expand_policies": "policies",
-    "fixed_frontier_at": "results",
-    "out_of_fold": "crossfit",
-    "get_backbone_cfg": "backbones",
-    "imagenet_classes": "classes",
-    "list_backbones": "backbones",
-    "list_models": "checkpoint",
-    "list_policies": "policies",
-    "load_image": "preprocess",
-    "load_model": "checkpoint",
-    "make_resolution_aware": "drnet",
-    "parse_resolutions": "options",
-    "predict_folder": "evaluate",
-    "read_class_file": "classes",
-    "read_manifest": "manifest",
-    "register_backbone": "backbones",
-    "register_policy": "policies",
-    "sample_dir": "data",
-    "scan_folder": "data",
-    "select_policy": "calibrate",
-    "set_resolution": "drnet",
-    "to_tensor": "preprocess",
+    "expand_policies": "policy.registry",
+    "fixed_frontier_at": "policy.rows",
+    "out_of_fold": "policy.crossfit",
+    "get_backbone_cfg": "models.backbones",
+    "imagenet_classes": "data.classes",
+    "list_backbones": "models.backbones",
+    "list_models": "models.checkpoint",
+    "list_policies": "policy.registry",
+    "load_image": "data.preprocess",
+    "load_model": "models.checkpoint",
+    "make_resolution_aware": "models.drnet",
+    "parse_resolutions": "resolutions",
+    "predict_folder": "runtime.outputs",
+    "read_class_file": "data.classes",
+    "read_manifest": "runtime.manifest",
+    "register_backbone": "models.backbones",
+    "register_policy": "policy.registry",
+    "sample_dir": "data.folders",
+    "scan_folder": "data.folders",
+    "select_policy": "policy.selection",
+    "set_resolution": "models.drnet",
+    "to_tensor": "data.preprocess",
     "train": "train",
 }
 
@@ -94,22 +94,24 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # static analysers see the eager imports
-    from .backbones import BackboneCfg, create_backbone, get_backbone_cfg, list_backbones, register_backbone
-    from .calibrate import calibrate, select_policy
-    from .checkpoint import list_models, load_model
-    from .classes import ClassList, imagenet_classes, read_class_file
-    from .crossfit import out_of_fold
-    from .data import ImageFolder, sample_dir, scan_folder
-    from .drnet import DRNet, ResolutionBN, ResolutionPredictor, make_resolution_aware, set_resolution
+    from .calibrate import calibrate
+    from .data.classes import ClassList, imagenet_classes, read_class_file
+    from .data.folders import ImageFolder, sample_dir, scan_folder
+    from .data.preprocess import Preprocess, crop_and_resize, load_image, to_tensor
     from .errors import BadImageError, CheckpointError, ConfigError, DataError, DrnetEdgeError, WeightsError
-    from .evaluate import EvalReport, evaluate, predict_folder
-    from .macs import backbone_macs, count_macs
-    from .manifest import Manifest, read_manifest
-    from .options import parse_resolutions
-    from .policies import Policy, Predictions, expand_policies, list_policies, register_policy
-    from .preprocess import Preprocess, crop_and_resize, load_image, to_tensor
-    from .results import PolicyRow, fixed_frontier_at
-    from .runnable import RunnableDRNet
+    from .evaluate import EvalReport, evaluate
+    from .models.backbones import BackboneCfg, create_backbone, get_backbone_cfg, list_backbones, register_backbone
+    from .models.checkpoint import list_models, load_model
+    from .models.drnet import DRNet, ResolutionBN, ResolutionPredictor, make_resolution_aware, set_resolution
+    from .models.macs import backbone_macs, count_macs
+    from .policy.crossfit import out_of_fold
+    from .policy.registry import Policy, Predictions, expand_policies, list_policies, register_policy
+    from .policy.rows import PolicyRow, fixed_frontier_at
+    from .policy.selection import select_policy
+    from .resolutions import parse_resolutions
+    from .runtime.interface import RunnableDRNet
+    from .runtime.manifest import Manifest, read_manifest
+    from .runtime.outputs import predict_folder
     from .train import TrainConfig, train
 
 __version__ = "0.1.0"

@@ -1,18 +1,10 @@
-"""``drnet-edge calibrate``: choose a model's default policy on calibration photos.
+"""``drnet-edge calibrate``: choose a model's default policy on calibration photos, and write it.
 
-The candidates (:mod:`drnet_edge.candidates`: cascades on the max softmax or the top-2 margin, the
-predictor with and without escalation, each fixed resolution) are replayed on the calibration
-photos' per-resolution outcomes, from a checkpoint run in PyTorch or from converted artifacts run in
+The model runs on the calibration photos, from a checkpoint in PyTorch or from converted artifacts in
 their runtime (``calibrate --artifacts``: an int8 file decides differently from the fp32 model, so
-calibrate what ships). The objective is ``max_drop`` (points against the largest resolution, on the
-estimate or its Bonferroni-corrected Clopper-Pearson bound) or ``target_ratio`` (share of its MACs).
-
-The pick is in two steps, so that a family with many thresholds does not win by fitting noise: each
-policy **family** (``fixed``, ``cascade``, ``cascade-margin``, ``drnet``, ``drnet-escalate``) is first
-estimated out of fold (K folds inside the calibration photos: the family's best policy on K-1 folds,
-scored on the K-th, pooled; :mod:`drnet_edge.crossfit`), the objective picks the family on those
-estimates, and the family's best policy on all the photos is the one written. The record reports
-that family's out-of-fold top-1 and MACs with their standard errors: what to expect on new photos.
+calibrate what ships); :func:`~drnet_edge.policy.selection.select_policy` picks the policy on their
+per-resolution outcomes (two steps: the family out of fold, then its best policy), and the record goes
+into a checkpoint or into the artifacts' manifest as the target's policy.
 
 Unlabelled photos are calibrated label-free: "correct" then means "agrees with the largest
 resolution's top-1" (stated in the result). Thresholds are never fitted on evaluation photos: pass
@@ -24,152 +16,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .candidates import (  # noqa: F401  (re-exported: the candidates are part of calibrate's API)
-    CONFIDENCE,
-    GRID,
-    Candidate,
-    candidate_chains,
-    clopper_pearson_upper,
-    pareto,
-    photos_needed,
-    pick,
-    reference,
-    replay_candidates,
-)
 from .errors import ConfigError
-from .policies import Predictions
+from .policy.candidates import Candidate, pareto, photos_needed
+from .policy.registry import Predictions
+from .policy.selection import FOLDS, calibration_record, objective_of, select_policy
 
-FOLDS = 5  # folds for the out-of-fold family estimates
 MIN_PHOTOS = 100  # fewer calibration photos decide little (a few hundred barely tell families apart)
-MACS_SLACK = 0.02  # a family's out-of-fold MACs ratio may exceed --target-ratio by this (fold noise)
-
-
-@dataclass
-class Selection:
-    """What the two-step pick chose: the policy (its family's best on every photo), the family, each
-    family's out-of-fold estimate, and every candidate replayed on all the photos."""
-
-    chosen: Candidate
-    family: str
-    families: dict[str, dict[str, Any]]
-    cands: list[Candidate]
-    folds: int
-
-
-def family_estimates(
-    preds: Predictions, macs: dict[int, int], predictor_macs: int, objective: dict[str, Any], folds: int
-) -> dict[str, dict[str, Any]]:
-    """Each family's out-of-fold top-1, MACs ratio and drop against the largest resolution (with
-    standard errors), or the reason it can not meet the objective on some fold."""
-    from .crossfit import out_of_fold
-    from .results import paired
-
-    cands = replay_candidates(preds, macs, predictor_macs)
-    largest = reference(cands)
-    right = preds.correct() if preds.labelled else preds.agree()
-    ref_right = right[:, largest.spec["resolution_index"]]
-    out: dict[str, dict[str, Any]] = {}
-    for fam in sorted({c.family for c in cands}):
-
-        def choose(train: Predictions, fam: str = fam) -> str:
-            return pick(replay_candidates(train, macs, predictor_macs, {fam}), family=fam, **objective).name
-
-        try:
-            oof = out_of_fold(preds, choose, macs, predictor_macs, folds)
-        except ConfigError as exc:
-            out[fam] = {"error": str(exc)}
-            continue
-        drop = paired(ref_right, oof.correct)
-        out[fam] = {**oof.estimate(largest.macs), "drop_pts": drop["delta_pts"], "drop_se_pts": drop["se_pts"],
-                    "fold_policies": oof.policies}  # fmt: skip
-    return out
-
-
-def pick_family(families: dict[str, dict[str, Any]], objective: dict[str, Any]) -> str:
-    """The family the objective picks on out-of-fold estimates: the most accurate within
-    ``target_ratio`` (+ ``MACS_SLACK``), or the cheapest whose drop is within ``max_drop``."""
-    ok = {f: e for f, e in families.items() if "error" not in e}
-    if objective["target_ratio"] is not None:
-        within = {f: e for f, e in ok.items() if e["macs_ratio"] <= objective["target_ratio"] + MACS_SLACK}
-        if within:
-            return max(within, key=lambda f: (within[f]["top1"], -within[f]["macs_ratio"]))
-    else:
-        within = {f: e for f, e in ok.items() if e["drop_pts"] <= objective["max_drop"] + 1e-9}
-        if within:
-            return min(within, key=lambda f: (within[f]["macs_ratio"], -within[f]["top1"]))
-    seen = "; ".join(
-        f"{f}: {e['error']}" if "error" in e else f"{f}: {100 * e['top1']:.1f}% at {e['macs_ratio']:.2f}x"
-        for f, e in families.items()
-    )
-    raise ConfigError(
-        f"no policy family meets the objective on photos it was not chosen on ({seen}). Nothing was written"
-    )
-
-
-def select_policy(
-    preds: Predictions,
-    macs: dict[int, int],
-    predictor_macs: int = 0,
-    *,
-    max_drop: float | None = None,
-    target_ratio: float | None = None,
-    require_bound: bool = False,
-    folds: int = FOLDS,
-) -> Selection:
-    """The two-step pick (module docstring): family out of fold, then its best policy on every photo."""
-    if folds < 2:
-        raise ConfigError(f"--folds must be at least 2, got {folds}")
-    objective = {"max_drop": max_drop, "target_ratio": target_ratio, "require_bound": require_bound}
-    cands = replay_candidates(preds, macs, predictor_macs)
-    pick(cands, **objective)  # the objective's own errors first, on every candidate
-    families = family_estimates(preds, macs, predictor_macs, objective, folds)
-    family = pick_family(families, objective)
-    return Selection(pick(cands, family=family, **objective), family, families, cands, folds)
-
-
-def calibration_record(sel: Selection, preds: Predictions, *, objective: dict[str, Any], data: str,
-                       source: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
-    """What goes into the checkpoint or the manifest: the policy and how it was chosen (``source``:
-    what produced the outcomes, a checkpoint in PyTorch or converted files in their runtime)."""
-    chosen, cands = sel.chosen, sel.cands
-    largest = reference(cands)
-    rate = chosen.losses / chosen.n
-    max_drop = objective.get("max_drop")
-    return {
-        "name": chosen.name,
-        "spec": chosen.spec,
-        "calibration": {
-            "data": data,
-            "n": preds.n,
-            "source": source,
-            "label_mode": "labels" if preds.labelled else "agreement with the largest resolution (no labels)",
-            "objective": {
-                "max_drop_pts": max_drop,
-                "target_ratio": objective.get("target_ratio"),
-                "require_bound": objective.get("require_bound", False),
-            },  # fmt: skip
-            "family": sel.family,
-            "expected": {k: sel.families[sel.family][k] for k in ("top1", "top1_se", "macs_ratio", "macs_ratio_se")},
-            "expected_note": f"the chosen family's out-of-fold estimate ({sel.folds} folds of the calibration "
-            "photos: chosen on the others, scored on each, pooled): what to expect on new photos like these",
-            "families": sel.families,
-            "candidates": len(cands),
-            "top1": chosen.top1,
-            "top1_largest": largest.top1,
-            "macs_ratio": chosen.macs / largest.macs,
-            "macs_m": chosen.macs / 1e6,
-            "macs_m_largest": largest.macs / 1e6,
-            "drop_pts": chosen.drop_pts,
-            "losses": chosen.losses,
-            "gains": chosen.gains,
-            "drop_ucb95_pts": chosen.loss_ucb_pts(1),
-            "drop_ucb95_pts_all_candidates": chosen.loss_ucb_pts(len(cands)),
-            "bound_note": "Clopper-Pearson 95% upper bound on the share of photos lost against the largest "
-            "resolution (an upper bound on the drop); the first is for this policy alone (optimistic after "
-            "selection), the second is Bonferroni-corrected over every candidate tried",
-            "photos_for_bound_at_max_drop": photos_needed(rate, max_drop, len(cands)) if max_drop else None,
-        },
-    }
 
 
 @dataclass
@@ -182,23 +34,15 @@ class CalibrationResult:
     chosen: Candidate | None = None
 
 
-def objective_of(max_drop: float | None, target_ratio: float | None, require_bound: bool) -> dict[str, Any]:
-    """The objective as given (``--max-drop 0.5`` when neither is)."""
-    if max_drop is None and target_ratio is None:
-        max_drop = 0.5
-    if (max_drop is None) == (target_ratio is None):
-        raise ConfigError("give exactly one of --max-drop POINTS or --target-ratio R")
-    return {"max_drop": max_drop, "target_ratio": target_ratio, "require_bound": require_bound}
-
-
 def calibration_outcomes(
     net: Any, data: str, *, classes: Any, own_classes: Any, subset: str | None, limit: int | None, skip_bad: bool,
     batch_size: int, progress: bool, min_photos: int,
 ) -> Predictions:  # fmt: skip
     """``net`` (a DRNet or converted artifacts) at every resolution on the calibration photos; fewer
     than ``min_photos`` is refused before any model runs."""
-    from .data import imagenet_classes, scan_folder
-    from .outputs import predict_folder
+    from .data.classes import imagenet_classes
+    from .data.folders import scan_folder
+    from .runtime.outputs import predict_folder
 
     if len(net.resolutions) < 2:
         raise ConfigError(f"the model has one resolution ({net.resolutions[0]}); there is no policy to calibrate")
@@ -243,12 +87,12 @@ def calibrate(
     ``artifacts`` run in ``runtime`` it is recorded in their manifest as that target's policy, in
     place or, with ``out``, in a copy of the directory. Atomic; nothing is written when no policy
     qualifies."""
-    from .manifest import write_target_policy
-    from .runnable import macs_by_resolution
+    from .runtime.interface import macs_by_resolution
+    from .runtime.manifest import write_target_policy
 
     objective = objective_of(max_drop, target_ratio, require_bound)
     if artifacts is not None:
-        from .runtime import ArtifactDRNet
+        from .runtime.artifacts import ArtifactDRNet
 
         if model is not None or runtime is None:
             raise ConfigError("--artifacts goes with --runtime tflite|executorch|onnx, without --model")
@@ -257,7 +101,7 @@ def calibrate(
         source = {"artifacts": str(artifacts), "runtime": runtime, "route": net.entry.route,
                   "precision": net.precision}  # fmt: skip
     else:
-        from .checkpoint import load_model
+        from .models.checkpoint import load_model
 
         model = model or "lite0-imagenet"
         net, own, _ = load_model(model)
@@ -274,7 +118,7 @@ def calibrate(
         written = write_target_policy(artifacts, runtime, record, out)
         return CalibrationResult(record, pareto(sel.cands), str(written), sel.chosen)
     if out is not None:
-        from .checkpoint import read_checkpoint, resolve_model, save_checkpoint
+        from .models.checkpoint import read_checkpoint, resolve_model, save_checkpoint
 
         ckpt = read_checkpoint(resolve_model(model))
         ckpt["policy"] = record

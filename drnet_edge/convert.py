@@ -21,14 +21,15 @@ import torch
 from torch import nn
 
 from ._io import atomic_write_json, check_writable, replace_dir, sha256_file, staging_dir
-from .augment import view_crops
-from .checkpoint import DEFAULT_MODEL, load_model
-from .data import ImageFolder, imagenet_classes, sample_dir, scan_folder
-from .drnet import DRNet, fold_resolution
+from .data.augment import view_crops
+from .data.classes import imagenet_classes
+from .data.folders import ImageFolder, sample_dir, scan_folder
+from .data.preprocess import load_image, to_tensor
 from .errors import ConfigError, ConversionError, DataError
-from .manifest import MANIFEST_FORMAT, MANIFEST_VERSION, write_manifest
-from .policies import Predictions, expand_policies
-from .preprocess import load_image, to_tensor
+from .models.checkpoint import DEFAULT_MODEL, load_model
+from .models.drnet import DRNet, fold_resolution
+from .policy.registry import Predictions, expand_policies
+from .runtime.manifest import MANIFEST_FORMAT, MANIFEST_VERSION, write_manifest
 
 FP32_ATOL = 1e-3  # largest |logit difference| allowed between a converted fp32 model and PyTorch
 
@@ -301,7 +302,7 @@ def _calibrate_target(
 
 def held_predictions(model: Any, cal: CalibrationSet, batch: int = 32) -> Predictions:
     """``model`` (a DRNet or converted artifacts) at every resolution on the held-aside photos."""
-    from .outputs import as_numpy, per_image_outputs
+    from .runtime.outputs import as_numpy, per_image_outputs
 
     net = as_numpy(model, model.resolutions, model.preprocess)
     res = list(net.resolutions)
@@ -323,8 +324,8 @@ def policy_agreement(net: DRNet, root: Path, target: str, cal: CalibrationSet, l
     """How often ``target``'s files make PyTorch fp32's decisions (resolutions run and the one
     answered) under the policy they will run, on the held-aside photos; logs a warning when the policy
     moved and the sample is large enough to say so."""
-    from .runnable import macs_by_resolution
-    from .runtime import ArtifactDRNet
+    from .runtime.artifacts import ArtifactDRNet
+    from .runtime.interface import macs_by_resolution
 
     art = ArtifactDRNet(root, target, threads=2)
     name = (art.policy or {}).get("name") or ("drnet" if art.has_predictor else None)

@@ -10,13 +10,14 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .data import ClassList, ImageFolder, imagenet_classes, scan_folder
+from .data.classes import ClassList, imagenet_classes
+from .data.folders import ImageFolder, scan_folder
 from .errors import ConfigError, DataError, DrnetEdgeError
-from .options import parse_resolutions
-from .outputs import as_runnable, predict_folder  # noqa: F401  (re-exported: part of evaluate's API)
-from .policies import Policy, Predictions, check_policy_syntax, expand_policies, policy_names
-from .results import PolicyRow, compare_to_fixed_line, score
-from .runnable import RunnableDRNet, macs_by_resolution
+from .policy.registry import Policy, Predictions, check_policy_syntax, expand_policies, policy_names
+from .policy.rows import PolicyRow, compare_to_fixed_line, score
+from .resolutions import parse_resolutions
+from .runtime.interface import RunnableDRNet, macs_by_resolution
+from .runtime.outputs import as_runnable, predict_folder  # noqa: F401  (re-exported: part of evaluate's API)
 
 
 @dataclass
@@ -85,7 +86,7 @@ def default_policy_names(net: RunnableDRNet) -> list[str]:
 
 def default_model(model: str | Path | None, backbone: str | None) -> tuple[str | Path | None, str | None]:
     """With neither a model nor a backbone: the bundled default model (plain Lite0 when none is bundled)."""
-    from .checkpoint import DEFAULT_MODEL, list_models
+    from .models.checkpoint import DEFAULT_MODEL, list_models
 
     if model is not None or backbone is not None:
         return model, backbone
@@ -105,7 +106,7 @@ def load_runnable(
     """The model to evaluate (artifacts, a checkpoint or bundled name, or a plain backbone; with none
     of these the bundled default model) and its class list when it is not ImageNet's."""
     if runtime is not None or artifacts is not None:
-        from .runtime import ArtifactDRNet
+        from .runtime.artifacts import ArtifactDRNet
 
         if runtime is None or artifacts is None:
             raise ConfigError("--runtime and --artifacts go together: --runtime tflite|executorch|onnx --artifacts DIR")
@@ -117,13 +118,13 @@ def load_runnable(
     if model is not None:
         if weights is not None:
             raise ConfigError("--weights applies to --backbone; a --model checkpoint carries its own weights")
-        from .checkpoint import load_model
+        from .models.checkpoint import load_model
 
         res = parse_resolutions(resolutions) if resolutions else None
         net, classes, _ = load_model(model, backbone=backbone, resolutions=res)
         return net, classes
-    from .backbones import create_backbone, get_backbone_cfg
-    from .drnet import DRNet
+    from .models.backbones import create_backbone, get_backbone_cfg
+    from .models.drnet import DRNet
 
     assert backbone is not None
     cfg = get_backbone_cfg(backbone)
@@ -151,8 +152,8 @@ def model_facts(
     """The resolutions, default policy and predictor of the model ``load_runnable`` would load, from its
     checkpoint's metadata or its artifacts' manifest (no model built); None where only loading can tell
     (the loading then says what is wrong)."""
-    from .checkpoint import describe_checkpoint
-    from .manifest import read_manifest
+    from .models.checkpoint import describe_checkpoint
+    from .runtime.manifest import read_manifest
 
     if runtime is not None or artifacts is not None:
         if runtime is None or artifacts is None:
@@ -170,7 +171,7 @@ def model_facts(
         if (backbone is not None and backbone != info.backbone) or (res is not None and res != info.resolutions):
             return None
         return ModelFacts(info.resolutions, info.default_policy, info.has_predictor)
-    from .backbones import get_backbone_cfg
+    from .models.backbones import get_backbone_cfg
 
     assert backbone is not None
     res = parse_resolutions(resolutions) if resolutions is not None else list(get_backbone_cfg(backbone).resolutions)
@@ -329,7 +330,7 @@ def _baseline_result(
     ckpt: str | Path, folder: ImageFolder, batch_size: int, skip_bad: bool, progress: bool
 ) -> PolicyRow:
     """A plain model at its own (largest) resolution, on the same images."""
-    from .checkpoint import load_model
+    from .models.checkpoint import load_model
 
     net, _, _ = load_model(ckpt)
     r = net.resolutions[0]

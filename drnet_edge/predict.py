@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from .data.preprocess import IMAGE_EXTENSIONS, load_image
 from .errors import BadImageError, ConfigError, DataError
-from .preprocess import IMAGE_EXTENSIONS, load_image
 from .progress import progress_bar
 
 
@@ -117,8 +117,8 @@ def predict(
     runtime). Unreadable photos stop the run, or with ``skip_bad`` are counted and named."""
     from .bench.pipelines import Pipeline, default_policy, deployable_policies
     from .bench.run import choose_runtime
-    from .manifest import read_manifest
-    from .runtime import ArtifactDRNet
+    from .runtime.artifacts import ArtifactDRNet
+    from .runtime.manifest import read_manifest
 
     if top_k < 1:
         raise ConfigError("--top must be at least 1")

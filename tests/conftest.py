@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 import torch
 
-from drnet_edge.backbones import TF_LITE_PREPROCESS, create_backbone
-from drnet_edge.checkpoint import make_checkpoint, save_checkpoint
-from drnet_edge.data import ClassList
-from drnet_edge.drnet import DRNet, PredictorCfg, ResolutionPredictor, make_resolution_aware
+from drnet_edge.data.classes import ClassList
+from drnet_edge.models.backbones import TF_LITE_PREPROCESS, create_backbone
+from drnet_edge.models.checkpoint import make_checkpoint, save_checkpoint
+from drnet_edge.models.drnet import DRNet, PredictorCfg, ResolutionPredictor, make_resolution_aware
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
@@ -150,7 +150,7 @@ def tiny_checkpoint(
 ) -> Path:
     """A randomly initialised DRNet checkpoint over the registered ``backbone_name`` (3 classes,
     its own preprocessing), with per-resolution BN and a predictor (32 px thumbnail) when asked."""
-    from drnet_edge.backbones import get_backbone_cfg
+    from drnet_edge.models.backbones import get_backbone_cfg
 
     torch.manual_seed(seed)
     backbone = create_backbone(backbone_name, pretrained=False, num_classes=len(CLASSES))

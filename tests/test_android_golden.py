@@ -1,6 +1,6 @@
 """The Android core's golden vectors (android_demo/core/src/test/resources/golden) still describe Python's
 preprocessing (same crops from the same decoded PNGs, same normalised-tensor sha256) and Python's policy rule
-(``drnet_edge.cascade.run_spec`` on the golden logits gives the recorded decisions). If this fails, the
+(``drnet_edge.policy.spec.run_spec`` on the golden logits gives the recorded decisions). If this fails, the
 preprocessing or the rule changed: regenerate with ``.venv/bin/python android_demo/make_golden.py`` and rerun
 ``android_demo/run-jvm-tests.sh`` so the app follows."""
 
@@ -16,9 +16,7 @@ import cv2
 import numpy as np
 import pytest
 
-from drnet_edge.cascade import max_softmax, run_spec, softmax_signals
-from drnet_edge.manifest import Manifest
-from drnet_edge.preprocess import (
+from drnet_edge.data.preprocess import (
     Preprocess,
     center_crop_square,
     crop_and_resize,
@@ -27,6 +25,8 @@ from drnet_edge.preprocess import (
     to_model_input,
     to_tensor,
 )
+from drnet_edge.policy.spec import max_softmax, run_spec, softmax_signals
+from drnet_edge.runtime.manifest import Manifest
 
 REPO = Path(__file__).resolve().parents[1]
 GOLDEN = REPO / "android_demo" / "core" / "src" / "test" / "resources" / "golden"

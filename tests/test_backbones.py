@@ -3,8 +3,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from drnet_edge.backbones import create_backbone, get_backbone_cfg, list_backbones, load_state_dict_file
 from drnet_edge.errors import ConfigError, WeightsError
+from drnet_edge.models.backbones import create_backbone, get_backbone_cfg, list_backbones, load_state_dict_file
 
 
 @pytest.mark.parametrize("name", list_backbones())

@@ -16,8 +16,8 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from drnet_edge.cascade import Chain
 from drnet_edge.cli import app
+from drnet_edge.policy.spec import Chain
 
 from .conftest import write_image
 
@@ -309,12 +309,12 @@ def test_policies_need_no_model_built(
     inputs: dict[str, Path], monkeypatch: pytest.MonkeyPatch, policies: str, says: str
 ) -> None:
     """Policy names are checked against the checkpoint's metadata: no model is built for a typo."""
-    import drnet_edge.checkpoint
+    import drnet_edge.models.checkpoint
 
     def built(*args: object, **kwargs: object) -> None:
         raise AssertionError("a model was built")
 
-    monkeypatch.setattr(drnet_edge.checkpoint, "build_model", built)
+    monkeypatch.setattr(drnet_edge.models.checkpoint, "build_model", built)
     result = runner.invoke(app, [*_args(EVAL, inputs), "--policies", policies])
     assert result.exit_code == 2 and says in result.stderr, (result.exit_code, result.stderr, result.exception)
 
@@ -328,12 +328,12 @@ def test_bench_policies_load_no_model(
 ) -> None:
     """bench --policies is checked (syntax, then the manifest's resolutions) before any model or runtime loads."""
     import drnet_edge.bench.local
-    import drnet_edge.runtime
+    import drnet_edge.runtime.artifacts
 
     def loaded(*args: object, **kwargs: object) -> None:
         raise AssertionError("a model or runtime was loaded")
 
-    monkeypatch.setattr(drnet_edge.runtime.ArtifactDRNet, "__init__", loaded)
+    monkeypatch.setattr(drnet_edge.runtime.artifacts.ArtifactDRNet, "__init__", loaded)
     monkeypatch.setattr(drnet_edge.bench.local, "warm_runtime", loaded)
     result = runner.invoke(app, [*_args(BENCH, {**inputs, "art": onnx_artifacts}), "--policies", policies])
     lines = result.stderr.strip().splitlines()
@@ -346,7 +346,7 @@ def test_bench_table_keeps_policy_names_whole_at_80_columns(onnx_artifacts: Path
     from rich.console import Console
 
     from drnet_edge.bench import BenchOptions, run_bench
-    from drnet_edge.bench.report import bench_table, model_table
+    from drnet_edge.bench.markdown import bench_table, model_table
 
     cascade = "cascade-margin-48:0.266-64"
     opts = BenchOptions(data=inputs["data"], limit=2, runs=1, warmup=0, progress=False, policies=(cascade,))
@@ -371,11 +371,11 @@ def test_bench_imports_the_runtime_before_timing_loads(
 ) -> None:
     """The runtime's first import and set-up (ExecuTorch's: ~19 s) is paid by an untimed load before the
     timed ones, so no model's load time carries it; the report says what it cost."""
-    import drnet_edge.runtime
+    import drnet_edge.runtime.artifacts
     from drnet_edge.converters import get_target
 
     events: list[str] = []
-    target, real_init = get_target("onnx"), drnet_edge.runtime.ArtifactDRNet.__init__
+    target, real_init = get_target("onnx"), drnet_edge.runtime.artifacts.ArtifactDRNet.__init__
     real_load = target.load
 
     def load(*args: object, **kwargs: object) -> object:
@@ -387,7 +387,7 @@ def test_bench_imports_the_runtime_before_timing_loads(
         real_init(self, *args, **kwargs)
 
     monkeypatch.setattr(target, "load", load)
-    monkeypatch.setattr(drnet_edge.runtime.ArtifactDRNet, "__init__", init)
+    monkeypatch.setattr(drnet_edge.runtime.artifacts.ArtifactDRNet, "__init__", init)
     js = tmp_path / "b.json"
     result = runner.invoke(
         app, [*_args([*BENCH, "--data", "{data}"], {**inputs, "art": onnx_artifacts}), "--json", str(js)]
@@ -402,7 +402,7 @@ def test_busy_machine_warnings_are_pure_functions() -> None:
     """Other work on the cores the bench needs (sampled just before and after the run), or a median no
     quiet machine gives."""
     from drnet_edge.bench.run import _others_busy
-    from drnet_edge.bench.stats import impossible_latency_warning, load_warning
+    from drnet_edge.bench.timing import impossible_latency_warning, load_warning
 
     assert load_warning(0.2, 0.1, cores=2, threads=2) is None  # a quiet machine
     assert load_warning(None, None, cores=2, threads=2) is None  # nothing to measure on this system
@@ -576,12 +576,12 @@ def test_dangling_symlink_is_skipped_and_counted(inputs: dict[str, Path], tmp_pa
 def test_unexpected_error_is_one_line_with_its_own_exit_code(
     inputs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import drnet_edge.report
+    import drnet_edge.tables
 
     def bug(*args: object, **kwargs: object) -> None:
         raise ZeroDivisionError("a bug")
 
-    monkeypatch.setattr(drnet_edge.report, "policy_table", bug)
+    monkeypatch.setattr(drnet_edge.tables, "policy_table", bug)
     args = ["eval", "--quiet", "--model", str(inputs["ckpt"]), "--data", str(inputs["data"]), "--limit", "2"]
     result = runner.invoke(app, args)
     assert result.exit_code == 70, (result.exit_code, result.stderr)
@@ -596,12 +596,12 @@ def test_a_failed_final_write_keeps_the_results_on_screen(
 ) -> None:
     import errno
 
-    import drnet_edge.report
+    import drnet_edge._io
 
     def disk_full(path: object, report: object) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(drnet_edge.report, "save_json", disk_full)
+    monkeypatch.setattr(drnet_edge._io, "atomic_write_json", disk_full)
     js = tmp_path / "r.json"
     args = ["eval", "--quiet", "--model", inputs["ckpt"], "--data", inputs["data"], "--limit", "2", "--json", js]
     result = runner.invoke(app, list(map(str, args)))

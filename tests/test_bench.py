@@ -17,10 +17,10 @@ from typer.testing import CliRunner
 from drnet_edge.bench import BenchOptions, run_bench
 from drnet_edge.bench.adb import parse_devices
 from drnet_edge.bench.energy import parse_energy_value
+from drnet_edge.bench.markdown import markdown
 from drnet_edge.bench.parsers import ToolOutputError, parse_benchmark_model, parse_executor_runner
 from drnet_edge.bench.profiles import load_profiles, profile_for_model
-from drnet_edge.bench.report import markdown
-from drnet_edge.bench.stats import latency_stats, pool_stats
+from drnet_edge.bench.timing import latency_stats, pool_stats
 from drnet_edge.cli import app
 from drnet_edge.errors import ConfigError
 
@@ -519,7 +519,7 @@ def test_android_bench_options_reach_bench_android(fake_adb, tiny_artifacts: Pat
     from drnet_edge.bench.adb import Adb
     from drnet_edge.bench.android import select_device
     from drnet_edge.bench.android_run import bench_android
-    from drnet_edge.manifest import read_manifest
+    from drnet_edge.runtime.manifest import read_manifest
 
     fake_adb()
     logged: list[str] = []

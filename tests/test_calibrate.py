@@ -10,19 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from drnet_edge.calibrate import (
-    candidate_chains,
-    clopper_pearson_upper,
-    photos_needed,
-    pick,
-    replay_candidates,
-    select_policy,
-)
-from drnet_edge.checkpoint import load_model, read_checkpoint
-from drnet_edge.crossfit import fold_ids, out_of_fold
 from drnet_edge.errors import ConfigError
 from drnet_edge.evaluate import evaluate
-from drnet_edge.policies import Predictions
+from drnet_edge.models.checkpoint import load_model, read_checkpoint
+from drnet_edge.policy.candidates import candidate_chains, clopper_pearson_upper, photos_needed, pick, replay_candidates
+from drnet_edge.policy.crossfit import fold_ids, out_of_fold
+from drnet_edge.policy.registry import Predictions
+from drnet_edge.policy.selection import select_policy
 
 from .conftest import run_cli
 
@@ -70,7 +64,7 @@ def test_a_chain_ending_below_the_largest_wins_when_that_resolution_is_as_good()
 
 
 def test_the_reference_is_the_fixed_candidate_with_most_macs_in_any_order() -> None:
-    from drnet_edge.calibrate import Candidate, reference
+    from drnet_edge.policy.candidates import Candidate, reference
 
     cands = [
         Candidate("cascade-64:0.5-96", 0.9, 5.0, 0, 0, 10, {"kind": "cascade"}),

@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 import torch
 
-from drnet_edge.checkpoint import load_model
 from drnet_edge.convert import FP32_ATOL, convert
 from drnet_edge.converters import get_target, list_routes, list_targets
 from drnet_edge.errors import ArtifactError, ConfigError, ConversionError, DataError
 from drnet_edge.evaluate import evaluate
+from drnet_edge.models.checkpoint import load_model
 
 from .conftest import CLASSES, SMALL_BACKBONES, copy_artifacts
 
@@ -73,8 +73,8 @@ def test_convert_and_run_every_route(tiny, tiny_converted, target: str, route: s
 def _check_pixel_input(out: Path, target: str) -> None:
     """An int8 TFLite model takes int8 input; the table-lookup input gives the very logits of the
     float input quantised by the runner."""
-    from drnet_edge.preprocess import to_array, to_model_input
-    from drnet_edge.runtime import ArtifactDRNet
+    from drnet_edge.data.preprocess import to_array, to_model_input
+    from drnet_edge.runtime.artifacts import ArtifactDRNet
 
     art = ArtifactDRNet(out, target)
     rng = np.random.default_rng(0)
@@ -308,7 +308,7 @@ def test_real_default_model_converts_with_parity(tmp_path: Path) -> None:
         "backbone_128",
     }
     assert all(c["max_abs_diff"] <= FP32_ATOL for c in parity["targets"]["onnx"].values())
-    from drnet_edge.data import sample_dir
+    from drnet_edge.data.folders import sample_dir
 
     a = evaluate(sample_dir(), runtime="onnx", artifacts=out, policies="fixed-224,drnet", limit=12, progress=False)
     b = evaluate(sample_dir(), model="lite0-imagenet", policies="fixed-224,drnet", limit=12, progress=False)

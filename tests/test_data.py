@@ -2,7 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from drnet_edge.data import imagenet_classes, read_class_file, sample_dir, scan_folder
+from drnet_edge.data.classes import imagenet_classes, read_class_file
+from drnet_edge.data.folders import sample_dir, scan_folder
 from drnet_edge.errors import DataError
 
 from .conftest import write_image

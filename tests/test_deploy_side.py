@@ -1,15 +1,15 @@
 """The deploy side runs without PyTorch: numpy, OpenCV and the target's runtime package only.
 
-Deploy side: preprocessing, the policy logic, the manifest, the runtime (a loader per target and
-``ArtifactDRNet``), ``predict``, the local bench, ``eval`` and ``calibrate`` of converted files, and the
-CLI itself. Build side (PyTorch): data augmentation, models, training, conversion, and ``eval`` /
-``calibrate`` of a checkpoint.
+Deploy side: ``data/`` (preprocessing, class lists, image folders), ``policy/`` (the policy logic),
+``runtime/`` (the manifest, ``ArtifactDRNet``) and a loader per target, ``predict``, the bench, ``verify``,
+``eval`` and ``calibrate`` of converted files, and the CLI itself. Build side (PyTorch): ``data/augment.py``,
+``models/``, ``train/``, conversion, and ``eval`` / ``calibrate`` of a checkpoint.
 
 Each check runs in a fresh interpreter where torch, torchvision and timm cannot be imported: a finder
 placed first on ``sys.meta_path`` raises ``ModuleNotFoundError`` for them, as on a machine where they
 are not installed. (Not ``sys.modules["torch"] = None``: scipy's ``array_api_compat`` calls
 ``getattr`` on whatever ``sys.modules["torch"]`` holds, and crashes on ``None``, so
-``import drnet_edge.candidates`` would fail for a reason no real machine has.)
+``import drnet_edge.policy.candidates`` would fail for a reason no real machine has.)
 """
 
 from __future__ import annotations
@@ -49,25 +49,29 @@ def loaded_blocked():
 # Every module of the deploy side. Importing one must not import torch (nor fail for want of it).
 DEPLOY_MODULES = (
     "drnet_edge",
+    # shared: errors, atomic writes, progress, third-party logs, --resolutions, tables and plots
     "drnet_edge.errors",
     "drnet_edge._io",
     "drnet_edge.progress",
     "drnet_edge.logs",
-    "drnet_edge.options",
-    "drnet_edge.report",
-    # preprocessing, class lists, image folders
-    "drnet_edge.preprocess",
-    "drnet_edge.classes",
+    "drnet_edge.resolutions",
+    "drnet_edge.tables",
+    "drnet_edge.plots",
+    # data/: preprocessing, class lists, image folders (augment.py is build side)
     "drnet_edge.data",
-    # policy logic
-    "drnet_edge.cascade",
-    "drnet_edge.policies",
-    "drnet_edge.results",
-    "drnet_edge.stats",
-    "drnet_edge.candidates",
-    "drnet_edge.crossfit",
-    # runtime: the manifest, the target registry and each target's loader, ArtifactDRNet
-    "drnet_edge.manifest",
+    "drnet_edge.data.preprocess",
+    "drnet_edge.data.classes",
+    "drnet_edge.data.folders",
+    # policy/: the policy logic
+    "drnet_edge.policy",
+    "drnet_edge.policy.spec",
+    "drnet_edge.policy.registry",
+    "drnet_edge.policy.rows",
+    "drnet_edge.policy.stats",
+    "drnet_edge.policy.candidates",
+    "drnet_edge.policy.crossfit",
+    "drnet_edge.policy.selection",
+    # the target registry and each target's loader
     "drnet_edge.converters",
     "drnet_edge.converters.base",
     "drnet_edge.converters._int8_io",
@@ -75,11 +79,14 @@ DEPLOY_MODULES = (
     "drnet_edge.converters.tflite_onnx2tf",
     "drnet_edge.converters.onnx_ort",
     "drnet_edge.converters.executorch_xnnpack",  # importable; ExecuTorch's own runtime needs torch to load
-    "drnet_edge.runnable",
+    # runtime/: the manifest, RunnableDRNet, ArtifactDRNet, per-image outputs
     "drnet_edge.runtime",
+    "drnet_edge.runtime.manifest",
+    "drnet_edge.runtime.interface",
+    "drnet_edge.runtime.artifacts",
+    "drnet_edge.runtime.outputs",
     # what runs converted files: predict, eval/calibrate --artifacts, the bench, verify
     "drnet_edge.predict",
-    "drnet_edge.outputs",
     "drnet_edge.evaluate",
     "drnet_edge.calibrate",
     "drnet_edge.bench",
@@ -89,22 +96,26 @@ DEPLOY_MODULES = (
     "drnet_edge.bench.app",
     "drnet_edge.bench.energy",
     "drnet_edge.bench.local",
+    "drnet_edge.bench.markdown",
     "drnet_edge.bench.options",
     "drnet_edge.bench.parsers",
     "drnet_edge.bench.pipelines",
     "drnet_edge.bench.profiles",
-    "drnet_edge.bench.report",
     "drnet_edge.bench.run",
-    "drnet_edge.bench.stats",
+    "drnet_edge.bench.timing",
     "drnet_edge.verify",
     "drnet_edge.verify.check",
-    "drnet_edge.verify.report",
+    "drnet_edge.verify.findings",
     "drnet_edge.verify.score",
     "drnet_edge.verify.userland",
     "drnet_edge.verify.worker",
     # the command line (importing the app registers every command)
     "drnet_edge.cli",
 )
+# Sub-packages that are deploy side as a whole (every module in them is listed above), and the
+# build-side exceptions inside them.
+DEPLOY_PACKAGES = ("data", "policy", "runtime", "bench", "verify")
+BUILD_SIDE_INSIDE = {"drnet_edge.data.augment"}
 
 _IMPORT_EACH = (
     BLOCKER
@@ -157,6 +168,16 @@ def test_deploy_side_module_imports_without_torch(imported_without_torch: dict, 
     got = imported_without_torch[module]
     assert got["error"] is None, got["error"]
     assert got["torch_modules"] == [], f"importing {module} imported {got['torch_modules']}"
+
+
+def test_every_module_of_a_deploy_side_package_is_listed() -> None:
+    pkg = Path(__file__).resolve().parents[1] / "drnet_edge"
+    found = {
+        ".".join(("drnet_edge", name, *p.relative_to(pkg / name).with_suffix("").parts)).removesuffix(".__init__")
+        for name in DEPLOY_PACKAGES
+        for p in (pkg / name).rglob("*.py")
+    }
+    assert sorted(found - set(DEPLOY_MODULES) - BUILD_SIDE_INSIDE) == []
 
 
 def cli_without_torch(*args: str) -> None:

@@ -6,10 +6,11 @@ import pytest
 import torch
 from torch import nn
 
-from drnet_edge.backbones import TF_LITE_PREPROCESS, create_backbone
-from drnet_edge.checkpoint import load_model, make_checkpoint, read_checkpoint, save_checkpoint
-from drnet_edge.data import ClassList
-from drnet_edge.drnet import (
+from drnet_edge.data.classes import ClassList
+from drnet_edge.errors import CheckpointError, ConfigError
+from drnet_edge.models.backbones import TF_LITE_PREPROCESS, create_backbone
+from drnet_edge.models.checkpoint import load_model, make_checkpoint, read_checkpoint, save_checkpoint
+from drnet_edge.models.drnet import (
     DRNet,
     PredictorCfg,
     ResolutionBN,
@@ -20,8 +21,7 @@ from drnet_edge.drnet import (
     make_resolution_aware,
     set_resolution,
 )
-from drnet_edge.errors import CheckpointError, ConfigError
-from drnet_edge.runnable import run_at_chosen
+from drnet_edge.runtime.interface import run_at_chosen
 from drnet_edge.train import TrainStep
 
 RES = [64, 48]
@@ -124,7 +124,7 @@ def test_predictor_macs_budget_for_the_default_predictor() -> None:
         TF_LITE_PREPROCESS,
         backbone_name="efficientnet_lite0",
     )
-    from drnet_edge.macs import backbone_macs
+    from drnet_edge.models.macs import backbone_macs
 
     assert model.predictor_macs() <= 0.05 * backbone_macs("efficientnet_lite0", 224)
 

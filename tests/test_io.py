@@ -22,7 +22,7 @@ def test_failed_write_leaves_previous_file_intact(tmp_path: Path) -> None:
 
 def test_runtime_and_bench_import_without_the_trainer_or_export_tools() -> None:
     loaded = modules_after_importing(
-        "drnet_edge.runtime", "drnet_edge.bench", "drnet_edge.manifest", "drnet_edge.policies"
+        "drnet_edge.runtime.artifacts", "drnet_edge.bench", "drnet_edge.runtime.manifest", "drnet_edge.policy.registry"
     )
     export_tools = ("litert_torch", "onnx2tf", "tensorflow", "onnxsim")
     found = [n for n in loaded if n.startswith("drnet_edge.train") or n.split(".")[0] in export_tools]

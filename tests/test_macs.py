@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from torch import nn
 
-from drnet_edge.macs import backbone_macs, count_macs
+from drnet_edge.models.macs import backbone_macs, count_macs
 
 
 def test_conv_macs_match_definition() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from drnet_edge.errors import ArtifactError
-from drnet_edge.manifest import MANIFEST_VERSION, Manifest, read_manifest
+from drnet_edge.runtime.manifest import MANIFEST_VERSION, Manifest, read_manifest
 
 
 def manifest_dict(version: int = MANIFEST_VERSION, **extra: object) -> dict:

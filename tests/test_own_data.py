@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from drnet_edge.cli import app
-from drnet_edge.manifest import read_manifest
+from drnet_edge.runtime.manifest import read_manifest
 
 from .conftest import write_image
 

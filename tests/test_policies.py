@@ -3,9 +3,8 @@ import re
 import numpy as np
 import pytest
 
-from drnet_edge.cascade import Chain, run_cascade
 from drnet_edge.errors import ConfigError
-from drnet_edge.policies import (
+from drnet_edge.policy.registry import (
     Predictions,
     cascade_decision,
     check_policy_syntax,
@@ -13,7 +12,8 @@ from drnet_edge.policies import (
     policy_names,
     smallest_true,
 )
-from drnet_edge.results import compare_to_fixed_line, fixed_frontier_at, score, upper_hull
+from drnet_edge.policy.rows import compare_to_fixed_line, fixed_frontier_at, score, upper_hull
+from drnet_edge.policy.spec import Chain, run_cascade
 
 RES = [224, 160, 96]
 MACS = {224: 300_000_000, 160: 150_000_000, 96: 50_000_000}
@@ -148,9 +148,9 @@ def test_eval_breaks_top1_ties_to_the_lower_class_like_the_deployed_runtimes(tin
     import torch
     from torch import nn
 
-    from drnet_edge.data import scan_folder
-    from drnet_edge.evaluate import predict_folder
-    from drnet_edge.preprocess import Preprocess
+    from drnet_edge.data.folders import scan_folder
+    from drnet_edge.data.preprocess import Preprocess
+    from drnet_edge.runtime.outputs import predict_folder
 
     class Tied(nn.Module):
         def forward(self, x: torch.Tensor) -> torch.Tensor:  # 1,000 classes; 1, 500 and 900 tie for the maximum

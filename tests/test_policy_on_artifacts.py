@@ -13,8 +13,8 @@ from drnet_edge._io import sha256_file
 from drnet_edge.bench.pipelines import default_spec
 from drnet_edge.calibrate import calibrate
 from drnet_edge.convert import convert
-from drnet_edge.manifest import read_manifest, verify_artifacts
-from drnet_edge.runtime import ArtifactDRNet
+from drnet_edge.runtime.artifacts import ArtifactDRNet
+from drnet_edge.runtime.manifest import read_manifest, verify_artifacts
 from drnet_edge.verify.score import policies_for
 
 from .conftest import run_cli

@@ -2,8 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from drnet_edge.errors import BadImageError, ConfigError
-from drnet_edge.preprocess import (
+from drnet_edge.data.preprocess import (
     Preprocess,
     center_crop_square,
     crop_and_resize,
@@ -13,6 +12,7 @@ from drnet_edge.preprocess import (
     resize_square,
     to_tensor,
 )
+from drnet_edge.errors import BadImageError, ConfigError
 
 from .conftest import write_image
 
@@ -86,7 +86,7 @@ def test_load_image_rgb_and_bad_file(tmp_path) -> None:
 def test_to_array_is_the_float_arithmetic_bit_for_bit(shape: tuple[int, ...]) -> None:
     import numpy as np
 
-    from drnet_edge.preprocess import Preprocess, to_array
+    from drnet_edge.data.preprocess import Preprocess, to_array
 
     rng = np.random.default_rng(0)
     x = rng.integers(0, 256, size=shape, dtype=np.uint8)
@@ -107,7 +107,7 @@ def test_to_model_input_is_normalise_then_quantise_bit_for_bit(dtype: str, zero_
     import numpy as np
 
     from drnet_edge.converters._int8_io import quantize
-    from drnet_edge.preprocess import Preprocess, to_array, to_model_input
+    from drnet_edge.data.preprocess import Preprocess, to_array, to_model_input
 
     x = np.random.default_rng(1).integers(0, 256, size=(2, 9, 9, 3), dtype=np.uint8)
     for pre in (Preprocess(), Preprocess(mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5))):

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from drnet_edge.checkpoint import read_checkpoint
 from drnet_edge.errors import CheckpointError, ConfigError
 from drnet_edge.evaluate import evaluate
+from drnet_edge.models.checkpoint import read_checkpoint
 from drnet_edge.train import TrainConfig, train
 
 from .conftest import write_image

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 import torch
 
-from drnet_edge.backbones import create_backbone
-from drnet_edge.checkpoint import read_checkpoint
-from drnet_edge.data import fold_of
-from drnet_edge.drnet import ResolutionBN
+from drnet_edge.data.folders import fold_of
 from drnet_edge.errors import CheckpointError, ConfigError
+from drnet_edge.models.backbones import create_backbone
+from drnet_edge.models.checkpoint import read_checkpoint
+from drnet_edge.models.drnet import ResolutionBN
 from drnet_edge.train import TrainConfig, Trainer, resolve_joint_forward
 from drnet_edge.train import trainer as trainer_module
 
@@ -232,8 +232,8 @@ def test_distill_adds_the_largest_resolutions_kl_to_each_smaller_one(resnet_weig
     (none at the largest); the teacher gets no gradient from the KL term."""
     import torch.nn.functional as F
 
-    from drnet_edge.backbones import get_backbone_cfg
-    from drnet_edge.drnet import DRNet, make_resolution_aware, set_resolution
+    from drnet_edge.models.backbones import get_backbone_cfg
+    from drnet_edge.models.drnet import DRNet, make_resolution_aware, set_resolution
     from drnet_edge.train.step import TrainStep, distill_loss
 
     torch.manual_seed(0)

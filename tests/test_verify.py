@@ -16,13 +16,13 @@ import numpy as np
 import pytest
 import torch
 
-from drnet_edge.backbones import TF_LITE_PREPROCESS, create_backbone
-from drnet_edge.checkpoint import make_checkpoint, save_checkpoint
 from drnet_edge.cli import main
 from drnet_edge.convert import convert
-from drnet_edge.data import ClassList
-from drnet_edge.drnet import DRNet
+from drnet_edge.data.classes import ClassList
 from drnet_edge.errors import ConfigError
+from drnet_edge.models.backbones import TF_LITE_PREPROCESS, create_backbone
+from drnet_edge.models.checkpoint import make_checkpoint, save_checkpoint
+from drnet_edge.models.drnet import DRNet
 from drnet_edge.verify import userland as ul
 from drnet_edge.verify.check import VerifyOptions, run_verify, write_job
 from drnet_edge.verify.score import compare_outputs
@@ -223,7 +223,7 @@ def test_worker_reports_a_failing_model_and_runs_the_rest(int8_tflite: Path, tmp
     import subprocess
     import sys
 
-    from drnet_edge.manifest import read_manifest
+    from drnet_edge.runtime.manifest import read_manifest
     from drnet_edge.verify.check import _Target
 
     m = read_manifest(int8_tflite)

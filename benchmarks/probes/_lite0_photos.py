@@ -10,9 +10,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from drnet_edge.backbones import create_backbone, get_backbone_cfg
-from drnet_edge.data import fold_of, scan_folder
-from drnet_edge.preprocess import Preprocess, load_image
+from drnet_edge.data.folders import fold_of, scan_folder
+from drnet_edge.data.preprocess import Preprocess, load_image
+from drnet_edge.models.backbones import create_backbone, get_backbone_cfg
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 DATA = SHARED / "imagenet-sample-dev"

@@ -32,8 +32,8 @@ from _lite0_photos import DATA, SHARED, load_lite0_photos
 from torch import nn
 
 from drnet_edge._io import atomic_write_json
-from drnet_edge.data import scan_folder
-from drnet_edge.preprocess import center_crop_square, load_image, resize_square, to_tensor
+from drnet_edge.data.folders import scan_folder
+from drnet_edge.data.preprocess import center_crop_square, load_image, resize_square, to_tensor
 from drnet_edge.progress import progress_bar
 
 WOOF = SHARED / "imagewoof-train-3k"

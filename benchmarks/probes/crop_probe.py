@@ -17,7 +17,7 @@ import torch
 from _lite0_photos import DATA, load_lite0_photos
 
 from drnet_edge._io import atomic_write_json
-from drnet_edge.preprocess import center_crop_square, resize_square, to_tensor
+from drnet_edge.data.preprocess import center_crop_square, resize_square, to_tensor
 from drnet_edge.progress import progress_bar
 
 OUT = Path(__file__).resolve().parents[1] / "results" / "crop_probe.json"

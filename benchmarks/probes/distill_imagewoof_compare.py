@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import dynamic_policies as dp  # noqa: E402
 
 from drnet_edge._io import atomic_write_json, atomic_write_text  # noqa: E402
-from drnet_edge.results import paired  # noqa: E402
+from drnet_edge.policy.rows import paired  # noqa: E402
 
 OUT = Path(__file__).resolve().parents[1] / "results"
 DP_OUT = OUT / "dynamic_policies"  # the baseline's cached outcomes live there

@@ -38,13 +38,16 @@ from pathlib import Path
 import numpy as np
 
 from drnet_edge._io import atomic_write, atomic_write_json, atomic_write_text
-from drnet_edge.calibrate import calibration_record, pick, reference, replay_candidates, select_policy
-from drnet_edge.checkpoint import load_model, read_checkpoint, resolve_model, save_checkpoint
-from drnet_edge.data import fold_of, imagenet_classes, scan_folder
-from drnet_edge.evaluate import predict_folder, score_policies
-from drnet_edge.policies import expand_policies
-from drnet_edge.results import fixed_line_at, paired, score
-from drnet_edge.runnable import macs_by_resolution
+from drnet_edge.data.classes import imagenet_classes
+from drnet_edge.data.folders import fold_of, scan_folder
+from drnet_edge.evaluate import score_policies
+from drnet_edge.models.checkpoint import load_model, read_checkpoint, resolve_model, save_checkpoint
+from drnet_edge.policy.candidates import pick, reference, replay_candidates
+from drnet_edge.policy.registry import expand_policies
+from drnet_edge.policy.rows import fixed_line_at, paired, score
+from drnet_edge.policy.selection import calibration_record, select_policy
+from drnet_edge.runtime.interface import macs_by_resolution
+from drnet_edge.runtime.outputs import predict_folder
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 BASELINES = {"lite0-imagewoof": "lite0-imagewoof-base"}  # a plain model trained on the same photos, at 224

@@ -26,9 +26,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from drnet_edge._io import atomic_write_json
-from drnet_edge.checkpoint import load_model
-from drnet_edge.data import MultiResolutionDataset, collate_multires, scan_folder
-from drnet_edge.preprocess import to_tensor
+from drnet_edge.data.folders import MultiResolutionDataset, collate_multires, scan_folder
+from drnet_edge.data.preprocess import to_tensor
+from drnet_edge.models.checkpoint import load_model
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "imagenet-sample-dev"
 OUT = Path(__file__).resolve().parents[1] / "results" / "gate_probes.json"

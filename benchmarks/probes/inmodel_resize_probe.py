@@ -21,11 +21,11 @@ import torch
 import torch.nn.functional as F
 
 from drnet_edge._io import atomic_write_json
-from drnet_edge.backbones import create_backbone, get_backbone_cfg
-from drnet_edge.data import scan_folder
-from drnet_edge.preprocess import crop_and_resize, load_image, to_tensor
+from drnet_edge.data.folders import scan_folder
+from drnet_edge.data.preprocess import crop_and_resize, load_image, to_tensor
+from drnet_edge.models.backbones import create_backbone, get_backbone_cfg
+from drnet_edge.policy.rows import paired
 from drnet_edge.progress import progress_bar
-from drnet_edge.results import paired
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "imagenet-sample-dev"
 OUT = Path(__file__).resolve().parents[1] / "results" / "inmodel_resize_probe.json"

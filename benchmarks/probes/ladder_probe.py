@@ -6,13 +6,13 @@ stage's threshold it escalates to the next rung (Lite0 at 224, Lite1 at its nati
 the passes it ran. Compared, with paired standard errors, against fixed Lite0-224 and against the
 *fixed frontier*: the upper concave hull of the (MACs, top-1) points of every single network and
 resolution measured (any point on it is reached by sending photos at random to its two neighbouring
-fixed settings; per-image correctness interpolated by weight w as in ``drnet_edge.results.fixed_line_at``).
+fixed settings; per-image correctness interpolated by weight w as in ``drnet_edge.policy.rows.fixed_line_at``).
 The hull is drawn on all photos, so it is, if anything, flattered against the ladders.
 
 Photos: the 500 shared ImageNet photos in ``../shared/data/imagenet-sample-dev`` (one per even class
 index; public source: github.com/EliSchwartz/imagenet-sample-images), frozen PyTorch fp32 backbones.
 
-Cross-fit: the photos split in 2 folds by path hash (``drnet_edge.data.fold_of``, the test:0/2 and
+Cross-fit: the photos split in 2 folds by path hash (``drnet_edge.data.folders.fold_of``, the test:0/2 and
 test:1/2 of the other probes); each ladder's thresholds are picked on one fold (the most accurate,
 then the cheapest, whose mean MACs <= B x Lite0-224's, B in 0.8/0.9/1.0/1.2), applied to the other
 fold, swapped, and pooled, so every photo is scored once by thresholds that never saw it.
@@ -42,11 +42,11 @@ import numpy as np
 import torch
 
 from drnet_edge._io import atomic_write, atomic_write_json
-from drnet_edge.backbones import create_backbone, get_backbone_cfg
-from drnet_edge.data import fold_of, scan_folder
-from drnet_edge.evaluate import predict_folder
-from drnet_edge.macs import backbone_macs
-from drnet_edge.results import paired, upper_hull
+from drnet_edge.data.folders import fold_of, scan_folder
+from drnet_edge.models.backbones import create_backbone, get_backbone_cfg
+from drnet_edge.models.macs import backbone_macs
+from drnet_edge.policy.rows import paired, upper_hull
+from drnet_edge.runtime.outputs import predict_folder
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "imagenet-sample-dev"
 OUT = Path(__file__).resolve().parents[1] / "results" / "ladder_probe.json"

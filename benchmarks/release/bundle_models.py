@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 
 from drnet_edge._io import atomic_write_json, sha256_file
-from drnet_edge.checkpoint import export_for_shipping
+from drnet_edge.models.checkpoint import export_for_shipping
 
 MODELS = Path(__file__).resolve().parents[2] / "drnet_edge" / "resources" / "models"
 

@@ -12,7 +12,7 @@ OUT=${1:-out/deploy}
 FULL=.venv/bin/drnet-edge
 DVENV=$OUT/venv
 ART=$OUT/tflite-int8
-SAMPLE=$(.venv/bin/python -c "from drnet_edge.data import sample_dir; print(sample_dir())")
+SAMPLE=$(.venv/bin/python -c "from drnet_edge.data.folders import sample_dir; print(sample_dir())")
 mkdir -p "$OUT"
 [ -f "$ART/manifest.json" ] || $FULL convert --target tflite --int8 --via litert --out "$ART"
 run_all() {  # run_all DRNET_EDGE TAG
@@ -24,7 +24,9 @@ run_all "$FULL" full
 if [ ! -x "$DVENV/bin/drnet-edge" ]; then
   python3 -m venv "$DVENV"
   "$DVENV/bin/python" -m pip install --quiet --upgrade pip
-  rm -rf "$OUT/wheel" && .venv/bin/python -m pip wheel --quiet --no-deps --no-build-isolation -w "$OUT/wheel" .
+  # setuptools' build/ keeps files of earlier builds (a moved module would ship twice): start clean, leave none
+  rm -rf "$OUT/wheel" build && .venv/bin/python -m pip wheel --quiet --no-deps --no-build-isolation -w "$OUT/wheel" .
+  rm -rf build
   "$DVENV/bin/python" -m pip install --quiet "$OUT"/wheel/drnet_edge-*.whl
 fi
 if "$DVENV/bin/python" -c "import torch" 2>/dev/null; then

@@ -18,7 +18,7 @@ Objectives, fixed before any run: ``lite0-imagewoof`` ``--target-ratio 0.60``; `
 ``--max-drop 1.0``.
 
 **Cross-fit.** The photos are split in 5 folds by hash; each fold is scored by the policy that
-``drnet-edge calibrate``'s selection (:func:`drnet_edge.calibrate.select_policy`: policy family out of
+``drnet-edge calibrate``'s selection (:func:`drnet_edge.policy.selection.select_policy`: policy family out of
 fold on its own 5 inner folds, then the family's best) chose on the other 4; pooled, every photo is
 scored once by a policy that never saw it. Each row: top-1, MACs against the largest resolution, and
 paired differences (points, SE) against the fixed frontier at the same MACs, the policy's random
@@ -42,14 +42,17 @@ from pathlib import Path
 import numpy as np
 
 from drnet_edge._io import atomic_write, atomic_write_json
-from drnet_edge.calibrate import calibration_record, reference, replay_candidates, select_policy
-from drnet_edge.checkpoint import load_model, read_checkpoint, resolve_model, save_checkpoint
-from drnet_edge.crossfit import fold_ids, out_of_fold
-from drnet_edge.data import imagenet_classes, scan_folder
-from drnet_edge.evaluate import predict_folder, score_policies
-from drnet_edge.policies import Predictions, expand_policies
-from drnet_edge.results import fixed_frontier_at, paired
-from drnet_edge.runnable import macs_by_resolution
+from drnet_edge.data.classes import imagenet_classes
+from drnet_edge.data.folders import scan_folder
+from drnet_edge.evaluate import score_policies
+from drnet_edge.models.checkpoint import load_model, read_checkpoint, resolve_model, save_checkpoint
+from drnet_edge.policy.candidates import reference, replay_candidates
+from drnet_edge.policy.crossfit import fold_ids, out_of_fold
+from drnet_edge.policy.registry import Predictions, expand_policies
+from drnet_edge.policy.rows import fixed_frontier_at, paired
+from drnet_edge.policy.selection import calibration_record, select_policy
+from drnet_edge.runtime.interface import macs_by_resolution
+from drnet_edge.runtime.outputs import predict_folder
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 FOLDS = 5
@@ -75,7 +78,7 @@ def outcomes(model: str, precision: str, sets: list, arts: Path, cache: Path) ->
     if cache.is_file():
         return pickle.loads(cache.read_bytes())
     if precision == "int8":
-        from drnet_edge.runtime import ArtifactDRNet
+        from drnet_edge.runtime.artifacts import ArtifactDRNet
 
         net = ArtifactDRNet(arts / f"{model}-onnx2tf-int8", "tflite", threads=2)
         classes = net.classes

@@ -11,7 +11,7 @@ import argparse
 import shutil
 from pathlib import Path
 
-from drnet_edge.checkpoint import export_for_shipping
+from drnet_edge.models.checkpoint import export_for_shipping
 
 SHIPPED = (("joint.pt", "lite0-imagewoof.pt"), ("base.pt", "lite0-imagewoof-base.pt"))
 

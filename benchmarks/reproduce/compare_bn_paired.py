@@ -16,7 +16,7 @@ import torch
 
 import drnet_edge as de
 from drnet_edge._io import atomic_write_text
-from drnet_edge.stats import paired_top1
+from drnet_edge.policy.stats import paired_top1
 
 SUBSET = "test:0/5"
 VARIANTS = ("resolution-bn", "shared-bn")  # ref, new

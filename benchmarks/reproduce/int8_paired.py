@@ -3,7 +3,7 @@ its paired standard error, and how often int8 and fp32 give the same class.
 
 The fp32 reference is the PyTorch model (the fp32 artifacts give its top-1 exactly; see the README's
 conversion table). Each route's int8 artifacts (from benchmarks/reproduce/convert_lite0_imagenet.sh and
-benchmarks/reproduce/convert_onnx2tf.sh) run through drnet_edge.runtime on the same photos. Default photos: the
+benchmarks/reproduce/convert_onnx2tf.sh) run through drnet_edge.runtime.artifacts on the same photos. Default photos: the
 whole of imagewoof-train-3k split into the held-out fold test:0/5 (628, the README's conversion
 table) and the other folds train:0/5 (2,372); the int8 recipe was fixed before any of the train:0/5
 figures were looked at, and the ImageNet backbone never trained on an Imagewoof photo. Writes
@@ -23,9 +23,9 @@ import torch
 
 import drnet_edge as de
 from drnet_edge._io import atomic_write_text
-from drnet_edge.policies import Predictions
-from drnet_edge.runtime import ArtifactDRNet
-from drnet_edge.stats import paired_top1
+from drnet_edge.policy.registry import Predictions
+from drnet_edge.policy.stats import paired_top1
+from drnet_edge.runtime.artifacts import ArtifactDRNet
 
 ROUTES = {
     "TFLite via onnx2tf": ("runs/convert/onnx2tf-int8", "tflite"),

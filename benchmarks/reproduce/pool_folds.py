@@ -11,7 +11,9 @@ from pathlib import Path
 
 from rich.console import Console
 
-from drnet_edge.report import policy_table, save_json, save_plot
+from drnet_edge._io import atomic_write_json
+from drnet_edge.plots import save_plot
+from drnet_edge.tables import policy_table
 
 
 def pool(reports: list[dict]) -> dict:
@@ -42,7 +44,7 @@ def main() -> None:
         policy_table(pooled, title=f"{pooled['backbone']}: {pooled['folds']}-fold CV, n={pooled['n']} held-out images")
     )
     if args.json:
-        save_json(args.json, pooled)
+        atomic_write_json(args.json, pooled)
     if args.plot:
         save_plot(args.plot, pooled)
 

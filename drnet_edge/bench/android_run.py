@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from .._io import sha256_file
 
 if TYPE_CHECKING:
-    from ..manifest import Manifest, TargetEntry
+    from ..runtime.manifest import Manifest, TargetEntry
 
 from .adb import Adb, AdbDevice, DeviceGone
 from .android import REMOTE_DIR, DeviceTool, android_device_info, find_binary, get_tool, push_if_changed, select_device
@@ -29,7 +29,7 @@ from .energy import EnergyMeter, IdleBaseline, measure_idle, net_energy_mj, open
 from .options import BenchOptions
 from .parsers import ModelTiming
 from .profiles import DeviceProfile, load_profiles
-from .stats import pool_stats
+from .timing import pool_stats
 
 
 def measure_android(root: Path, manifest: Manifest, target: str, opts: BenchOptions, previous: dict | None) -> tuple:

@@ -16,7 +16,7 @@ from .options import BenchOptions
 from .profiles import DeviceProfile
 
 if TYPE_CHECKING:
-    from ..manifest import Manifest
+    from ..runtime.manifest import Manifest
 
 APP_PACKAGE = "dev.drnetedge.demo"
 APP_FILES = f"/sdcard/Android/data/{APP_PACKAGE}/files"
@@ -28,7 +28,8 @@ def measure_app(
 ) -> tuple:
     """The demo app's own end-to-end measurement of ``opts.data``'s images; returns (report body,
     device info, images, skipped files, threads)."""
-    from ..data import imagenet_classes, scan_folder
+    from ..data.classes import imagenet_classes
+    from ..data.folders import scan_folder
 
     if target != "tflite":
         raise ConfigError("--app runs the demo app, which uses the tflite models: pass --runtime tflite")

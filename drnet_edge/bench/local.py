@@ -21,22 +21,22 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..data import ImageFolder
+from ..data.folders import ImageFolder
+from ..data.preprocess import center_crop_square, load_image, resize_square, to_model_input
 from ..errors import BadImageError, DataError
-from ..policies import Decision
-from ..preprocess import center_crop_square, load_image, resize_square, to_model_input
+from ..policy.registry import Decision
+from ..policy.rows import PolicyRow, compare_to_fixed_line, row_from_decision
+from ..policy.stats import bootstrap_ratio
 from ..progress import progress_bar
-from ..results import PolicyRow, compare_to_fixed_line, row_from_decision
-from ..runnable import macs_by_resolution
-from ..runtime import ArtifactDRNet
-from ..stats import bootstrap_ratio
+from ..runtime.artifacts import ArtifactDRNet
+from ..runtime.interface import macs_by_resolution
 from .energy import EnergyAccumulator, EnergyMeter, EnergyUnavailable, IdleBaseline, measure_idle, rapl_meter
 from .options import BenchOptions
 from .pipelines import Outcome, Pipeline, default_spec, pipelines
-from .stats import latency_stats
+from .timing import latency_stats
 
 if TYPE_CHECKING:
-    from ..manifest import TargetEntry
+    from ..runtime.manifest import TargetEntry
 
 SCHEDULE = "interleaved: each image runs every policy in rotating order, so all share one thermal state"
 

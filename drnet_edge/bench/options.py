@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from ..errors import ConfigError
-from ..policies import check_policy_syntax, policy_names
+from ..policy.registry import check_policy_syntax, policy_names
 
 ANDROID_HINT = "--device PROFILE, SERIAL or android"
 

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 
 from ..errors import DrnetEdgeError
-from .stats import LatencyStats, latency_stats
+from .timing import LatencyStats, latency_stats
 
 
 class ToolOutputError(DrnetEdgeError):

@@ -14,11 +14,11 @@ from typing import Any
 
 import numpy as np
 
-from ..cascade import run_spec, softmax_signals
+from ..data.preprocess import center_crop_square, resize_square, to_model_input
 from ..errors import ConfigError
-from ..policies import Policy, expand_policies
-from ..preprocess import center_crop_square, resize_square, to_model_input
-from ..runtime import ArtifactDRNet
+from ..policy.registry import Policy, expand_policies
+from ..policy.spec import run_spec, softmax_signals
+from ..runtime.artifacts import ArtifactDRNet
 from .options import naming_policy
 
 

@@ -22,7 +22,7 @@ from ..errors import ConfigError
 from .options import BenchOptions
 
 if TYPE_CHECKING:
-    from ..manifest import Manifest
+    from ..runtime.manifest import Manifest
 
 FORMAT = "drnet-edge/bench"
 VERSION = 1
@@ -35,8 +35,8 @@ def run_bench(artifacts: str | Path, opts: BenchOptions | None = None) -> dict:
     instead of the per-model tools. ``opts.resume`` (an earlier report of the same artifacts and
     device, marked incomplete) lets an interrupted Android run resume: models measured there are kept.
     """
-    from ..data import sample_dir
-    from ..manifest import read_manifest
+    from ..data.folders import sample_dir
+    from ..runtime.manifest import read_manifest
 
     opts = opts or BenchOptions()
     previous = read_previous(opts.resume) if opts.resume else None
@@ -87,10 +87,11 @@ def _measure_local(root: Path, manifest: Manifest, target: str, opts: BenchOptio
     """The real runtimes on this machine; returns (report body, device info, images, skipped files, threads).
     The runtime is imported and initialised first, outside every timed section (``runtime_init_ms``); the
     body's ``warnings`` say when the machine was busy (load average, or medians no quiet machine gives)."""
-    from ..data import imagenet_classes, scan_folder
-    from ..runtime import ArtifactDRNet
+    from ..data.classes import imagenet_classes
+    from ..data.folders import scan_folder
+    from ..runtime.artifacts import ArtifactDRNet
     from .local import bench_local, decode_images, local_device, warm_runtime
-    from .stats import impossible_latency_warning, load_warning
+    from .timing import impossible_latency_warning, load_warning
 
     threads = opts.threads or min(4, _cpu_count())
     load_before = _others_busy()
@@ -107,7 +108,7 @@ def _measure_local(root: Path, manifest: Manifest, target: str, opts: BenchOptio
     return body, local_device(), len(images), bad, threads
 
 
-def _others_busy(window_s: float = 0.5) -> float | None:
+def _others_busy(window_s: float = 0.25) -> float | None:
     """How many cores other processes keep busy now: the CPU time the whole machine spent over
     ``window_s`` (from ``/proc/stat``) while this process waits, in cores. Not the load average: that
     remembers the last minute, so a bench run right after another heavy command would always look busy.

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 
-from . import evaluation, predict, training, device, verify, info  # noqa: F401  isort: skip  (registers the commands in this order)
+from . import evaluation, prediction, training, device, verification, info  # noqa: F401  isort: skip  (registers the commands in this order)
 from ._app import app, console, err, friendly
 
 __all__ = ["app", "console", "err", "friendly", "main"]

@@ -198,7 +198,7 @@ def save_plot_output(
     flag: str, path: Path | None, report: dict, write: Callable[[Path, dict], object], x_key: str
 ) -> bool:
     """:func:`save_output` for a chart, or one line saying why there is nothing to plot."""
-    from ..report import plot_skip_reason
+    from ..plots import plot_skip_reason
 
     if path is None:
         return True

@@ -10,7 +10,7 @@ from rich.markup import escape
 
 from .._io import check_writable
 from ..errors import ConfigError, DrnetEdgeError
-from ..policies import policy_names
+from ..policy.registry import policy_names
 from ._app import app, check_output_paths, console, err, friendly, quiet_runtimes, save_output, save_plot_output
 
 
@@ -49,8 +49,8 @@ def convert_cmd(
     import torch
     from rich.table import Table
 
-    from ..calibrate import objective_of
     from ..convert import convert
+    from ..policy.selection import objective_of
 
     check_writable(out, "--out", directory=True)
     objective = None
@@ -170,8 +170,8 @@ def bench_cmd(
 
 def _bench_output(result: dict, json_out: Path | None, report: Path | None, plot: Path | None) -> None:
     """``bench``'s tables and files; exit code 3 when the run is incomplete."""
-    from ..bench.report import bench_table, model_table, save_latency_plot, save_markdown
-    from ..report import save_json
+    from .._io import atomic_write_json
+    from ..bench.markdown import bench_table, model_table, save_latency_plot, save_markdown
 
     if result["models"]:
         console.print(model_table(result))
@@ -179,7 +179,7 @@ def _bench_output(result: dict, json_out: Path | None, report: Path | None, plot
     console.print(f"[dim]{result['schedule']}; energy: {result['energy']['note']}[/]", highlight=False)
     for warning in result.get("warnings") or ():
         err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
-    ok = save_output("--json", json_out, lambda p: save_json(p, result), "JSON")
+    ok = save_output("--json", json_out, lambda p: atomic_write_json(p, result), "JSON")
     ok &= save_output("--report", report, lambda p: save_markdown(p, result), "report")
     ok &= save_plot_output("--plot", plot, result, save_latency_plot, "latency_ms")
     if not ok:

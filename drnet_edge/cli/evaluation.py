@@ -73,8 +73,8 @@ def eval_cmd(
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
 ) -> None:
     """Evaluate a DRNet (or a plain backbone) at each resolution and score resolution policies."""
-    from ..options import parse_resolutions
-    from ..policies import check_policy_syntax, policy_names
+    from ..policy.registry import check_policy_syntax, policy_names
+    from ..resolutions import parse_resolutions
 
     check_output_paths(files=(("--json", json_out),), plots=(("--plot", plot),))
     if resolutions is not None:
@@ -82,9 +82,12 @@ def eval_cmd(
     if policies is not None:
         check_policy_syntax(policy_names(policies))  # a typo answers before torch is even imported
 
-    from ..data import read_class_file, sample_dir
+    from .._io import atomic_write_json
+    from ..data.classes import read_class_file
+    from ..data.folders import sample_dir
     from ..evaluate import evaluate
-    from ..report import policy_table, save_json, save_plot, table_footer
+    from ..plots import save_plot
+    from ..tables import policy_table, table_footer
 
     if threads and artifacts is None:  # converted files run without PyTorch; --threads goes to their runtime
         import torch
@@ -115,7 +118,7 @@ def eval_cmd(
     report = result.to_json()
     console.print(policy_table(report))
     console.print(f"[dim]{table_footer(report)}[/]")
-    ok = save_output("--json", json_out, lambda p: save_json(p, report), "JSON")
+    ok = save_output("--json", json_out, lambda p: atomic_write_json(p, report), "JSON")
     ok &= save_plot_output("--plot", plot, report, save_plot, "macs_m")
     if not ok:
         raise typer.Exit(2)
@@ -178,10 +181,10 @@ def calibrate_cmd(
 ) -> None:
     """Choose a default policy (family out of fold, then its thresholds) on calibration photos; write a
     checkpoint, or record it in converted artifacts' manifest."""
-    from .._io import check_writable
+    from .._io import atomic_write_json, check_writable
     from ..calibrate import calibrate
-    from ..data import read_class_file
-    from ..report import calibration_table, save_json
+    from ..data.classes import read_class_file
+    from ..tables import calibration_table
 
     if artifacts is not None:
         _artifact_dir(artifacts)
@@ -219,7 +222,7 @@ def calibrate_cmd(
             progress=not quiet,
         )
     console.print(calibration_table(result))
-    if not save_output("--json", json_out, lambda p: save_json(p, result.record), "JSON"):
+    if not save_output("--json", json_out, lambda p: atomic_write_json(p, result.record), "JSON"):
         raise typer.Exit(2)
     if artifacts is not None:
         console.print(f"policy recorded for {runtime} in {result.out}")

@@ -25,7 +25,7 @@ def models_cmd(
     too): backbone, resolutions, classes, predictor, default policy, training."""
     from rich.table import Table
 
-    from ..checkpoint import bundled_models, read_checkpoint, resolve_model
+    from ..models.checkpoint import bundled_models, read_checkpoint, resolve_model
 
     if path is not None and model is not None and path != model:
         raise ConfigError(f"give one checkpoint to describe, as PATH or --model (got {path} and {model})")
@@ -46,7 +46,7 @@ def _describe(name_or_path: str) -> Table:
     from rich.markup import escape
     from rich.table import Table
 
-    from ..checkpoint import describe_checkpoint
+    from ..models.checkpoint import describe_checkpoint
 
     info = describe_checkpoint(name_or_path)
     meta = info.meta
@@ -86,8 +86,8 @@ def backbones_cmd(
     """List registered backbones, their weights source and default resolutions."""
     from rich.table import Table
 
-    from ..backbones import get_backbone_cfg, list_backbones
-    from ..macs import backbone_macs
+    from ..models.backbones import get_backbone_cfg, list_backbones
+    from ..models.macs import backbone_macs
 
     table = Table(title="registered backbones (any timm name works too, with --weights)")
     for col in ("name", "architecture", "pretrained weights", "resolutions") + (("MACs (M)",) if macs else ()):

@@ -103,10 +103,10 @@ def train_cmd(
 
     import torch
 
-    from .._io import check_writable
+    from .._io import atomic_write_json, check_writable
     from ..errors import ConfigError
-    from ..options import parse_resolutions
-    from ..report import policy_table, save_json
+    from ..resolutions import parse_resolutions
+    from ..tables import policy_table
     from ..train import TrainConfig, interrupted_note, train
     from ..train.summary import summarise
 
@@ -135,6 +135,6 @@ def train_cmd(
         raise typer.Exit(130) from None
     if summary.report is not None:
         console.print(policy_table(summary.report, title=f"{out} on {summary.report['n']} photos of {val}"))
-        save_json(Path(f"{out}.val.json"), summary.report)
+        atomic_write_json(Path(f"{out}.val.json"), summary.report)
     for line in summary.lines:
         console.print(line, highlight=False, markup=False, soft_wrap=True)

@@ -12,10 +12,10 @@ import torch
 import torch.nn.functional as F
 
 from .._io import atomic_write, sha256_file
-from ..checkpoint import resolve_model
-from ..data import ImageFolder
-from ..drnet import DRNet
-from ..preprocess import to_tensor
+from ..data.folders import ImageFolder
+from ..data.preprocess import to_tensor
+from ..models.checkpoint import resolve_model
+from ..models.drnet import DRNet
 from ..progress import progress_bar
 from .config import TrainConfig
 from .distributed import Dist

@@ -11,12 +11,13 @@ from typing import Any
 import torch
 
 from .._io import atomic_write_text
-from ..backbones import create_backbone, get_backbone_cfg, replace_head
-from ..checkpoint import build_model, read_checkpoint, resolve_model
-from ..data import WNID, ClassList, ImageFolder, _visible, imagenet_classes, read_class_file, scan_folder
-from ..drnet import DRNet, PredictorCfg, ResolutionPredictor, make_resolution_aware
+from ..data.classes import WNID, ClassList, imagenet_classes, read_class_file
+from ..data.folders import ImageFolder, _visible, scan_folder
 from ..errors import CheckpointError, ConfigError
-from ..macs import backbone_macs
+from ..models.backbones import create_backbone, get_backbone_cfg, replace_head
+from ..models.checkpoint import build_model, read_checkpoint, resolve_model
+from ..models.drnet import DRNet, PredictorCfg, ResolutionPredictor, make_resolution_aware
+from ..models.macs import backbone_macs
 from .config import TrainConfig
 
 

@@ -6,8 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..drnet import DRNet, gumbel_choice, macs_penalty, set_resolution
 from ..errors import ConfigError
+from ..models.drnet import DRNet, gumbel_choice, macs_penalty, set_resolution
 
 
 class TrainStep(nn.Module):

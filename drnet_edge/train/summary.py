@@ -61,8 +61,8 @@ def summarise(
 ) -> TrainSummary:
     """The closing summary of the run that wrote ``out`` in ``mode``; with ``val``, evaluate the
     checkpoint there (every fixed resolution, and the predictor with its random control)."""
-    from ..checkpoint import read_checkpoint
     from ..evaluate import evaluate
+    from ..models.checkpoint import read_checkpoint
 
     meta = read_checkpoint(out).get("meta") or {}
     summary = TrainSummary([f"trained {meta.get('epochs_done', '?')} epochs ({mode}) in {fmt_duration(elapsed_s)}"])

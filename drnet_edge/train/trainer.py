@@ -18,12 +18,12 @@ from torch.utils.data import DataLoader
 from torch.utils.data.distributed import DistributedSampler
 
 from .._io import atomic_write_text
-from ..checkpoint import make_checkpoint, read_checkpoint, save_checkpoint
-from ..drnet import gumbel_choice, macs_penalty
+from ..data.preprocess import to_tensor
 from ..errors import CheckpointError, DrnetEdgeError
-from ..options import parse_resolutions
-from ..preprocess import to_tensor
+from ..models.checkpoint import make_checkpoint, read_checkpoint, save_checkpoint
+from ..models.drnet import gumbel_choice, macs_penalty
 from ..progress import fmt_duration, progress_bar
+from ..resolutions import parse_resolutions
 from .cache import outcome_cache
 from .config import TrainConfig, resolve_joint_forward
 from .distributed import _ddp, close_distributed, init_distributed

@@ -1,5 +1,5 @@
 """The training data set: augmented views of every image at every resolution plus the predictor's
-thumbnail (the crops themselves come from :mod:`drnet_edge.augment`)."""
+thumbnail (the crops themselves come from :mod:`drnet_edge.data.augment`)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from ..augment import view_crops
-from ..data import ImageFolder
-from ..preprocess import Preprocess, load_image
+from ..data.augment import view_crops
+from ..data.folders import ImageFolder
+from ..data.preprocess import Preprocess, load_image
 
 
 class ViewDataset(Dataset):

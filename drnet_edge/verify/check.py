@@ -2,7 +2,7 @@
 (inside an emulated userland) and on this host, on the same preprocessed photos, then compared.
 
 The data path: the host decodes and preprocesses each photo once (the project's own rule, float32
-NCHW normalised, as :class:`~drnet_edge.runtime.ArtifactDRNet` feeds its runners), runs the host
+NCHW normalised, as :class:`~drnet_edge.runtime.artifacts.ArtifactDRNet` feeds its runners), runs the host
 runtimes, and writes the arrays with the model files into a job folder inside the userland; the
 worker (:mod:`drnet_edge.verify.worker`) runs there under ``QEMU_CPU`` once per emulated CPU and hands
 the outputs back as ``.npz``; the host scores both (:mod:`drnet_edge.verify.score`). Numerics only:
@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError, EmulationError
-from ..manifest import Manifest, TargetEntry, read_manifest, verify_artifacts
+from ..runtime.manifest import Manifest, TargetEntry, read_manifest, verify_artifacts
 from .score import AGREEMENT_FLOOR, compare_outputs, compare_policies
 from .userland import Userland, default_root, ensure_userland, exclusive, show_cpu, userland_command
 
@@ -147,8 +147,8 @@ def _collect(opts: VerifyOptions) -> tuple[list[_Target], list[dict]]:
 
 def _inputs(targets: list[_Target], opts: VerifyOptions) -> tuple[dict[str, np.ndarray], np.ndarray | None, list[str]]:
     """Each photo decoded once; float32 NCHW arrays per (preprocessing, size), keyed ``p<i>_<size>``."""
-    from ..data import sample_dir, scan_folder
-    from ..preprocess import crop_and_resize, load_image, to_array
+    from ..data.folders import sample_dir, scan_folder
+    from ..data.preprocess import crop_and_resize, load_image, to_array
     from ..progress import progress_bar
 
     first = targets[0].manifest
@@ -286,7 +286,7 @@ def _job_parent(land: Userland | None) -> Path:
 
 
 def run_verify(opts: VerifyOptions) -> dict[str, Any]:
-    """Run the check and return the report (see :mod:`drnet_edge.verify.report` for its tables)."""
+    """Run the check and return the report (see :mod:`drnet_edge.verify.findings` for its tables)."""
     import platform
 
     opts.validate()

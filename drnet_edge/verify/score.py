@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from ..manifest import Manifest, TargetEntry
-from ..policies import Policy, Predictions, expand_policies
+from ..policy.registry import Policy, Predictions, expand_policies
+from ..runtime.manifest import Manifest, TargetEntry
 
 AGREEMENT_FLOOR = 0.99  # below this on real photos a model is investigated (issue #13)
 

@@ -8,7 +8,7 @@ import java.util.Map;
 /**
  * Accumulates bench results per policy and per stage, and writes the "drnet-edge/app-bench" JSON
  * (schema in android_demo/README.md) that {@code drnet-edge bench --device X --app} reads. Per policy it keeps
- * the shared schema of drnet_edge.results.PolicyRow: where images were answered ({@code resolution_share}),
+ * the shared schema of drnet_edge.policy.rows.PolicyRow: where images were answered ({@code resolution_share}),
  * which resolutions ran ({@code pass_share}), {@code escalation_rate}, {@code mean_passes}, and MACs counting
  * every pass.
  */

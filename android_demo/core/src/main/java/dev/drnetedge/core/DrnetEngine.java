@@ -12,7 +12,7 @@ import java.util.function.LongSupplier;
  * predictor when the policy uses them; for each resolution the policy runs, one resize + normalisation and the
  * backbone (an int8 model whose runner {@link ModelRunner#takesQuantized takes its integer input} gets the bytes
  * straight from the pixels through one table lookup, no float buffer); top-k labels of the answering pass. The decisions are {@link PolicyRunner}'s (the same rule as
- * {@code drnet_edge.cascade.run_spec}); the default policy is the manifest's ({@link Manifest#defaultPolicy}).
+ * {@code drnet_edge.policy.spec.run_spec}); the default policy is the manifest's ({@link Manifest#defaultPolicy}).
  * Decoding is the caller's and is not timed.
  */
 public final class DrnetEngine {

@@ -13,14 +13,14 @@ import java.util.Map;
  * That policy is read from the selected target's own {@code targets.<target>.policy} when it has one (written
  * by {@code drnet-edge calibrate --artifacts DIR --runtime tflite}, calibrated on that target's converted,
  * e.g. int8, files), else from the top-level {@code policy} (copied from the PyTorch checkpoint); both have the
- * schema {@code {"name": ..., "spec": {...}, "calibration": {...}}} (drnet_edge.manifest.Manifest.policy_for).
+ * schema {@code {"name": ..., "spec": {...}, "calibration": {...}}} (drnet_edge.runtime.manifest.Manifest.policy_for).
  * Models are addressed by role: the predictor (its {@code resolution_index} is null) and the backbone of each
  * resolution index; file and model names carry no meaning. A newer version than {@link #NEWEST_VERSION} is
  * refused with a message saying to update the app.
  */
 public final class Manifest {
     public static final String FORMAT = "drnet-edge/artifacts";
-    /** The newest manifest version this app reads (drnet_edge.manifest.MANIFEST_VERSION). */
+    /** The newest manifest version this app reads (drnet_edge.runtime.manifest.MANIFEST_VERSION). */
     public static final int NEWEST_VERSION = 2;
 
     public final int version;

@@ -47,7 +47,7 @@ public final class ModelInfo {
 
     /**
      * Version-1 manifests written before {@code resolution_index} existed named their models "predictor" and
-     * "backbone_&lt;R&gt;"; like the Python reader (drnet_edge.manifest), only then is the role read from the name.
+     * "backbone_&lt;R&gt;"; like the Python reader (drnet_edge.runtime.manifest), only then is the role read from the name.
      */
     private static Integer legacyIndex(String name, List<Integer> resolutions) {
         if ("predictor".equals(name)) {

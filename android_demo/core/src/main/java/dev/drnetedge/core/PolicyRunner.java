@@ -5,7 +5,7 @@ import java.util.Collections;
 import java.util.List;
 
 /**
- * The deployed rule of every policy on one image: exactly {@code drnet_edge.cascade.run_spec}. The caller
+ * The deployed rule of every policy on one image: exactly {@code drnet_edge.policy.spec.run_spec}. The caller
  * supplies how to run the backbone at resolution index k (returning its logits) and the predictor (returning
  * its chosen index); this class decides what runs and which pass answers. Every pass counts: an escalated
  * image pays for each resolution it ran. A cascade stage compares its threshold with the pass's max softmax, or
@@ -116,7 +116,7 @@ public final class PolicyRunner {
 
     /**
      * The largest softmax probability of a logit vector, {@code 1 / sum(exp(z - max z))} in double precision
-     * (drnet_edge.cascade.max_softmax). NaN logits give NaN, which never reaches a threshold.
+     * (drnet_edge.policy.spec.max_softmax). NaN logits give NaN, which never reaches a threshold.
      */
     public static double maxSoftmax(float[] logits) {
         double max = Double.NEGATIVE_INFINITY;
@@ -140,7 +140,7 @@ public final class PolicyRunner {
 
     /**
      * The top-1 minus the top-2 softmax probability of a logit vector in double precision, as
-     * drnet_edge.cascade.softmax_signals: {@code p = exp(z - max z) / sum}, then the largest two of p subtracted
+     * drnet_edge.policy.spec.softmax_signals: {@code p = exp(z - max z) / sum}, then the largest two of p subtracted
      * (a single-class output: its probability, 1). NaN logits (or none) give NaN, which never reaches a threshold.
      */
     public static double margin(float[] logits) {

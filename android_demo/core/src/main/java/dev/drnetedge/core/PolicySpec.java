@@ -11,7 +11,7 @@ import java.util.Map;
 
 /**
  * A policy: which resolution(s) run on an image and which one answers. The JSON form is the one
- * {@code drnet_edge/cascade.py} reads and the manifest (version 2, {@code "policy": {"name", "spec"}}) carries:
+ * {@code drnet_edge/policy/spec.py} reads and the manifest (version 2, {@code "policy": {"name", "spec"}}) carries:
  * <ul>
  *   <li>{@code {"kind": "fixed", "resolution_index": k}}: every image at resolutions[k];</li>
  *   <li>{@code {"kind": "drnet"}}: the predictor's argmax;</li>
@@ -52,7 +52,7 @@ public final class PolicySpec {
 
     /**
      * What a cascade stage compares with its threshold ({@code "signal"} in the spec, {@code SIGNALS} in
-     * drnet_edge/cascade.py): the max softmax (the default) or the margin, top-1 minus top-2 softmax probability.
+     * drnet_edge/policy/spec.py): the max softmax (the default) or the margin, top-1 minus top-2 softmax probability.
      */
     public enum Signal {
         MAX_SOFTMAX("max_softmax"), MARGIN("margin");
@@ -204,7 +204,7 @@ public final class PolicySpec {
     /**
      * Parse a spec object ({@code {"kind": ...}}) and validate it against the model. A cascade's optional
      * {@code "signal"} is "max_softmax" (the default) or "margin"; anything else is refused naming
-     * {@code <where>.signal}. Other kinds ignore the key, as drnet_edge/cascade.py does.
+     * {@code <where>.signal}. Other kinds ignore the key, as drnet_edge/policy/spec.py does.
      */
     public static PolicySpec fromJson(Object specJson, List<Integer> resolutions, boolean hasPredictor, String where) {
         Map<String, Object> s = Json.obj(specJson, where);
@@ -236,7 +236,7 @@ public final class PolicySpec {
         }
     }
 
-    /** The spec object, as drnet_edge/cascade.py reads it ({@code "signal"} only when not the default). */
+    /** The spec object, as drnet_edge/policy/spec.py reads it ({@code "signal"} only when not the default). */
     public Map<String, Object> toJson() {
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("kind", kind.json);

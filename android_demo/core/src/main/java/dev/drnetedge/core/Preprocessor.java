@@ -1,7 +1,7 @@
 package dev.drnetedge.core;
 
 /**
- * The project's preprocessing rule (drnet_edge/preprocess.py), step for step:
+ * The project's preprocessing rule (drnet_edge/data/preprocess.py), step for step:
  *
  * <ol>
  *   <li>decoded RGB pixels (the caller decodes; Android: {@code Bitmap.getPixels} ARGB);</li>
@@ -94,7 +94,7 @@ public final class Preprocessor {
      * The table that takes a pixel straight to a quantised model input (int8 / uint8 TFLite models): entry
      * {@code c * 256 + v} is value {@code v} of channel {@code c} normalised exactly as {@link #toNchw} does, then
      * quantised by {@link TensorSpec#quantize}, so {@link #toQuantizedNchw} gives the very bytes of
-     * {@code input.quantize(toNchw(img))} without a float buffer. Python: {@code drnet_edge.preprocess.input_lut}.
+     * {@code input.quantize(toNchw(img))} without a float buffer. Python: {@code drnet_edge.data.preprocess.input_lut}.
      */
     public byte[] inputTable(TensorSpec input) {
         if (!input.isQuantized()) {

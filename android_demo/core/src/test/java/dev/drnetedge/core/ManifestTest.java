@@ -319,7 +319,7 @@ class ManifestTest {
         assertSame(m.policy, m.defaultPolicy);
         assertEquals(500L, m.policyCalibration.get("n"));
         assertEquals("policy", m.policySource);
-        // a null target policy is no policy (as drnet_edge.manifest.Manifest.policy_for reads it)
+        // a null target policy is no policy (as drnet_edge.runtime.manifest.Manifest.policy_for reads it)
         Manifest nul = Manifest.parse(withTargetPolicy(withPolicy(2, CASCADE), "null"), "tflite");
         assertEquals("cascade-64:0.7-96", nul.defaultPolicy.name);
         assertEquals("policy", nul.policySource);

@@ -16,7 +16,7 @@ import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 /**
- * The Java PolicyRunner replays Python's decisions (drnet_edge.cascade.run_spec, written by make_golden.py) on
+ * The Java PolicyRunner replays Python's decisions (drnet_edge.policy.spec.run_spec, written by make_golden.py) on
  * the golden TFLite logits: same passes, same resolution answered at, same top-1, same max softmax and margin
  * (top-1 minus top-2 softmax probability, the signal of cascades with {@code "signal": "margin"}).
  */

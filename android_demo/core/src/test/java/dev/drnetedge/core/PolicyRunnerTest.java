@@ -12,7 +12,7 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
-/** The rule of each policy kind (drnet_edge.cascade.run_spec) on made-up confidences and margins. */
+/** The rule of each policy kind (drnet_edge.policy.spec.run_spec) on made-up confidences and margins. */
 class PolicyRunnerTest {
     static final List<Integer> RES = Arrays.asList(224, 192, 160, 128);
 

@@ -7,7 +7,7 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /**
- * Crop + resize + normalisation against Python's drnet_edge.preprocess (cv2 + torch) on the golden photos.
+ * Crop + resize + normalisation against Python's drnet_edge.data.preprocess (cv2 + torch) on the golden photos.
  *
  * <p>Tolerance: the uint8 crops may differ by at most 1 level (max abs diff &lt;= 1) with a mean abs diff
  * below 0.001 per value. Measured when the golden files were made (opencv-python 5.0.0 with IPP, x86-64):

@@ -11,7 +11,7 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /**
- * The pixel -&gt; quantised input table (int8 / uint8 models) against Python's drnet_edge.preprocess.input_lut:
+ * The pixel -&gt; quantised input table (int8 / uint8 models) against Python's drnet_edge.data.preprocess.input_lut:
  * the tables and each golden crop's integer NCHW tensor must match byte for byte ("quantized_inputs" in
  * golden.json, for the input specs of both int8 TFLite routes, a uint8 one and a saturating one).
  */

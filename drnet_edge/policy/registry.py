@@ -31,8 +31,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .cascade import Chain, cascade_arrays, parse_chain, parse_threshold
-from .errors import ConfigError
+from ..errors import ConfigError
+from .spec import Chain, cascade_arrays, parse_chain, parse_threshold
 
 
 @dataclass
@@ -112,7 +112,7 @@ class Policy:
     needs_predictor: bool = False
     control_of: str | None = None  # the dynamic policy this row is the chance-level twin of
     dynamic: bool = False  # decides per image (has, or is, a control)
-    spec: dict | None = None  # what a runtime needs to run it (see drnet_edge.cascade.run_spec)
+    spec: dict | None = None  # what a runtime needs to run it (see drnet_edge.policy.spec.run_spec)
 
 
 def smallest_true(mask: np.ndarray) -> np.ndarray:

@@ -15,7 +15,7 @@ from pathlib import PurePath
 
 import numpy as np
 
-from .policies import Predictions, expand_policies
+from .registry import Predictions, expand_policies
 
 Chooser = Callable[[Predictions], str]  # calibration photos -> the name of the policy to apply
 

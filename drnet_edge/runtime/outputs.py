@@ -2,9 +2,9 @@
 its top-1, max softmax and top-1 minus top-2 margin, and the predictor's choice. What ``eval`` and
 ``calibrate`` replay the policies on.
 
-Torch-free: batches are numpy arrays. Converted artifacts (:class:`~drnet_edge.runtime.ArtifactDRNet`)
+Torch-free: batches are numpy arrays. Converted artifacts (:class:`~drnet_edge.runtime.artifacts.ArtifactDRNet`)
 run as they are; a PyTorch model (only possible when PyTorch is loaded) goes behind
-:class:`~drnet_edge.runnable.TorchAsNumpy`, so both go through the same loop and the same arithmetic
+:class:`~drnet_edge.runtime.interface.TorchAsNumpy`, so both go through the same loop and the same arithmetic
 (:func:`per_image_outputs`).
 """
 
@@ -15,19 +15,19 @@ from typing import Any
 
 import numpy as np
 
-from .data import ImageFolder, MultiResolutionDataset, collate_multires
-from .errors import ConfigError, DataError
-from .policies import Predictions
-from .preprocess import Preprocess, to_array
-from .progress import progress_bar
-from .runnable import RunnableDRNet, TorchAsNumpy
+from ..data.folders import ImageFolder, MultiResolutionDataset, collate_multires
+from ..data.preprocess import Preprocess, to_array
+from ..errors import ConfigError, DataError
+from ..policy.registry import Predictions
+from ..progress import progress_bar
+from .interface import RunnableDRNet, TorchAsNumpy
 
 
 def per_image_outputs(logits: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per row of an (N, C) batch of logits: top-1 (int64; ties, common with int8 logits, go to the lower
     class index, as numpy's argmax in the bench, ``verify`` and the Android core), max softmax and top-1
     minus top-2 softmax probability (float32; 0 with one class). Softmax in float64, as the deployed loop
-    (:func:`~drnet_edge.cascade.softmax_signals`) computes it."""
+    (:func:`~drnet_edge.policy.spec.softmax_signals`) computes it."""
     z = np.asarray(logits, dtype=np.float64)
     p = np.exp(z - z.max(axis=1, keepdims=True))
     p /= p.sum(axis=1, keepdims=True)
@@ -46,7 +46,7 @@ def as_runnable(model: Any, resolutions: list[int], pre: Preprocess) -> Runnable
     """A plain backbone becomes a DRNet without predictor (shared BN); a DRNet or artifacts pass through."""
     if not _torch_module(model):
         return model  # converted artifacts
-    from .drnet import DRNet
+    from ..models.drnet import DRNet
 
     if isinstance(model, DRNet):
         return model  # type: ignore[return-value]
@@ -73,7 +73,7 @@ def predict_folder(
 ) -> tuple[Predictions, list[str]]:
     """Run ``model`` on every image at every resolution (one decode per image).
 
-    ``model`` is a :class:`~drnet_edge.runnable.RunnableDRNet` (a DRNet or converted artifacts) or a
+    ``model`` is a :class:`~drnet_edge.runtime.interface.RunnableDRNet` (a DRNet or converted artifacts) or a
     plain backbone. With ``chosen_only`` each image runs at its predictor-chosen resolution alone, as
     deployed; the other columns of ``top1`` hold -2. Returns the predictions and the skipped paths.
     """

@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ._io import atomic_write_json, replace_dir, sha256_file, staging_dir
-from .classes import ClassList
-from .errors import ArtifactError
-from .preprocess import Preprocess
+from .._io import atomic_write_json, replace_dir, sha256_file, staging_dir
+from ..data.classes import ClassList
+from ..data.preprocess import Preprocess
+from ..errors import ArtifactError
 
 MANIFEST_FORMAT = "drnet-edge/artifacts"
 MANIFEST_VERSION = 2
@@ -103,7 +103,7 @@ class Manifest:
     predictor_input: int | None = None
     resolution_bn: bool = True
     source_model: str = ""
-    policy: dict[str, Any] | None = None  # version 2: the default policy (see drnet_edge.policies)
+    policy: dict[str, Any] | None = None  # version 2: the default policy (see drnet_edge.policy.registry)
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def target(self, name: str, root: str | Path = "") -> TargetEntry:

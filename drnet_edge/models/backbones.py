@@ -16,8 +16,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .errors import ConfigError, WeightsError
-from .preprocess import Preprocess
+from ..data.preprocess import Preprocess
+from ..errors import ConfigError, WeightsError
 
 IMAGENET_PREPROCESS = Preprocess()
 TF_LITE_PREPROCESS = Preprocess(mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5), crop_pct=0.875)

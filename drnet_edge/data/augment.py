@@ -1,7 +1,7 @@
 """Training-time augmentation: a random resized crop (+ flip) cut once and resized to every size.
 
-The centre-crop view (no generator) is exactly :func:`drnet_edge.preprocess.center_crop_square`
-followed by :func:`~drnet_edge.preprocess.resize_square`, the deployment rule.
+The centre-crop view (no generator) is exactly :func:`drnet_edge.data.preprocess.center_crop_square`
+followed by :func:`~drnet_edge.data.preprocess.resize_square`, the deployment rule.
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
-"""One interface for "a DRNet I can run": the PyTorch :class:`~drnet_edge.drnet.DRNet` (a plain backbone
-is a DRNet without predictor) and converted artifacts (:class:`~drnet_edge.runtime.ArtifactDRNet`).
+"""One interface for "a DRNet I can run": the PyTorch :class:`~drnet_edge.models.drnet.DRNet` (a plain backbone
+is a DRNet without predictor) and converted artifacts (:class:`~drnet_edge.runtime.artifacts.ArtifactDRNet`).
 
-Batches are each model's own array type: torch tensors for a :class:`~drnet_edge.drnet.DRNet`, numpy
-arrays for :class:`~drnet_edge.runtime.ArtifactDRNet`. :class:`TorchAsNumpy` (build side: PyTorch is
+Batches are each model's own array type: torch tensors for a :class:`~drnet_edge.models.drnet.DRNet`, numpy
+arrays for :class:`~drnet_edge.runtime.artifacts.ArtifactDRNet`. :class:`TorchAsNumpy` (build side: PyTorch is
 imported only when one is made) puts a PyTorch model behind numpy batches, so evaluation runs both
-through one numpy loop (:func:`drnet_edge.outputs.predict_folder`). This module imports no PyTorch.
+through one numpy loop (:func:`drnet_edge.runtime.outputs.predict_folder`). This module imports no PyTorch.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from .preprocess import Preprocess
+from ..data.preprocess import Preprocess
 
 if TYPE_CHECKING:
     import torch
@@ -51,7 +51,7 @@ class RunnableDRNet(Protocol):
 
 
 class TorchAsNumpy:
-    """A PyTorch :class:`~drnet_edge.drnet.DRNet` behind numpy batches: ``backbone_at`` and ``choose``
+    """A PyTorch :class:`~drnet_edge.models.drnet.DRNet` behind numpy batches: ``backbone_at`` and ``choose``
     take float32 NCHW arrays and give numpy arrays (no gradients, on the model's CPU); every other
     attribute is the model's."""
 

@@ -1,7 +1,6 @@
 """Class lists: model-output order of class identifiers (ImageNet wnids or plain folder names).
 
-Torch-free (the deploy side reads a manifest's class list through it); :mod:`drnet_edge.data`
-re-exports every name here.
+Torch-free (the deploy side reads a manifest's class list through it).
 """
 
 from __future__ import annotations
@@ -11,7 +10,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from .errors import DataError
+from ..errors import DataError
 
 WNID = re.compile(r"^n\d{8}$")
 

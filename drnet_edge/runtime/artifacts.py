@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .errors import ConfigError
+from ..errors import ConfigError
 from .manifest import Manifest, ModelEntry, verify_artifacts
 
 if TYPE_CHECKING:
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 
 class ArtifactDRNet:
-    """Converted models behind the :class:`~drnet_edge.runnable.RunnableDRNet` interface."""
+    """Converted models behind the :class:`~drnet_edge.runtime.interface.RunnableDRNet` interface."""
 
     def __init__(self, artifacts: str | Path, target: str, threads: int | None = None) -> None:
         from drnet_edge.converters import get_target

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .policies import Decision, Policy, Predictions
+from .registry import Decision, Policy, Predictions
 
 
 @dataclass

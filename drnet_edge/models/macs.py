@@ -14,7 +14,7 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from ._io import atomic_write_text
+from .._io import atomic_write_text
 
 
 def count_macs(model: nn.Module, input_size: int | tuple[int, int], *args: object) -> int:

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .classes import WNID, ClassList, imagenet_classes, read_class_file  # noqa: F401  (re-exported)
-from .errors import BadImageError, DataError
+from ..errors import BadImageError, DataError
+from .classes import WNID, ClassList, imagenet_classes
 from .preprocess import IMAGE_EXTENSIONS, Preprocess, crop_and_resize, load_image
 
 

@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 from scipy.stats import beta
 
-from .errors import ConfigError
-from .policies import Chain, Decision, Policy, Predictions, cascade_decision, expand_policies
+from ..errors import ConfigError
+from .registry import Chain, Decision, Policy, Predictions, cascade_decision, expand_policies
 
 CONFIDENCE = 0.95
 GRID = 24  # thresholds per stage (quantiles of the calibration values)

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 SIGNALS = ("max_softmax", "margin")  # what a cascade stage compares with its threshold
 _STAGES = re.compile(r"(?<!:)-")  # stages are split at '-', but not at a threshold's minus sign ('160:-0.1')

@@ -49,9 +49,9 @@ def verify_cmd(
     """Run every TFLite/ExecuTorch model of the artifacts on aarch64 under emulation and compare with this
     host: top-1 each side, agreement and the largest output difference, per model and per policy.
     Numerics only: nothing is timed under the emulator."""
-    from ..report import save_json
+    from .._io import atomic_write_json
     from ..verify.check import DEFAULT_CPUS, VerifyOptions, run_verify
-    from ..verify.report import model_table, notes, policy_table, save_markdown
+    from ..verify.findings import model_table, notes, policy_table, save_markdown
 
     opts = VerifyOptions(
         artifacts=list(artifacts), arch=arch, data=data, subset=subset, limit=limit,
@@ -71,7 +71,7 @@ def verify_cmd(
         console.print(policy_table(result))
     for line in notes(result)[1:]:
         console.print(f"[dim]{line}[/]", highlight=False)
-    ok = save_output("--json", json_out, lambda p: save_json(p, result), "JSON")
+    ok = save_output("--json", json_out, lambda p: atomic_write_json(p, result), "JSON")
     ok &= save_output("--report", report, lambda p: save_markdown(p, result), "report")
     if not ok:
         raise typer.Exit(2)

@@ -18,9 +18,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .errors import ConfigError
+from ..data.preprocess import Preprocess
+from ..errors import ConfigError
 from .macs import count_macs
-from .preprocess import Preprocess
 
 # ---------------------------------------------------------------------------------------------
 # Resolution-aware BatchNorm

@@ -37,10 +37,10 @@ def predict_cmd(
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
 ) -> None:
     """Classify photos with converted files: class, confidence, stages run and their times per photo."""
+    from .._io import atomic_write_json
     from ..errors import ConfigError
-    from ..policies import check_policy_syntax, policy_names
+    from ..policy.registry import check_policy_syntax, policy_names
     from ..predict import predict
-    from ..report import save_json
 
     check_output_paths(files=(("--json", json_out),))
     if policy is not None:
@@ -67,7 +67,7 @@ def predict_cmd(
     if report.skipped_bad:
         console.print(f"skipped unreadable: {len(report.skipped_bad)} ({', '.join(report.skipped_bad[:5])}"
                       + (", ..." if len(report.skipped_bad) > 5 else "") + ")", highlight=False, markup=False)  # fmt: skip
-    if not save_output("--json", json_out, lambda p: save_json(p, report.to_json()), "JSON"):
+    if not save_output("--json", json_out, lambda p: atomic_write_json(p, report.to_json()), "JSON"):
         raise typer.Exit(2)
 
 

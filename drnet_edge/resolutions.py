@@ -1,4 +1,5 @@
-"""Parsing of user-facing option values shared by the CLI, the Python API and the trainer."""
+"""The candidate resolutions as given by a user (``--resolutions``, the API's ``resolutions=``, the
+trainer's config): one parser shared by the CLI, the Python API and the trainer."""
 
 from __future__ import annotations
 
@@ -15,9 +16,3 @@ def parse_resolutions(text: str | list[int] | tuple[int, ...]) -> list[int]:
     if not res or any(r < 16 or r > 2048 for r in res):
         raise ConfigError(f"--resolutions must be integers between 16 and 2048, got {text!r}")
     return res
-
-
-def parse_names(text: str | list[str] | tuple[str, ...] | None) -> list[str]:
-    """``"fixed, drnet,"`` (or a list) -> ``["fixed", "drnet"]``: comma-separated names, stripped, blanks dropped."""
-    items = (text or "").split(",") if isinstance(text, str) or text is None else list(text)
-    return [name.strip() for name in items if name.strip()]

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import cv2
 import numpy as np
 
-from .errors import BadImageError, ConfigError
+from ..errors import BadImageError, ConfigError
 
 if TYPE_CHECKING:
     import torch

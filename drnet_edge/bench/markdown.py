@@ -9,7 +9,7 @@ from rich.measure import Measurement
 from rich.table import Table
 
 from .._io import atomic_write_text
-from ..report import save_plot
+from ..plots import save_plot
 
 
 def _f(v: float | None, fmt: str, suffix: str = "") -> str:

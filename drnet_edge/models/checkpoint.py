@@ -11,12 +11,12 @@ from typing import Any
 
 import torch
 
-from ._io import atomic_write, load_error_reason, sha256_file
+from .._io import atomic_write, load_error_reason, sha256_file
+from ..data.classes import ClassList, imagenet_classes
+from ..data.preprocess import Preprocess
+from ..errors import CheckpointError, DrnetEdgeError
 from .backbones import create_backbone, get_backbone_cfg
-from .data import ClassList, imagenet_classes
 from .drnet import DRNet, PredictorCfg, ResolutionPredictor, make_resolution_aware
-from .errors import CheckpointError, DrnetEdgeError
-from .preprocess import Preprocess
 
 FORMAT = "drnet-edge/checkpoint"
 VERSION = 1

@@ -1,0 +1,3 @@
+"""The models, build side (PyTorch): ``backbones`` (the backbone registry), ``drnet`` (the DRNet model),
+``macs`` (MACs per resolution), ``checkpoint`` (the checkpoint format and the bundled models).
+"""
