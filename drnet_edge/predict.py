@@ -13,6 +13,7 @@ import numpy as np
 
 from .data.preprocess import IMAGE_EXTENSIONS, load_image
 from .errors import BadImageError, ConfigError, DataError
+from .policy.spec import softmax
 from .progress import progress_bar
 
 
@@ -92,9 +93,7 @@ def photo_paths(inputs: Sequence[str | Path]) -> list[Path]:
 def top_classes(logits: np.ndarray, classes: Any, k: int) -> list[dict[str, Any]]:
     """The ``k`` most likely classes of one logit vector, as ``{"index", "id", "name", "probability"}``
     (ties to the lower index, as the bench and the Android core break them)."""
-    z = np.asarray(logits, dtype=np.float64).ravel()
-    p = np.exp(z - z.max())
-    p /= p.sum()
+    p = softmax(np.asarray(logits).ravel())
     order = np.lexsort((np.arange(p.size), -p))[:k]
     return [
         {"index": int(i), "id": classes.ids[i], "name": classes.names[i], "probability": float(p[i])} for i in order

@@ -165,10 +165,16 @@ def max_softmax(logits: np.ndarray) -> float:
     return float(1.0 / np.exp(z - z.max()).sum())
 
 
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Softmax over the last axis, in float64 (numerically stable): the one the deployed loop, offline
+    outputs and ``predict`` all use."""
+    z = np.asarray(logits, dtype=np.float64)
+    p = np.exp(z - z.max(axis=-1, keepdims=True))
+    return p / p.sum(axis=-1, keepdims=True)
+
+
 def softmax_signals(logits: np.ndarray) -> tuple[float, float]:
     """(max softmax, top-1 minus top-2 softmax probability) of one logit vector."""
-    z = np.asarray(logits, dtype=np.float64).ravel()
-    p = np.exp(z - z.max())
-    p /= p.sum()
+    p = softmax(np.asarray(logits).ravel())
     top2 = np.sort(p)[-2:] if p.size > 1 else np.array([0.0, p[0]])
     return float(top2[-1]), float(top2[-1] - top2[0])

@@ -19,6 +19,7 @@ from ..data.folders import ImageFolder, MultiResolutionDataset, collate_multires
 from ..data.preprocess import Preprocess, to_array
 from ..errors import ConfigError, DataError
 from ..policy.registry import Predictions
+from ..policy.spec import softmax
 from ..progress import progress_bar
 from .interface import RunnableDRNet, TorchAsNumpy
 
@@ -29,8 +30,7 @@ def per_image_outputs(logits: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nd
     minus top-2 softmax probability (float32; 0 with one class). Softmax in float64, as the deployed loop
     (:func:`~drnet_edge.policy.spec.softmax_signals`) computes it."""
     z = np.asarray(logits, dtype=np.float64)
-    p = np.exp(z - z.max(axis=1, keepdims=True))
-    p /= p.sum(axis=1, keepdims=True)
+    p = softmax(z)
     top2 = np.partition(p, -2, axis=1)[:, -2:] if p.shape[1] > 1 else np.repeat(p, 2, axis=1)
     conf = top2[:, 1]
     return z.argmax(axis=1).astype(np.int64), conf.astype(np.float32), (conf - top2[:, 0]).astype(np.float32)
