@@ -79,6 +79,11 @@ class Target(ABC):
         """A callable running the file (its entry point ``entry`` when it holds several) on float32
         NCHW batches, one image at a time where the model is pinned to batch 1."""
 
+    def describe(self, path: Path, threads: int | None = None, entry: str | None = None) -> str:
+        """What runs the file's operators once loaded as :meth:`load` loads it (a delegate and its
+        partitions), as far as the runtime tells; ``"unknown"`` where it does not."""
+        return "unknown"
+
     # Formats that hold several entry points over one copy of the weights (LiteRT signatures,
     # ExecuTorch methods) set this and implement export_shared: the backbones of every resolution
     # then cost the weights once when they share every weight (no resolution-aware BN).

@@ -98,3 +98,6 @@ class ExecuTorchTarget(Target):
         method = Runtime.get().load_program(str(path)).load_method(entry or "forward")
         # outputs alias the runtime's buffers, which the next execute() overwrites: copy them
         return per_image(lambda x: method.execute([torch.from_numpy(x)])[0].numpy().astype(np.float32, copy=True))
+
+    def describe(self, path: Path, threads: int | None = None, entry: str | None = None) -> str:
+        return "XNNPACK (in the .pte)"  # the backend is fixed when the .pte is written

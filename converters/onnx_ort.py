@@ -94,3 +94,6 @@ class OnnxTarget(Target):
             return sess.run(None, {name: x.astype(np.float32)})[0]
 
         return run
+
+    def describe(self, path: Path, threads: int | None = None, entry: str | None = None) -> str:
+        return "CPUExecutionProvider"  # the only provider load asks for

@@ -109,3 +109,14 @@ class TFLiteTarget(Target):
 
         # the float <-> int8 edges live in numpy-only _int8_io, which the aarch64 worker of verify runs too
         return per_image(tflite_run_one(Interpreter(str(path), num_threads=threads), entry))
+
+    def describe(self, path: Path, threads: int | None = None, entry: str | None = None) -> str:
+        from ai_edge_litert.interpreter import Interpreter
+
+        it = Interpreter(str(path), num_threads=threads)
+        tflite_run_one(it, entry)  # allocated as load allocates: LiteRT applies its default delegate (XNNPACK)
+        try:
+            parts = sum(op["op_name"] == "DELEGATE" for op in it._get_ops_details())
+        except Exception:  # a private API: a runtime without it says nothing either way
+            return "unknown"
+        return f"XNNPACK ({parts} partition{'s' if parts != 1 else ''})" if parts else "none (TFLite kernels)"

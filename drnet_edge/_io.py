@@ -57,6 +57,14 @@ def sha256_file(path: str | Path) -> str:
     return h.hexdigest()
 
 
+def link_or_copy(src: str | Path, dst: str | Path) -> None:
+    """A hard link of ``src`` at ``dst``, or a copy where linking fails (another file system)."""
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
 def replace_dir(new: Path, out: Path) -> None:
     """Move ``new`` onto ``out``; an existing ``out`` is swapped out first and removed after."""
     if out.exists():

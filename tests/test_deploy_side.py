@@ -57,6 +57,7 @@ DEPLOY_MODULES = (
     "drnet_edge.resolutions",
     "drnet_edge.tables",
     "drnet_edge.plots",
+    "drnet_edge.wheelhouse",  # the deploy side as wheels for another machine (verify's userland, a board)
     # data/: preprocessing, class lists, image folders (augment.py is build side)
     "drnet_edge.data",
     "drnet_edge.data.preprocess",

@@ -88,7 +88,7 @@ def test_ensure_reuses_a_built_userland(monkeypatch, tmp_path: Path) -> None:
     root = fake_userland(tmp_path / "land")
     said: list[str] = []
     land = ul.ensure_userland(
-        root, setup=False, pip_packages={}, log=said.append, log_file=tmp_path / "log",
+        root, setup=False, log=said.append, log_file=tmp_path / "log",
         binfmt_dir=fake_binfmt(tmp_path / "binfmt"), search_path=fake_qemu(tmp_path / "bin"),
     )  # fmt: skip
     assert land.root == root and "reusing" in said[0]
@@ -117,24 +117,30 @@ def test_what_is_missing_is_said_in_one_line(monkeypatch, tmp_path: Path, binfmt
     search = fake_qemu(tmp_path / "bin") if qemu else str(tmp_path)
     with pytest.raises(ConfigError, match=message) as e:
         ul.ensure_userland(
-            tmp_path / "land", setup=False, pip_packages={}, log=print, log_file=tmp_path / "log",
+            tmp_path / "land", setup=False, log=print, log_file=tmp_path / "log",
             binfmt_dir=binfmt_dir, search_path=search,
         )  # fmt: skip
     assert "\n" not in str(e.value)
     assert not (tmp_path / "land").exists()  # nothing built
 
 
-def test_setup_completes_an_older_userland_once(tmp_path: Path) -> None:
-    """A userland built before a package joined an optional group gets it with --setup; a group that
-    failed with the same specs is not retried on every run."""
-    groups = {"executorch": ["executorch==1.5.1", "torch==2.14.1"]}
-    land = ul.find_userland(fake_userland(tmp_path / "a", pip={"executorch": "1.5.1"}))
-    assert ul.missing_optional(land, groups) == groups  # torch missing
-    failed = {"installed": False, "specs": groups["executorch"], "note": "no wheel"}
-    land = ul.find_userland(fake_userland(tmp_path / "b", pip={}, executorch=failed))
-    assert ul.missing_optional(land, groups) == {}
-    land = ul.find_userland(fake_userland(tmp_path / "c", pip={"executorch": "1.5.1", "torch": "2.14.1"}))
-    assert ul.missing_optional(land, groups) == {}
+def test_the_project_is_installed_once_per_wheel(monkeypatch, tmp_path: Path) -> None:
+    """A userland whose stamp names this very wheel (by content) is used as it is: nothing probed or run."""
+    from drnet_edge.wheelhouse import wheel_digest
+
+    wheel = _tiny_wheel(tmp_path / "drnet_edge-0.1.0-py3-none-any.whl")
+    project = {"wheel": wheel.name, "digest": wheel_digest(wheel), "installed": "2026-12-05"}
+    land = ul.find_userland(fake_userland(tmp_path / "land", project=project))
+    monkeypatch.setattr(ul.subprocess, "run", lambda *a, **k: pytest.fail("must not run anything"))
+    assert ul.install_project(land, wheel, wheels=tmp_path / "w", log=print, log_file=tmp_path / "log") is land
+
+
+def _tiny_wheel(path: Path) -> Path:
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("drnet_edge/__init__.py", "")
+    return path
 
 
 def test_the_emulated_cpu_is_shown_as_plain_files(tmp_path: Path) -> None:
@@ -233,9 +239,9 @@ def test_worker_reports_a_failing_model_and_runs_the_rest(int8_tflite: Path, tmp
     models = write_job(job, [t], inputs, {"tflite"}, threads=1)
     request = json.loads((job / "request.json").read_text())
     bad = dict(models[0], id="broken", file="models/missing.tflite")
-    request["models"] = [bad, models[0], dict(models[0], id="odd", kind="onnx")]
+    request["models"] = [bad, models[0], dict(models[0], id="odd", kind="coreml")]
     (job / "request.json").write_text(json.dumps(request))
-    subprocess.run([sys.executable, str(job / "worker.py"), str(job)], check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "drnet_edge.verify.worker", str(job)], check=True, capture_output=True)
     result = json.loads((job / "result.json").read_text())
     assert not result["models"]["broken"]["ok"] and "unknown model kind" in result["models"]["odd"]["error"]
     ok = result["models"][models[0]["id"]]
@@ -258,6 +264,8 @@ def test_cli_verify_refuses_before_work(int8_tflite: Path, tmp_path: Path, monke
     assert "unknown CPU model" in capsys.readouterr().err
     assert main(["verify", "--artifacts", str(int8_tflite), "--arch", "riscv"]) == 2
     assert "--arch riscv" in capsys.readouterr().err
+    assert main(["verify", "--artifacts", str(int8_tflite), "--wheel", str(tmp_path / "x.whl")]) == 2
+    assert "--wheel" in capsys.readouterr().err
     # aarch64 with no userland at a fresh root: one line (whichever part is missing on this machine first)
     monkeypatch.setenv(ul.ROOT_ENV, str(tmp_path / "no-land"))
     assert main(["verify", "--artifacts", str(int8_tflite), "--quiet"]) == 2

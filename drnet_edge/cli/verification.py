@@ -42,6 +42,13 @@ def verify_cmd(
             "machine), and build the userland once (~10 min). Root.",
         ),
     ] = False,
+    wheel: Annotated[
+        Path | None,
+        typer.Option(
+            help="The drnet_edge-*.whl to install in the userland (default: a wheel built from this source tree; "
+            "an install from a wheel has no tree and needs this)."
+        ),
+    ] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the results as JSON here.")] = None,
     report: Annotated[Path | None, typer.Option(help="Write a Markdown report here.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars.")] = False,
@@ -55,7 +62,7 @@ def verify_cmd(
 
     opts = VerifyOptions(
         artifacts=list(artifacts), arch=arch, data=data, subset=subset, limit=limit,
-        cpus=list(cpu or DEFAULT_CPUS), setup=setup, progress=not quiet,
+        cpus=list(cpu or DEFAULT_CPUS), setup=setup, wheel=wheel, progress=not quiet,
         log=lambda m: err.print(m, highlight=False, markup=False),
     )  # fmt: skip
     opts.validate()

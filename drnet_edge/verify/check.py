@@ -25,11 +25,13 @@ from typing import Any
 
 import numpy as np
 
+from .._io import link_or_copy
 from ..errors import ConfigError, EmulationError
 from ..runtime.manifest import Manifest, TargetEntry, read_manifest, verify_artifacts
 from .score import AGREEMENT_FLOOR, compare_outputs, compare_policies
-from .userland import Userland, default_root, ensure_userland, exclusive, show_cpu, userland_command
+from .userland import Userland, default_root, ensure_userland, exclusive, install_project, show_cpu, userland_command
 
+WORKER = "drnet_edge.verify.worker"  # run as a module of the installed package, on both sides
 DEFAULT_LIMIT = 32  # ~0.5 s per image per model emulated: a few minutes for one model's artifacts
 ARM_TARGETS = ("tflite", "executorch")  # the phone runtimes the worker runs
 # Measured here: executorch 1.5.1 installs in the aarch64 userland (~13 min emulated) but does not depend on
@@ -90,6 +92,7 @@ class VerifyOptions:
     cpus: list[str] = field(default_factory=lambda: list(DEFAULT_CPUS))
     setup: bool = False
     root: Path | None = None  # the userland (default: userland.default_root())
+    wheel: Path | None = None  # the project's wheel to install there (default: built from the source tree)
     threads: int = 1
     progress: bool = True
     log: Callable[[str], None] = print
@@ -107,6 +110,10 @@ class VerifyOptions:
             raise ConfigError("give at least one --artifacts DIR (written by drnet-edge convert)")
         if self.limit is not None and self.limit < 1:
             raise ConfigError("--limit must be at least 1")
+        if self.wheel is not None:
+            from ..wheelhouse import check_wheel
+
+            check_wheel(self.wheel)
 
 
 @dataclass
@@ -201,27 +208,12 @@ def _run_host(
     return out
 
 
-def _worker_files() -> list[Path]:
-    import drnet_edge.converters as conv
-
-    return [Path(__file__).with_name("worker.py"), Path(conv.__file__).with_name("_int8_io.py")]
-
-
-def _link_or_copy(src: Path, dst: Path) -> None:
-    try:
-        os.link(src, dst)
-    except OSError:
-        shutil.copy2(src, dst)
-
-
 def write_job(
     folder: Path, targets: list[_Target], inputs: dict[str, np.ndarray], kinds: set[str], threads: int
 ) -> list[dict]:
-    """The worker's request folder: the worker, the models (linked when possible), inputs, request.json."""
+    """The worker's request folder: the models (linked when possible), inputs, request.json."""
     (folder / "models").mkdir(parents=True)
     (folder / "inputs").mkdir()
-    for f in _worker_files():
-        shutil.copy2(f, folder / f.name)
     for key, arr in inputs.items():
         np.save(folder / "inputs" / f"{key}.npy", arr)
     models = []
@@ -232,7 +224,7 @@ def write_job(
             dst = Path("models") / str(i) / m.file
             (folder / dst).parent.mkdir(parents=True, exist_ok=True)
             if not (folder / dst).exists():
-                _link_or_copy(t.root / m.file, folder / dst)
+                link_or_copy(t.root / m.file, folder / dst)
             spec = {"file": str(dst), "entry": m.entry, "input": f"inputs/{_input_key(t, targets, m.input_size)}.npy"}
             models.append({"id": t.model_id(m.name), "kind": t.entry.name, **spec})
     (folder / "request.json").write_text(json.dumps({"threads": threads, "models": models}, indent=2) + "\n")
@@ -267,15 +259,17 @@ def _versions(packages: tuple[str, ...]) -> dict[str, str | None]:
 
 
 def _prepare(opts: VerifyOptions) -> Userland | None:
-    """The emulated userland (``None`` for arch host): checked, or with ``setup`` set up and built."""
+    """The emulated userland (``None`` for arch host): checked, or with ``setup`` set up and built; then
+    this project's deploy side installed there from its wheel (when that wheel is not there yet)."""
     if opts.arch == "host":
         return None
+    from ..wheelhouse import project_wheel
+
     root = opts.root or default_root()
-    pins = {k: v or "" for k, v in _versions(("numpy", "ai-edge-litert")).items()}
-    optional: dict[str, list[str]] = {}  # ExecuTorch: see EXECUTORCH_SKIPPED
-    return ensure_userland(
-        root, setup=opts.setup, pip_packages=pins, optional=optional, log=opts.log, log_file=root.parent / f"{root.name}.build.log"
-    )  # fmt: skip
+    log_file = root.parent / f"{root.name}.build.log"
+    land = ensure_userland(root, setup=opts.setup, log=opts.log, log_file=log_file)
+    wheel = project_wheel(root.parent / "dist", opts.wheel)
+    return install_project(land, wheel, wheels=root.parent / "wheels", log=opts.log, log_file=log_file)
 
 
 def _job_parent(land: Userland | None) -> Path:
@@ -317,9 +311,9 @@ def run_verify(opts: VerifyOptions) -> dict[str, Any]:
                 (job / stale).unlink(missing_ok=True)
             if land is not None:
                 show_cpu(land, cpu.cpuinfo())
-                cmd, env = userland_command(land, [land.python, f"{inside}/worker.py", inside], {"QEMU_CPU": cpu.qemu})
+                cmd, env = userland_command(land, [land.python, "-m", WORKER, inside], {"QEMU_CPU": cpu.qemu})
             else:
-                cmd, env = [opts.python, str(job / "worker.py"), str(job)], dict(os.environ)
+                cmd, env = [opts.python, "-m", WORKER, str(job)], dict(os.environ)
             desc = f"aarch64 {cpu.name} ({cpu.qemu}, emulated)" if land is not None else "worker (host)"
             arm[cpu.name] = {
                 "cpu": cpu,
@@ -397,7 +391,7 @@ def _report(opts, land, targets, host, arm, labels, paths, skipped) -> dict[str,
         "subset": opts.subset,
         "labelled": labels is not None,
         "agreement_floor": AGREEMENT_FLOOR,
-        "userland": None if land is None else {"root": str(land.root), "built": land.stamp.get("built"), "suite": land.stamp.get("suite"), "executorch": _et_line(land)},
+        "userland": None if land is None else {"root": str(land.root), "built": land.stamp.get("built"), "suite": land.stamp.get("suite"), "project": land.stamp.get("project"), "executorch": _et_line(land)},
         "cpus": cpus,
         "models": models,
         "policies": policies,

@@ -125,6 +125,11 @@ def notes(report: dict) -> list[str]:
         out.append(
             f"userland: Debian {u['suite']} at {u['root']} (built {u['built']}); ExecuTorch there: {u['executorch']}"
         )
+        if u.get("project"):
+            out.append(
+                f"the aarch64 side ran this project's own runtime code: {u['project']['wheel']} (content sha256 "
+                f"{u['project']['digest'][:12]}) and its dependencies' aarch64 wheels, installed {u['project']['installed']}"
+            )
     out += [f"skipped {s['artifacts']} {s['target']}: {s['reason']}" for s in report["skipped"]]
     below = [(m, c) for m in report["models"] for c, r in m["cpus"].items() if r.get("ok") and r["below_floor"]]
     if below:

@@ -20,7 +20,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .._io import atomic_write_json, link_or_copy
 from ..errors import ConfigError
+from ..wheelhouse import DIST, PROBE, fill_wheelhouse, install_args, parse_probe, wheel_digest
 
 ROOT_ENV = "DRNET_EDGE_ARM64_ROOT"
 SUITE = "bookworm"
@@ -221,20 +223,9 @@ def _remove_unfinished(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
 
 
-def build_userland(
-    root: Path,
-    *,
-    pip_packages: dict[str, str],
-    optional: dict[str, list[str]] | None = None,
-    log: Log,
-    log_file: Path,
-) -> Userland:
-    """Build the userland into a temporary folder beside ``root``, then rename it onto ``root``.
-
-    ``pip_packages`` (name -> version, ``""`` for any) must install; ``optional`` groups (name -> pip
-    specs, e.g. ExecuTorch and the torch it imports) are tried, and a failure is recorded in the stamp
-    instead of stopping the build.
-    """
+def build_userland(root: Path, *, log: Log, log_file: Path) -> Userland:
+    """Build the userland (Debian, Python and an empty venv) into a temporary folder beside ``root``, then
+    rename it onto ``root``. The project goes in afterwards, from wheels (:func:`install_project`)."""
     check_root()
     debootstrap = shutil.which("debootstrap")
     if debootstrap is None:
@@ -246,7 +237,7 @@ def build_userland(
         _remove_unfinished(old)
     tmp = root.parent / f".{root.name}.building-{os.getpid()}"
     log(
-        f"building the aarch64 userland (Debian {SUITE}, Python, ai-edge-litert) into {root}: first time only, "
+        f"building the aarch64 userland (Debian {SUITE}, Python) into {root}: first time only, "
         f"about {BUILD_MINUTES} minutes and ~0.5 GB; later runs reuse it. Build log: {log_file}"
     )
     t0 = time.monotonic()
@@ -259,11 +250,6 @@ def build_userland(
         if _copy_local_cas(tmp):  # a proxy's CA the host trusts (pip in the userland goes through it too)
             run(["chroot", str(tmp), "update-ca-certificates"], "update-ca-certificates")
         timings["venv_s"] = run(["chroot", str(tmp), "python3", "-m", "venv", VENV], "creating the venv")
-        pip = _pip(tmp)
-        spec = [f"{n}=={v}" if v else n for n, v in pip_packages.items()]
-        log(f"installing {', '.join(spec)} into the userland's venv")
-        timings["pip_s"] = run(pip + spec, f"pip install {' '.join(spec)} (aarch64)")
-        extra = _install_optional(pip, optional or {}, run, log)
         freeze = _freeze(tmp)
     stamp = {
         "suite": SUITE,
@@ -275,7 +261,6 @@ def build_userland(
         "build_s": round(time.monotonic() - t0, 1),
         "timings_s": {k: round(v, 1) for k, v in timings.items()},
         "pip": dict(_parse_freeze(freeze)),
-        **extra,
     }
     (tmp / STAMP).write_text(json.dumps(stamp, indent=2) + "\n")
     os.replace(tmp, root)
@@ -298,51 +283,9 @@ def _logged(out, log_file: Path) -> Callable[[list[str], str], float]:
     return run
 
 
-def _pip(root: Path) -> list[str]:
-    return ["chroot", str(root), f"{VENV}/bin/pip", "install", "--no-cache-dir", "--disable-pip-version-check"]
-
-
 def _freeze(root: Path) -> str:
     cmd = ["chroot", str(root), f"{VENV}/bin/pip", "freeze", "--disable-pip-version-check"]
     return subprocess.run(cmd, capture_output=True, text=True, env=_chroot_env(), check=True).stdout
-
-
-def _install_optional(pip: list[str], groups: dict[str, list[str]], run, log: Log) -> dict[str, dict]:
-    """Try each optional group; what happened (installed, minutes, or why not) per group."""
-    extra = {}
-    for name, specs in groups.items():
-        log(f"installing {' '.join(specs)} into the userland (optional)")
-        try:
-            secs = run(pip + specs, f"pip install {' '.join(specs)} (aarch64)")
-            extra[name] = {"installed": True, "specs": specs, "note": f"installed in {secs / 60:.1f} min"}
-        except ConfigError as exc:
-            extra[name] = {"installed": False, "specs": specs, "note": str(exc)}
-        log(f"{name}: {extra[name]['note']}")
-    return extra
-
-
-def missing_optional(land: Userland, groups: dict[str, list[str]]) -> dict[str, list[str]]:
-    """The optional groups the userland lacks a package of (a build from before a group or package was
-    added) and has not already failed to install."""
-    out = {}
-    for name, specs in groups.items():
-        tried = land.stamp.get(name, {})
-        if tried.get("installed") is False and tried.get("specs") == specs:
-            continue  # failed with these very specs: not retried on every run
-        if any(land.package(s.partition("==")[0]) is None for s in specs):
-            out[name] = specs
-    return out
-
-
-def complete_userland(land: Userland, groups: dict[str, list[str]], *, log: Log, log_file: Path) -> Userland:
-    """Install the optional groups a built userland lacks, then rewrite its stamp (atomically)."""
-    with open(log_file, "a") as out:
-        extra = _install_optional(_pip(land.root), groups, _logged(out, log_file), log)
-    stamp = {**land.stamp, **extra, "pip": dict(_parse_freeze(_freeze(land.root)))}
-    tmp = land.root / f"{STAMP}.tmp"
-    tmp.write_text(json.dumps(stamp, indent=2) + "\n")
-    os.replace(tmp, land.root / STAMP)
-    return Userland(land.root, stamp)
 
 
 LOCAL_CAS = Path("/usr/local/share/ca-certificates")
@@ -425,8 +368,6 @@ def ensure_userland(
     root: Path,
     *,
     setup: bool,
-    pip_packages: dict[str, str],
-    optional: dict[str, list[str]] | None = None,
     log: Log,
     log_file: Path,
     binfmt_dir: Path = BINFMT_DIR,
@@ -434,7 +375,7 @@ def ensure_userland(
 ) -> Userland:
     """Everything the emulated run needs. With ``setup`` the missing machine-wide parts are set up and the
     userland built; without, each missing part is a one-line :class:`ConfigError` (:func:`check_ready`).
-    A finished userland is always reused (with ``setup``, the optional groups it lacks installed first)."""
+    A finished userland is always reused."""
     if not setup:
         check_ready(root, binfmt_dir=binfmt_dir, search_path=search_path)
     else:
@@ -444,6 +385,43 @@ def ensure_userland(
     found = find_userland(root)
     if found is not None:
         log(f"reusing the aarch64 userland at {root} (built {found.stamp.get('built', '?')})")
-        missing = missing_optional(found, optional or {}) if setup else {}
-        return complete_userland(found, missing, log=log, log_file=log_file) if missing else found
-    return build_userland(root, pip_packages=pip_packages, optional=optional, log=log, log_file=log_file)
+        return found
+    return build_userland(root, log=log, log_file=log_file)
+
+
+def install_project(land: Userland, wheel: Path, *, wheels: Path, log: Log, log_file: Path) -> Userland:
+    """This project's deploy side in the userland's venv: ``wheel`` and its dependencies' wheels for the
+    userland's Python (fetched on this host into ``wheels``/<platform>, kept), installed there with
+    ``pip --no-index``. Skipped when the stamp says this very wheel is installed; the stamp is rewritten."""
+    digest = wheel_digest(wheel)
+    if land.stamp.get("project", {}).get("digest") == digest:
+        return land
+    probe = subprocess.run(["chroot", str(land.root), land.python, "-c", PROBE], capture_output=True, text=True,
+                           env=_chroot_env(), check=False)  # fmt: skip
+    if probe.returncode:
+        raise ConfigError(
+            f"the userland's Python does not start (exit {probe.returncode}): rebuild it (remove {land.root})"
+        )
+    target = parse_probe(probe.stdout.strip())
+    house = fill_wheelhouse(wheel, wheels / target.tag, target, log_file)
+    log(f"installing {wheel.name} and its {target.machine} dependencies into the userland (pip under emulation)")
+    t0 = time.monotonic()
+    inside = Path("/tmp") / f"wheels-{os.getpid()}"
+    shutil.copytree(house, land.root / inside.relative_to("/"), copy_function=link_or_copy, dirs_exist_ok=True)
+    try:
+        with open(log_file, "a") as out:
+            run = _logged(out, log_file)
+            if land.package(DIST) is not None:  # the same version number: pip would keep the old files
+                run(["chroot", str(land.root), *install_args(land.python, str(inside), wheel.name, only_project=True)],
+                    "pip install (the project, aarch64)")  # fmt: skip
+            run(
+                ["chroot", str(land.root), *install_args(land.python, str(inside), wheel.name)], "pip install (aarch64)"
+            )
+    finally:
+        shutil.rmtree(land.root / inside.relative_to("/"), ignore_errors=True)
+    project = {"wheel": wheel.name, "digest": digest, "installed": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+               "install_s": round(time.monotonic() - t0, 1)}  # fmt: skip
+    stamp = {**land.stamp, "project": project, "pip": dict(_parse_freeze(_freeze(land.root)))}
+    atomic_write_json(land.root / STAMP, stamp)
+    log(f"installed in the userland in {project['install_s'] / 60:.1f} min")
+    return Userland(land.root, stamp)

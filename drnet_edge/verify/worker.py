@@ -1,8 +1,9 @@
 """Runs converted models on preprocessed inputs and writes their outputs: the part of ``drnet-edge verify``
 that runs inside the aarch64 userland (or natively on the host, to test the protocol).
 
-Standalone on purpose: it imports the standard library, numpy, ai-edge-litert, ExecuTorch's runtime
-(when installed and asked for) and ``_int8_io`` (copied next to it), never ``drnet_edge``. It times
+It is this project's own deploy side, installed there from a wheel of the tree
+(:mod:`drnet_edge.wheelhouse`): each file is loaded by its target's ``load``
+(:mod:`drnet_edge.converters`), as ``eval --runtime``, ``predict`` and the bench load it. It times
 nothing: under an emulator a time means nothing.
 
 Protocol (every path relative to the request's folder)::
@@ -13,7 +14,7 @@ Protocol (every path relative to the request's folder)::
     result.json   {"cpu": {...}, "versions": {...}, "models": {id: {"ok": true, "key": "m0", "delegate": "XNNPACK"} or
                    {"ok": false, "error": "..."}}}
 
-Usage: ``python worker.py REQUEST_DIR``.
+Usage: ``python -m drnet_edge.verify.worker REQUEST_DIR``.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
+from drnet_edge.converters import get_target, list_targets
+
 AT_HWCAP, AT_HWCAP2 = 16, 26
 # aarch64 HWCAP bits (linux/arch/arm64/include/uapi/asm/hwcap.h) that decide XNNPACK's int8 kernels
 HWCAP_BITS = {
@@ -37,6 +40,7 @@ HWCAP_BITS = {
     "i8mm": (AT_HWCAP2, 13),
     "sme": (AT_HWCAP2, 23),
 }
+VERSIONS = ("drnet-edge", "numpy", "ai-edge-litert", "executorch", "torch")
 
 
 def cpu_features() -> dict:
@@ -59,41 +63,14 @@ def _version(pkg: str) -> str | None:
         return None
 
 
-def _tflite_runner(path: Path, entry: str | None, threads: int):
-    from _int8_io import tflite_run_one  # copied next to this file
-    from ai_edge_litert.interpreter import Interpreter
-
-    it = Interpreter(str(path), num_threads=threads)
-    run_one = tflite_run_one(it, entry)  # applies LiteRT's default delegate (XNNPACK) when it can
-    try:
-        parts = sum(op["op_name"] == "DELEGATE" for op in it._get_ops_details())
-    except Exception:  # a private API: a runtime without it says nothing either way
-        return run_one, "unknown"
-    return run_one, f"XNNPACK ({parts} partition{'s' if parts != 1 else ''})" if parts else "none (TFLite kernels)"
-
-
-def _executorch_runner(path: Path, entry: str | None, threads: int):
-    import torch
-    from executorch.extension.pybindings import portable_lib
-    from executorch.runtime import Runtime
-
-    if portable_lib._threadpool_get_thread_count() != threads:
-        portable_lib._unsafe_reset_threadpool(threads)
-    method = Runtime.get().load_program(str(path)).load_method(entry or "forward")
-    run_one = lambda x: method.execute([torch.from_numpy(x)])[0].numpy().astype(np.float32, copy=True)  # noqa: E731
-    return run_one, "XNNPACK (in the .pte)"
-
-
-RUNNERS = {"tflite": _tflite_runner, "executorch": _executorch_runner}
-
-
 def run_model(folder: Path, spec: dict, threads: int) -> tuple[np.ndarray, str]:
-    """Every image of the model's input through it, one at a time (the files are pinned to batch 1);
-    the outputs and the delegate that ran them."""
-    run_one, delegate = RUNNERS[spec["kind"]](folder / spec["file"], spec.get("entry"), threads)
-    x = np.load(folder / spec["input"])
-    y = np.concatenate([run_one(np.ascontiguousarray(x[i : i + 1], dtype=np.float32)) for i in range(len(x))])
-    return y, delegate
+    """Every image of the model's input through the target's own runner (batch-1 files run image by
+    image there); the outputs and what ran them (the delegate and its partitions)."""
+    target = get_target(spec["kind"])
+    path, entry = folder / spec["file"], spec.get("entry")
+    run = target.load(path, threads, entry=entry)
+    y = run(np.ascontiguousarray(np.load(folder / spec["input"]), dtype=np.float32))
+    return np.asarray(y, dtype=np.float32), target.describe(path, threads, entry=entry)
 
 
 def main(folder: Path) -> int:
@@ -102,7 +79,7 @@ def main(folder: Path) -> int:
     outputs: dict[str, np.ndarray] = {}
     models: dict[str, dict] = {}
     for i, spec in enumerate(request["models"]):
-        if spec["kind"] not in RUNNERS:
+        if spec["kind"] not in list_targets():
             models[spec["id"]] = {"ok": False, "error": f"unknown model kind {spec['kind']!r}"}
             continue
         try:
@@ -116,7 +93,7 @@ def main(folder: Path) -> int:
     result = {
         "cpu": cpu_features(),
         "python": platform.python_version(),
-        "versions": {p: _version(p) for p in ("numpy", "ai-edge-litert", "executorch", "torch")},
+        "versions": {p: _version(p) for p in VERSIONS},
         "models": models,
     }
     (folder / "result.json").write_text(json.dumps(result, indent=2) + "\n")
