@@ -151,7 +151,11 @@ def host_pins(packages: tuple[str, ...] = PINNED) -> dict[str, str]:
     return out
 
 
-_MISSING = re.compile(r"No matching distribution found for ([^\s(]+)")
+# pip's two ways of saying a requirement has no wheel for the platform (the second when constraints pin it)
+_MISSING = (
+    re.compile(r"No matching distribution found for ([^\s(]+)"),
+    re.compile(r"no matching distributions available for your environment:\s*\n\s*([^\s(]+)"),
+)
 
 
 def fill_wheelhouse(
@@ -168,10 +172,10 @@ def fill_wheelhouse(
     with open(log_file, "a") as log:
         log.write(f"\n$ {' '.join(args)}\n")
         log.flush()
-        done = subprocess.run(args, stdout=log, stderr=subprocess.PIPE, text=True, check=False)
-        log.write(done.stderr)
+        done = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
+        log.write(done.stdout)
     if done.returncode:
-        raise download_error(done.stderr, platform, pins, log_file)
+        raise download_error(done.stdout, platform, pins, log_file)
     if not (house / wheel.name).is_file() or sha256_file(house / wheel.name) != sha256_file(wheel):
         shutil.copy2(wheel, house / wheel.name)
     return house
@@ -188,7 +192,7 @@ def install_args(python: str, house: str, wheel_name: str, *, only_project: bool
 def download_error(stderr: str, platform: Platform, pins: dict[str, str], log_file: Path) -> ConfigError:
     """One line for a failed ``pip download``: the dependency without a wheel for ``platform`` when pip
     names one, else where the log is."""
-    missing = _MISSING.search(stderr)
+    missing = next((m for m in (p.search(stderr) for p in _MISSING) if m), None)
     if missing is None:
         return ConfigError(f"pip download of the deploy side's wheels failed; see {log_file}")
     name = re.split(r"[<>=!~;\[]", missing[1])[0]

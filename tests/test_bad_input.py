@@ -9,6 +9,7 @@ import json
 import os
 import pickle
 import signal
+import sys
 import tempfile
 from pathlib import Path
 
@@ -116,6 +117,8 @@ BENCH = ["bench", "--quiet", "--artifacts", "{art}", "--limit", "2", "--runs", "
 TRAIN = ["train", "--quiet", "--data", "{data}", "--epochs", "1"]
 CONVERT = ["convert", "--model", "{ckpt}", "--target", "onnx"]
 BACKBONE = ["eval", "--quiet", "--backbone", "efficientnet_lite0", "--resolutions", "64", "--data", "{flat}"]
+BOARD = ["bench", "--quiet", "--artifacts", "{art}", "--limit", "2", "--runs", "1", "--warmup", "0", "--device"]
+FAKE_SSH = {"SSH": str(Path(__file__).parent / "data" / "ssh" / "fake_ssh"), "FAKE_SSH_HOME": "{out}/a_dir"}
 
 # id, arguments, what stderr must say, what it must not say
 BAD = [
@@ -229,6 +232,31 @@ BAD = [
      ["qemu-aarch64-static not found", "drnet-edge verify --setup installs it", "registers it",
       "builds the aarch64 userland", "about 10 minutes"], [],
      {"PATH": "{out}/a_dir", "DRNET_EDGE_ARM64_ROOT": "{out}/land"}),
+    # 11. boards over SSH (#24): the scripted ssh (tests/data/ssh/fake_ssh) fails as the real client does
+    ("ssh-missing", [*BOARD, "ssh://pi@board.test"], ["ssh not found on PATH", "openssh-client"], [],
+     {"SSH": "{out}/no-ssh", "PATH": "{out}/a_dir"}),
+    ("ssh-bad-url", ["bench", "--quiet", "--artifacts", "{out}/none", "--device", "ssh://pi@"],
+     ["--device ssh://pi@", "expected ssh://[user@]host[:port]"], ["manifest"]),
+    ("ssh-unresolvable", [*BOARD, "ssh://pi@nosuch.test"], ["cannot resolve host 'nosuch.test'"], [], FAKE_SSH),
+    ("ssh-unreachable", [*BOARD, "ssh://pi@refused.test"], ["host unreachable", "Connection refused", "sshd"], [],
+     FAKE_SSH),
+    ("ssh-auth-refused", [*BOARD, "ssh://pi@noauth.test"], ["authentication refused", "ssh-copy-id pi@noauth.test"],
+     [], FAKE_SSH),
+    ("ssh-no-python", [*BOARD, "ssh://pi@nopython.test"], ["no python3 on the board", "python3-venv"], [], FAKE_SSH),
+    ("ssh-old-python", [*BOARD, "ssh://pi@py39.test"], ["python3 is 3.9", ">= 3.10"], [], FAKE_SSH),
+    ("ssh-no-aarch64-wheel", [*BOARD, "ssh://pi@board.test"], ["no", "wheel of", "for Python", "package index"], [],
+     {**FAKE_SSH, "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": "{out}/a_dir"}),
+    ("ssh-disk-full", [*BOARD, "ssh://pi@full.test", "--remote-venv", "{venv}"], ["the board's disk is full"], [],
+     FAKE_SSH),
+    ("ssh-remote-venv-empty", [*BOARD, "ssh://pi@board.test", "--remote-venv", "{out}/a_dir"],
+     ["--remote-venv", "no drnet-edge there"], [], FAKE_SSH),
+    ("ssh-option-malformed", [*BOARD, "ssh://pi@board.test", "--ssh-option", "IdentityFile"],
+     ["--ssh-option 'IdentityFile'", "KEY=VALUE"], []),
+    ("ssh-flag-on-local", ["bench", "--quiet", "--artifacts", "{out}/none", "--ssh-option", "Port=22"],
+     ["--ssh-option applies only to boards over SSH", "--device local"], []),
+    ("android-flag-on-board", ["bench", "--quiet", "--artifacts", "{out}/none", "--device", "ssh://b.test",
+     "--rounds", "2"], ["--rounds applies only to Android devices", "--device ssh://b.test"], []),
+    ("board-profile-as-device", [*BOARD, "rpi5"], ["--device rpi5 is a board profile", "ssh://"], []),
     ("models-text-file", ["models", "{text}"], ["text.pt", "not a PyTorch file"], NO_TORCH_ADVICE),
     ("models-two-checkpoints", ["models", "{ckpt}", "--model", "{calibrated}"],
      ["give one checkpoint", "PATH or --model"], []),
@@ -248,7 +276,7 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(
 ) -> None:
     (tmp_path / "a_dir").mkdir()
     (tmp_path / "a_file").write_text("x")
-    paths = {**inputs, "out": tmp_path}
+    paths = {**inputs, "out": tmp_path, "venv": Path(sys.prefix)}  # {venv}: this venv stands in for a board's
     if any("{art}" in a for a in args):
         paths["art"] = request.getfixturevalue("onnx_artifacts")
     before, logs = _files(tmp_path, inputs["root"]), _temp_logs()

@@ -254,7 +254,7 @@ def test_bench_options_defaults_are_the_clis() -> None:
 
     params = {p.name: p.default for p in typer.main.get_command(app).commands["bench"].params}
     renamed = {"idle": "idle_s", "cooldown": "cooldown_s", "app_timeout": "app_timeout_s"}
-    cli_only = {"artifacts", "json_out", "report", "plot", "quiet", "resume", "policies"}
+    cli_only = {"artifacts", "json_out", "report", "plot", "quiet", "resume", "policies", "ssh_option"}
     defaults = {f.name: f.default for f in fields(BenchOptions)}
     for name, default in params.items():
         if name not in cli_only:
@@ -262,7 +262,8 @@ def test_bench_options_defaults_are_the_clis() -> None:
     assert params["quiet"] is False and defaults["progress"] is True
     assert params["resume"] is False and defaults["resume"] is None
     assert params["policies"] is None and defaults["policies"] == ()  # a comma-separated string on the CLI
-    assert set(defaults) - {renamed.get(n, n) for n in params} == {"progress", "log"}
+    assert params["ssh_option"] is None and defaults["ssh_options"] == ()  # repeatable on the CLI
+    assert set(defaults) - {renamed.get(n, n) for n in params} == {"progress", "log", "ssh_options"}
 
 
 def test_importing_bench_pulls_in_no_trainer_or_exporter() -> None:

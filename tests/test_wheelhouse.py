@@ -52,6 +52,11 @@ def test_a_missing_dependency_wheel_is_named_in_one_line(tmp_path: Path) -> None
     )  # pip 26's words, recorded from `pip download --platform` for a platform without that wheel
     err = str(download_error(stderr, Platform("3.9", "armv7l", (2, 31)), {"numpy": "2.4.6"}, tmp_path / "log"))
     assert "no armv7l wheel of numpy 2.4.6 (pinned to this host's version) for Python 3.9" in err and "\n" not in err
+    constrained = (
+        "Additionally, some packages in these conflicts have no matching distributions available for your "
+        "environment:\n    numpy\n"
+    )  # pip 26 when a constraint pins the missing package (recorded from a --no-index run)
+    assert "wheel of numpy 2.4.6" in str(download_error(constrained, BOOKWORM, {"numpy": "2.4.6"}, tmp_path / "l"))
     assert "see" in str(download_error("Network is unreachable", BOOKWORM, {}, tmp_path / "log"))
 
 

@@ -24,8 +24,17 @@ REMOTE_DIR = "/data/local/tmp/drnet-edge"
 # -- choosing the device --------------------------------------------------------------------------
 
 
+def refuse_board_profile(spec: str, profiles: dict[str, DeviceProfile]) -> None:
+    """``--device rpi5``: a board is reached over SSH, not adb; said before adb is looked for."""
+    if spec in profiles and profiles[spec].extra.get("kind") == "board":
+        raise ConfigError(
+            f"--device {spec} is a board profile: bench a board with --device ssh://[user@]HOST --board {spec}"
+        )
+
+
 def select_device(adb: Adb, spec: str, profiles: dict[str, DeviceProfile]) -> tuple[AdbDevice, DeviceProfile]:
     """``spec`` is a profile name (``pixel7``), a serial, or ``android`` (the one connected device)."""
+    refuse_board_profile(spec, profiles)
     devices = adb.devices()
     listing = ", ".join(d.describe() for d in devices) or "none"
     if spec in profiles:

@@ -24,7 +24,15 @@ if TYPE_CHECKING:
     from ..runtime.manifest import Manifest, TargetEntry
 
 from .adb import Adb, AdbDevice, DeviceGone
-from .android import REMOTE_DIR, DeviceTool, android_device_info, find_binary, get_tool, push_if_changed, select_device
+from .android import (
+    REMOTE_DIR,
+    DeviceTool,
+    android_device_info,
+    find_binary,
+    get_tool,
+    push_if_changed,
+    select_device,
+)
 from .energy import EnergyMeter, IdleBaseline, measure_idle, net_energy_mj, open_android_meter
 from .options import BenchOptions
 from .parsers import ModelTiming

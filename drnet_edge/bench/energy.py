@@ -1,6 +1,6 @@
 """Energy counters: read a cumulative counter per rail before and after a timed run.
 
-Meters: RAPL on this machine; on an Android phone the On-Device Power Monitor (Pixel 6 and later)
+Meters: RAPL on this machine, hwmon power or energy sensors on a board; on an Android phone the On-Device Power Monitor (Pixel 6 and later)
 or, as a coarse fallback, the battery's charge counter. Every meter returns :class:`EnergyReading` (microjoules per rail, cumulative, plus the time of the
 reading in seconds). Energy of a run is the difference of two readings minus the idle power
 (measured beforehand over ``idle_s`` seconds) times the run's duration. When no counter is
@@ -123,6 +123,80 @@ def rapl_meter(root: Path = POWERCAP) -> EnergyMeter:
         "RAPL package counters: the whole CPU package (every process), idle power subtracted",
         wrap_uj=wrap,
     )
+
+
+# -- boards: Linux hwmon sensors (power*_input in microwatts, energy*_input in microjoules) ---------------
+
+HWMON = Path("/sys/class/hwmon")
+
+
+def hwmon_meter(root: Path = HWMON, period_s: float = 0.005) -> EnergyMeter:
+    """hwmon energy counters where the board has them, else its power sensors integrated over time by a
+    sampling thread (every ``period_s``; it runs beside the bench, which the note says). Raises
+    :class:`EnergyUnavailable` when ``root`` has neither."""
+    energy = sorted(root.glob("hwmon*/energy*_input"))
+    power = sorted(root.glob("hwmon*/power*_input"))
+    if not energy and not power:
+        raise EnergyUnavailable(f"no hwmon power or energy sensor (power*_input, energy*_input) under {root}")
+    files = energy or power
+    names = {f: f"{_hwmon_name(f.parent)}:{f.name.removesuffix('_input')}" for f in files}
+    for f in files:
+        try:
+            float(f.read_text())
+        except (OSError, ValueError) as exc:
+            raise EnergyUnavailable(f"{f} is not readable ({exc})") from None
+    if energy:
+
+        def read() -> EnergyReading:
+            return EnergyReading(time.perf_counter(), {names[f]: float(f.read_text()) for f in energy})
+
+        return EnergyMeter("hwmon", read, f"hwmon energy counters ({', '.join(names.values())}), idle power subtracted")
+    integrator = _PowerIntegrator({names[f]: f for f in power}, period_s)
+    note = (f"hwmon power sensors ({', '.join(names.values())}) sampled every {1e3 * period_s:.0f} ms and integrated "
+            "by a thread beside the bench, idle power subtracted")  # fmt: skip
+    return EnergyMeter("hwmon-power", integrator.read, note)
+
+
+def _hwmon_name(folder: Path) -> str:
+    try:
+        return (folder / "name").read_text().strip() or folder.name
+    except OSError:
+        return folder.name
+
+
+class _PowerIntegrator:
+    """Cumulative energy (µJ) per sensor from instantaneous power (µW), trapezoids between samples."""
+
+    def __init__(self, files: dict[str, Path], period_s: float) -> None:
+        import threading
+
+        self.files, self.period_s = files, period_s
+        self.lock = threading.Lock()
+        self.t = time.perf_counter()
+        self.last = self._sample()
+        self.uj = dict.fromkeys(files, 0.0)
+        threading.Thread(target=self._run, name="hwmon-power", daemon=True).start()
+
+    def _sample(self) -> dict[str, float]:
+        return {k: float(f.read_text()) for k, f in self.files.items()}
+
+    def _step(self) -> None:
+        now, values = time.perf_counter(), self._sample()
+        with self.lock:
+            dt = now - self.t
+            for k, v in values.items():
+                self.uj[k] += 0.5 * (v + self.last[k]) * dt
+            self.t, self.last = now, values
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(self.period_s)
+            self._step()
+
+    def read(self) -> EnergyReading:
+        self._step()
+        with self.lock:
+            return EnergyReading(self.t, dict(self.uj))
 
 
 @dataclass

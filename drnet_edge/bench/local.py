@@ -30,7 +30,15 @@ from ..policy.stats import bootstrap_ratio
 from ..progress import progress_bar
 from ..runtime.artifacts import ArtifactDRNet
 from ..runtime.interface import macs_by_resolution
-from .energy import EnergyAccumulator, EnergyMeter, EnergyUnavailable, IdleBaseline, measure_idle, rapl_meter
+from .energy import (
+    EnergyAccumulator,
+    EnergyMeter,
+    EnergyUnavailable,
+    IdleBaseline,
+    hwmon_meter,
+    measure_idle,
+    rapl_meter,
+)
 from .options import BenchOptions
 from .pipelines import Outcome, Pipeline, default_spec, pipelines
 from .timing import latency_stats
@@ -112,13 +120,17 @@ def warm_runtime(root: Path, entry: TargetEntry, threads: int) -> float | None:
 
 
 def open_local_meter(energy: bool) -> tuple[EnergyMeter | None, str | None]:
-    """The RAPL meter when ``energy`` is asked for and readable, else ``None`` and the reason."""
+    """When ``energy`` is asked for: RAPL where readable, else hwmon sensors (boards); else ``None`` and
+    the reasons."""
     if not energy:
         return None, "not measured: pass --energy"
-    try:
-        return rapl_meter(), None
-    except EnergyUnavailable as exc:
-        return None, f"not measured: {exc}"
+    reasons = []
+    for meter in (rapl_meter, hwmon_meter):
+        try:
+            return meter(), None
+        except EnergyUnavailable as exc:
+            reasons.append(str(exc))
+    return None, f"not measured: {'; '.join(reasons)}"
 
 
 def bench_local(art: ArtifactDRNet, images: list[np.ndarray], labels: list[int], opts: BenchOptions) -> dict:

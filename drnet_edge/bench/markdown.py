@@ -176,7 +176,8 @@ def markdown(report: dict) -> str:
         "",
         "## How this was measured",
         "",
-        f"- Device: {', '.join(f'{k}={v}' for k, v in dev.items() if k != 'profile' and v)}",
+        f"- Device: {', '.join(f'{k}={v}' for k, v in dev.items() if k != 'profile' and v and not isinstance(v, dict | list))}",
+        *_board_lines(dev),
         f"- Runtime: {report['runtime']} ({report['precision']}), {report['threads']} threads; artifacts `{report['artifacts']}`",
         f"- Images: {report['n']} from `{report['data']}`; warm-up {report['warmup']}, runs per model {report['runs']}",
         f"- Schedule: {report['schedule']}",
@@ -195,6 +196,21 @@ def markdown(report: dict) -> str:
     if report.get("accuracy_source"):
         lines.append(f"- Accuracy: {report['accuracy_source']}")
     return "\n".join(lines) + "\n"
+
+
+def _board_lines(dev: dict) -> list[str]:
+    """A board's profile (and whether it was ever checked on such a board) and its runtime versions."""
+    if dev.get("kind") != "ssh":
+        return []
+    prof = dev.get("profile") or {}
+    checked = (
+        "verified" if prof.get("verified") else "unverified: written from vendor documentation, not run on such a board"
+    )
+    versions = ", ".join(f"{k} {v}" for k, v in (dev.get("runtime_versions") or {}).items() if v)
+    return [
+        f"- Board profile: {prof.get('name')} ({checked}); pinned to CPU mask {dev.get('pinned') or 'none'}",
+        f"- On the board: {versions or 'versions not read'}",
+    ]
 
 
 def save_markdown(path: str | Path, report: dict) -> Path:

@@ -22,7 +22,7 @@ class DeviceProfile:
     models: tuple[str, ...] = ()  # ro.product.model values
     big_cores: str | None = None  # taskset mask, hex
     threads: int = 4
-    energy: str | None = None  # "odpm", "battery" or None
+    energy: str | None = None  # "odpm", "battery" (phones), "hwmon" (boards) or None
     source: str = "bundled"
     extra: dict = field(default_factory=dict)
 
@@ -75,8 +75,10 @@ def _parse(text: str, source: str) -> dict[str, DeviceProfile]:
         threads = e.get("threads", 4)
         if not isinstance(threads, int) or threads < 1:
             raise ConfigError(f"device profiles {source}: profile {name!r}: threads must be a positive integer")
-        if e.get("energy") not in (None, "odpm", "battery"):
-            raise ConfigError(f"device profiles {source}: profile {name!r}: energy must be odpm, battery or null")
+        if e.get("energy") not in (None, "odpm", "battery", "hwmon"):
+            raise ConfigError(
+                f"device profiles {source}: profile {name!r}: energy must be odpm, battery, hwmon or null"
+            )
         known = {"description", "models", "big_cores", "threads", "energy"}
         out[name] = DeviceProfile(
             name=name,

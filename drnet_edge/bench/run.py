@@ -29,7 +29,8 @@ VERSION = 1
 
 
 def run_bench(artifacts: str | Path, opts: BenchOptions | None = None) -> dict:
-    """Benchmark the artifacts on ``opts.device`` (``local``, a profile name, a serial or ``android``).
+    """Benchmark the artifacts on ``opts.device`` (``local``, a profile name, a serial or ``android``, or a
+    board at ``ssh://[user@]host[:port]``, which runs the deploy side's local bench itself).
 
     With ``opts.app`` (Android only) the installed demo app measures the whole pipeline on the phone
     instead of the per-model tools. ``opts.resume`` (an earlier report of the same artifacts and
@@ -39,6 +40,11 @@ def run_bench(artifacts: str | Path, opts: BenchOptions | None = None) -> dict:
     from ..runtime.manifest import read_manifest
 
     opts = opts or BenchOptions()
+    if opts.on_android:  # a board profile named as a phone: said before anything is read
+        from .android import refuse_board_profile
+        from .profiles import load_profiles
+
+        refuse_board_profile(opts.device, load_profiles(opts.profiles))
     previous = read_previous(opts.resume) if opts.resume else None
     root = Path(artifacts)
     manifest = read_manifest(root)
@@ -55,6 +61,10 @@ def run_bench(artifacts: str | Path, opts: BenchOptions | None = None) -> dict:
         from .android_run import measure_android
 
         body, dev_info, n, bad, threads = measure_android(root, manifest, target, opts, previous)
+    elif opts.kind == "ssh":
+        from .board_run import measure_board
+
+        body, dev_info, n, bad, threads = measure_board(root, manifest, target, opts, previous)
     else:
         body, dev_info, n, bad, threads = _measure_local(root, manifest, target, opts)
     report = {
@@ -143,7 +153,7 @@ def choose_runtime(manifest: Manifest, runtime: str | None, device: str) -> str:
             raise ConfigError(f"--runtime {runtime}: the artifacts hold {', '.join(have) or 'no models'}")
         return runtime
     for pref in ("tflite", "executorch", "onnx"):
-        if pref in have and (device == "local" or pref != "onnx"):
+        if pref in have and (device == "local" or device.startswith("ssh://") or pref != "onnx"):
             return pref
     raise ConfigError(f"the artifacts hold no model that runs on {device} (they hold: {', '.join(have)})")
 

@@ -103,7 +103,11 @@ def convert_cmd(
 def bench_cmd(
     artifacts: Annotated[Path, typer.Option(help="Artifact directory written by drnet-edge convert.")],
     device: Annotated[
-        str, typer.Option(help="local, a device profile (e.g. pixel7), an adb serial, or android (the one phone).")
+        str,
+        typer.Option(
+            help="local, a device profile (e.g. pixel7), an adb serial, android (the one phone), or a board: "
+            "ssh://[user@]host[:port]."
+        ),
     ] = "local",
     runtime: Annotated[
         str | None, typer.Option(help="tflite, executorch or onnx (default: tflite if the artifacts hold it).")
@@ -120,10 +124,16 @@ def bench_cmd(
     warmup: Annotated[int, typer.Option(min=0, help="Untimed runs (images, for policies) first.")] = 5,
     rounds: Annotated[int, typer.Option(min=1, help="Android: interleaved rounds the runs are split into.")] = 3,
     cooldown: Annotated[float, typer.Option(min=0, help="Android: seconds to rest after each model run.")] = 0.0,
-    energy: Annotated[bool, typer.Option("--energy", help="Measure energy (RAPL locally, ODPM on Pixels).")] = False,
+    energy: Annotated[
+        bool,
+        typer.Option(
+            "--energy",
+            help="Measure energy (RAPL or hwmon power/energy sensors locally and on boards, ODPM on Pixels).",
+        ),
+    ] = False,
     idle: Annotated[float, typer.Option(min=0.5, help="Seconds of idle-power baseline before energy runs.")] = 3.0,
     profiles: Annotated[
-        Path | None, typer.Option(help="Android: extra device-profile JSON file (same format as bundled).")
+        Path | None, typer.Option(help="Android and boards: extra device-profile JSON file (same format as bundled).")
     ] = None,
     benchmark_binary: Annotated[
         Path | None, typer.Option(help="Android: local benchmark_model / executor_runner to push and use.")
@@ -132,7 +142,7 @@ def bench_cmd(
     policies: Annotated[
         str | None,
         typer.Option(
-            help="Local: more deployable policies to measure beside the fixed resolutions and the default, "
+            help="Local and boards: more deployable policies to measure beside the fixed resolutions and the default, "
             "comma-separated (e.g. cascade-160:0.6-224,drnet-escalate:0.5)."
         ),
     ] = None,
@@ -140,12 +150,32 @@ def bench_cmd(
     report: Annotated[Path | None, typer.Option(help="Write a Markdown report here.")] = None,
     plot: Annotated[Path | None, typer.Option(help="Write a top-1 vs latency chart (PNG/SVG/PDF) here.")] = None,
     resume: Annotated[
-        bool, typer.Option("--resume", help="Android: keep the models an interrupted run in --json already measured.")
+        bool,
+        typer.Option(
+            "--resume",
+            help="Android: keep the models an interrupted run in --json already measured. Boards: re-attach to the "
+            "run that --json names (it goes on there when the connection drops).",
+        ),
     ] = False,
     app: Annotated[
         bool, typer.Option("--app", help="Android: the installed demo app measures the whole pipeline on the phone.")
     ] = False,
     app_timeout: Annotated[float, typer.Option(min=1, help="--app: seconds to wait for the app's result.")] = 1800.0,
+    ssh_option: Annotated[
+        list[str] | None,
+        typer.Option(help="Boards: an ssh -o option, KEY=VALUE (repeatable), e.g. IdentityFile=~/.ssh/board."),
+    ] = None,
+    remote_venv: Annotated[
+        str | None,
+        typer.Option(help="Boards: a venv on the board with drnet-edge installed (default: the bench makes its own)."),
+    ] = None,
+    wheel: Annotated[
+        Path | None,
+        typer.Option(help="Boards: the drnet_edge-*.whl to install there (default: built from this source tree)."),
+    ] = None,
+    board: Annotated[
+        str | None, typer.Option(help="Boards: the board profile to use (default: matched by the board's model).")
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars.")] = False,
 ) -> None:
     """Measure latency (and energy) of converted artifacts against fixed resolutions."""
@@ -158,7 +188,8 @@ def bench_cmd(
         warmup=warmup, energy=energy, idle_s=idle, skip_bad=skip_bad, rounds=rounds, cooldown_s=cooldown,
         policies=tuple(policy_names(policies)) if policies is not None else (),
         profiles=profiles, benchmark_binary=benchmark_binary, resume=(json_out or Path()) if resume else None,
-        app=app, app_timeout_s=app_timeout, progress=not quiet, log=lambda m: err.print(m, highlight=False, markup=False),
+        app=app, app_timeout_s=app_timeout, ssh_options=tuple(ssh_option or ()), remote_venv=remote_venv, wheel=wheel,
+        board=board, progress=not quiet, log=lambda m: err.print(m, highlight=False, markup=False),
     )  # fmt: skip
     if resume and json_out is None:
         raise DrnetEdgeError("--resume needs --json FILE from the interrupted run")

@@ -1,0 +1,201 @@
+"""A bench run on an ARM64 Linux board over SSH: the board runs the deploy side's own local bench
+(``drnet-edge bench --device local``, pinned with ``taskset`` to the profile's cores), detached from the
+connection, and this host brings its JSON report back.
+
+    probe (one ssh call) -> venv with this wheel (once) -> artifacts and photos (once each)
+    -> start the run detached (nohup setsid) -> poll its status and progress line -> fetch report.json
+
+A dropped connection or Ctrl-C here does not stop the run there: the report is saved marked incomplete
+with the run's folder on the board, and ``--resume --json FILE`` re-attaches to it (or starts it again
+when the board lost it, the venv, artifacts and photos already in place).
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .._io import sha256_file
+from .board import (
+    GENERIC_BOARD,
+    BoardFacts,
+    board_profile,
+    check_remote_venv,
+    ensure_install,
+    probe_board,
+    remote_root,
+    send_once,
+)
+from .options import BenchOptions
+from .profiles import DeviceProfile, load_profiles
+from .ssh import ConnectionLost, Ssh, SshError, SshTarget
+
+if TYPE_CHECKING:
+    from ..runtime.manifest import Manifest
+
+POLL_S = 3.0
+# Keys run_bench writes around a measuring path's body: taken from this host's side, not the board's report.
+WRAPPER = {"format", "version", "device", "runtime", "precision", "threads", "backbone", "resolutions", "artifacts",
+           "artifacts_manifest_sha256", "data", "subset", "n", "skipped_bad", "runs", "warmup", "started", "host",
+           "reference"}  # fmt: skip
+VERSIONS = ("drnet-edge", "numpy", "ai-edge-litert", "onnxruntime", "opencv-python-headless")
+
+
+def measure_board(root: Path, manifest: Manifest, target: str, opts: BenchOptions, previous: dict | None) -> tuple:
+    """The board's own bench over SSH. Returns (report body, device info, images, skipped files, threads)."""
+    ssh = Ssh.find(SshTarget.parse(opts.device), opts.ssh_options)
+    facts = probe_board(ssh)
+    profile = board_profile(load_profiles(opts.profiles), facts, opts.board)
+    venv = _venv(ssh, facts, opts)
+    sha = sha256_file(root / "manifest.json")
+    remote = _resumable(previous, ssh, sha)
+    if remote is None:
+        art = send_once(ssh, _artifact_files(root), f"{remote_root(facts)}/artifacts")
+        data = send_once(ssh, _photo_files(manifest, opts), f"{remote_root(facts)}/data")
+        remote = _start(ssh, facts, profile, venv, art, data, target, opts, sha)
+    info = _device_info(ssh, facts, profile, venv, opts)
+    try:
+        report = _wait(ssh, remote, opts)
+    except (ConnectionLost, KeyboardInterrupt) as exc:
+        why = str(exc) if isinstance(exc, ConnectionLost) else "interrupted here (Ctrl-C)"
+        body = {"policies": {}, "models": {}, "schedule": "on the board", "energy": {"note": "not back yet"},
+                "incomplete": f"{why}; the run goes on on the board in {remote['run_dir']}", "remote": remote}  # fmt: skip
+        return body, info, 0, [], opts.threads
+    body = {k: v for k, v in report.items() if k not in WRAPPER}
+    body["remote"] = {**remote, "device": report.get("device"), "host": report.get("host")}
+    info["os"] = (report.get("device") or {}).get("os")
+    return body, info, report["n"], report.get("skipped_bad", []), report.get("threads")
+
+
+def _venv(ssh: Ssh, facts: BoardFacts, opts: BenchOptions) -> str:
+    if opts.remote_venv:
+        return check_remote_venv(ssh, opts.remote_venv)
+    from ..wheelhouse import project_wheel
+
+    facts.platform()  # no python3 there, or one older than 3.10: said before any wheel is built
+    cache = _cache()
+    log_file = cache / "board-install.log"
+    wheel = project_wheel(cache / "dist", opts.wheel)
+    return ensure_install(ssh, facts, wheel=wheel, cache=cache / "wheels", log=opts.log, log_file=log_file)
+
+
+def _cache() -> Path:
+    import os
+
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "drnet-edge"
+    base.mkdir(parents=True, exist_ok=True)
+    return base
+
+
+def _artifact_files(root: Path) -> dict[str, Path]:
+    return {str(p.relative_to(root)): p for p in sorted(root.rglob("*")) if p.is_file() and not p.name.startswith(".")}
+
+
+def _photo_files(manifest: Manifest, opts: BenchOptions) -> dict[str, Path]:
+    """The photos the bench would use here (``--limit``/``--subset`` applied), keeping class folders."""
+    from ..data.classes import imagenet_classes
+    from ..data.folders import scan_folder
+
+    classes = manifest.classes if manifest.classes.ids != imagenet_classes().ids else None
+    folder = scan_folder(opts.data, classes=classes, limit=opts.limit, subset=opts.subset)
+    return {str(p.relative_to(folder.root)): p for p in folder.paths}
+
+
+def _resumable(previous: dict | None, ssh: Ssh, sha: str) -> dict | None:
+    """The run an interrupted report points at, when it is this board's and these artifacts' and the board
+    still has it (finished or running); else ``None`` (a new run)."""
+    remote = (previous or {}).get("remote") or {}
+    if remote.get("target") != str(ssh.target) or remote.get("artifacts_sha256") != sha or not remote.get("run_dir"):
+        return None
+    status = _status(ssh, remote["run_dir"])
+    return remote if status["exit"] is not None or status["alive"] else None
+
+
+def remote_bench_args(opts: BenchOptions, target: str, art: str, data: str, threads: int | None) -> list[str]:
+    """The board's own ``drnet-edge bench --device local`` arguments for ``opts``."""
+    args = ["bench", "--device", "local", "--artifacts", art, "--data", data, "--runtime", target,
+            "--runs", str(opts.runs), "--warmup", str(opts.warmup), "--json", "report.json"]  # fmt: skip
+    if threads:
+        args += ["--threads", str(threads)]
+    if opts.energy:
+        args += ["--energy", "--idle", str(opts.idle_s)]
+    if opts.policies:
+        args += ["--policies", ",".join(opts.policies)]
+    if opts.skip_bad:
+        args.append("--skip-bad")
+    return args
+
+
+def _start(ssh: Ssh, facts: BoardFacts, profile: DeviceProfile, venv: str, art: str, data: str, target: str,
+           opts: BenchOptions, sha: str) -> dict:  # fmt: skip
+    threads = opts.threads or (profile.threads if profile is not GENERIC_BOARD else None)
+    run_dir = f"{remote_root(facts)}/runs/{time.strftime('%Y%m%d-%H%M%S')}-{sha[:8]}"
+    pin = f"taskset {profile.big_cores} " if profile.big_cores and facts.taskset else ""
+    q = shlex.quote
+    inner = f"echo $$ > pid; {pin}{q(venv)}/bin/drnet-edge {shlex.join(remote_bench_args(opts, target, art, data, threads))} > bench.log 2>&1; echo $? > exit_code"  # noqa: E501
+    ssh.run(
+        f"mkdir -p {q(run_dir)} && cd {q(run_dir)} && S=$(command -v setsid); nohup $S sh -c {q(inner)} > /dev/null 2>&1 < /dev/null &"
+    )
+    opts.log(
+        f"bench started on {ssh.target} in {run_dir}" + (f", pinned to CPUs {profile.big_cores} (mask)" if pin else "")
+    )
+    return {"target": str(ssh.target), "run_dir": run_dir, "artifacts_sha256": sha, "venv": venv, "artifacts_dir": art,
+            "data_dir": data, "pinned": profile.big_cores if pin else None, "threads": threads}  # fmt: skip
+
+
+def _status(ssh: Ssh, run_dir: str) -> dict:
+    q = shlex.quote(run_dir)
+    out = ssh.run(
+        f"cd {q} 2>/dev/null || {{ echo gone; exit 0; }}; cat exit_code 2>/dev/null || echo -; "
+        "if kill -0 \"$(cat pid 2>/dev/null)\" 2>/dev/null; then echo alive; else echo dead; fi; "
+        "grep -v '^ *$' bench.log 2>/dev/null | tail -n 1",
+        timeout=120,
+    ).splitlines()  # fmt: skip
+    if not out or out[0] == "gone":
+        return {"exit": None, "alive": False, "last": ""}
+    code = out[0].strip()
+    return {"exit": int(code) if code.lstrip("-").isdigit() else None, "alive": len(out) > 1 and out[1] == "alive",
+            "last": out[2] if len(out) > 2 else ""}  # fmt: skip
+
+
+def _wait(ssh: Ssh, remote: dict, opts: BenchOptions) -> dict:
+    """Poll until the run there ends; its report. Progress lines of the board's bench are passed on."""
+    last = None
+    while True:
+        status = _status(ssh, remote["run_dir"])
+        if status["exit"] == 0:
+            text = ssh.read(f"{remote['run_dir']}/report.json")
+            if text is None:
+                raise SshError(f"{ssh.target}: the bench there ended without its report in {remote['run_dir']}")
+            return json.loads(text)
+        if status["exit"] is not None:
+            raise SshError(f"the bench on {ssh.target} failed (exit {status['exit']}): {status['last'] or 'no message'}; "
+                           f"its log: {remote['run_dir']}/bench.log there")  # fmt: skip
+        if not status["alive"]:
+            raise ConnectionLost(
+                f"{ssh.target}: the run there stopped without a result (the board rebooted, or it was killed)"
+            )
+        if opts.progress and status["last"] and status["last"] != last:
+            opts.log(f"{ssh.target.host}: {status['last']}")
+            last = status["last"]
+        time.sleep(POLL_S)
+
+
+def _device_info(ssh: Ssh, facts: BoardFacts, profile: DeviceProfile, venv: str, opts: BenchOptions) -> dict:
+    code = "import json, importlib.metadata as m\n" \
+           "def v(p):\n    try:\n        return m.version(p)\n    except m.PackageNotFoundError:\n        return None\n" \
+           f"print(json.dumps({{p: v(p) for p in {list(VERSIONS)!r}}}))"  # fmt: skip
+    try:
+        versions = json.loads(ssh.run(f"{shlex.quote(venv)}/bin/python -c {shlex.quote(code)}", timeout=120))
+    except (SshError, ValueError):
+        versions = {}
+    return {
+        "name": str(ssh.target), "kind": "ssh", "transport": "ssh", **facts.to_json(),
+        "python": facts.python.split()[0] if facts.python != "none" else None, "runtime_versions": versions,
+        "profile": {**profile.to_json(), "verified": bool(profile.extra.get("verified", False)),
+                    "documented_at": profile.extra.get("documented_at")},
+        "pinned": profile.big_cores if profile.big_cores and facts.taskset else None,
+    }  # fmt: skip
