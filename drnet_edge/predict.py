@@ -100,10 +100,29 @@ def top_classes(logits: np.ndarray, classes: Any, k: int) -> list[dict[str, Any]
     ]
 
 
+def choose_policy(
+    policy: str | None, own: dict | None, resolutions: list[int], has_predictor: bool, where: str
+) -> tuple[str, dict[str, Any], str]:
+    """The policy to run, its spec and where it came from: ``policy`` (checked against the model's
+    resolutions before any model loads), else the model's default (``own``, recorded in ``where``), else
+    the predictor's choice, else the largest resolution."""
+    from .bench.pipelines import default_policy, deployable_policies
+
+    found = default_policy(own, has_predictor)
+    if policy:
+        default = found[0] if found else None
+        pol = deployable_policies((policy,), list(resolutions), default, has_predictor)[0]
+        return pol.name, pol.spec or {}, "--policy"
+    if found is not None:
+        return *found, f"the {where}'s default policy" if own else "the predictor's choice (no calibrated policy)"
+    return f"fixed-{resolutions[0]}", {"kind": "fixed", "resolution_index": 0}, "the largest resolution"
+
+
 def predict(
-    artifacts: str | Path,
+    artifacts: str | Path | None,
     inputs: Sequence[str | Path],
     *,
+    model: str | Path | None = None,
     runtime: str | None = None,
     policy: str | None = None,
     top_k: int = 1,
@@ -111,35 +130,40 @@ def predict(
     threads: int | None = None,
     progress: bool = True,
 ) -> PredictReport:
-    """Classify ``inputs`` (photos, or folders of them) with the converted files in ``artifacts`` under
-    ``policy`` (a spec such as ``cascade-160:0.6-224``; default: the policy the manifest records for the
-    runtime). Unreadable photos stop the run, or with ``skip_bad`` are counted and named."""
-    from .bench.pipelines import Pipeline, default_policy, deployable_policies
-    from .bench.run import choose_runtime
-    from .runtime.artifacts import ArtifactDRNet
-    from .runtime.manifest import read_manifest
+    """Classify ``inputs`` (photos, or folders of them) with the converted files in ``artifacts``, or (build
+    side) with ``model``, a checkpoint or bundled model run in PyTorch (fp32), under ``policy`` (a spec such
+    as ``cascade-160:0.6-224``; default: the policy the manifest, or the checkpoint, records). Unreadable
+    photos stop the run, or with ``skip_bad`` are counted and named."""
+    from .bench.pipelines import Pipeline
 
     if top_k < 1:
         raise ConfigError("--top must be at least 1")
+    if (artifacts is None) == (model is None):
+        raise ConfigError("give --artifacts DIR (converted files) or --model NAME|CHECKPOINT, one of them")
     paths = photo_paths(inputs)
-    manifest = read_manifest(artifacts)
-    runtime = choose_runtime(manifest, runtime, "local")
-    own = manifest.policy_for(runtime)
-    has_predictor = manifest.target(runtime).predictor is not None
-    found = default_policy(own, has_predictor)
-    if policy:  # checked against the manifest before any model loads
-        default = found[0] if found else None
-        pol = deployable_policies((policy,), list(manifest.resolutions), default, has_predictor)[0]
-        name, spec, source = pol.name, pol.spec or {}, "--policy"
-    elif found is not None:
-        name, spec = found
-        source = "the manifest's default policy" if own else "the predictor's choice (no calibrated policy)"
+    if model is not None:
+        if runtime is not None:
+            raise ConfigError("--runtime picks among converted files: with --model the checkpoint runs in PyTorch")
+        from .runtime.interface import CheckpointModel
+
+        art: Any = CheckpointModel(model, threads=threads)
+        name, spec, source = choose_policy(policy, art.policy, art.resolutions, art.has_predictor, "checkpoint")
+        source_name, runtime = str(model), "pytorch"
     else:
-        r = manifest.resolutions[0]
-        name, spec, source = f"fixed-{r}", {"kind": "fixed", "resolution_index": 0}, "the largest resolution"
-    art = ArtifactDRNet(artifacts, runtime, threads=threads)
+        from .bench.run import choose_runtime
+        from .runtime.artifacts import ArtifactDRNet
+        from .runtime.manifest import read_manifest
+
+        manifest = read_manifest(artifacts)
+        runtime = choose_runtime(manifest, runtime, "local")
+        has_predictor = manifest.target(runtime).predictor is not None
+        name, spec, source = choose_policy(
+            policy, manifest.policy_for(runtime), list(manifest.resolutions), has_predictor, "manifest"
+        )
+        art = ArtifactDRNet(artifacts, runtime, threads=threads)
+        source_name = str(artifacts)
     pipeline = Pipeline(name, spec, art)
-    report = PredictReport(str(artifacts), runtime, art.precision, name, source)
+    report = PredictReport(source_name, runtime, art.precision, name, source)
     with progress_bar(len(paths), "predicting", enabled=progress) as advance:
         for path in paths:
             try:

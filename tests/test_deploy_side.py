@@ -272,14 +272,36 @@ def test_eval_of_converted_files_answers_as_predict_does(int8_tflite, tmp_path: 
     assert {p.path: (p.top[0]["index"], p.answered_at) for p in got.photos} == evaluated
 
 
+def test_predict_on_a_checkpoint_answers_as_its_eval(tiny) -> None:
+    """``predict --model`` (build side, PyTorch fp32, the deployed loop photo by photo) gives each photo the
+    class and resolution that ``eval --model`` (batched) gives under ``drnet``; with ``--policy fixed-48``
+    every photo is answered at 48 px, one pass."""
+    import drnet_edge as de
+    from drnet_edge.predict import predict
+
+    ckpt, photos = tiny
+    report = de.evaluate(photos, model=ckpt, policies="drnet", progress=False)
+    preds = report.predictions
+    evaluated = {
+        p: (int(preds.top1[i, k]), preds.resolutions[k])
+        for i, (p, k) in enumerate(zip(preds.paths, preds.predictor_choice, strict=True))
+    }
+    got = predict(None, [photos], model=ckpt, policy="drnet", progress=False)
+    assert got.runtime == "pytorch" and got.precision == "fp32" and got.policy_source == "--policy"
+    assert {p.path: (p.top[0]["index"], p.answered_at) for p in got.photos} == evaluated
+    fixed = predict(None, [photos], model=ckpt, policy="fixed-48", progress=False)
+    assert {p.answered_at for p in fixed.photos} == {48} and {len(p.ran) for p in fixed.photos} == {1}
+
+
 @pytest.mark.parametrize(
     "args",
     [
         ["train", "--data", "{photos}", "--out", "{tmp}/m.pt", "--epochs", "1"],
         ["eval", "--model", "{ckpt}", "--data", "{photos}", "--quiet"],
         ["convert", "--model", "{ckpt}", "--target", "onnx", "--out", "{tmp}/art"],
+        ["predict", "--model", "{ckpt}", "{photos}", "--quiet"],
     ],
-    ids=["train", "eval-checkpoint", "convert"],
+    ids=["train", "eval-checkpoint", "convert", "predict-checkpoint"],
 )
 def test_build_side_commands_name_the_extra_without_torch(tiny, tmp_path: Path, args: list[str]) -> None:
     """On a deploy-side install a build-side command is one line naming the extra that adds PyTorch."""

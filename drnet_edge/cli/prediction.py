@@ -1,4 +1,4 @@
-"""``predict``: classify photos with converted files, photo by photo, under the default policy."""
+"""``predict``: classify photos with converted files (or a checkpoint), photo by photo, under the default policy."""
 
 from __future__ import annotations
 
@@ -17,7 +17,15 @@ SHOWN = 100  # rows of the on-screen table; --json holds every photo
 @friendly
 def predict_cmd(
     photos: Annotated[list[Path], typer.Argument(help="Photos, or folders of photos (searched recursively).")],
-    artifacts: Annotated[Path, typer.Option(help="Artifact directory written by drnet-edge convert.")],
+    artifacts: Annotated[
+        Path | None, typer.Option(help="Artifact directory written by drnet-edge convert (deploy side).")
+    ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            help="Instead of --artifacts: a checkpoint or bundled model, run in PyTorch (fp32; needs the [build] extra)."
+        ),
+    ] = None,
     runtime: Annotated[
         str | None, typer.Option(help="tflite, executorch or onnx (default: tflite if the artifacts hold it).")
     ] = None,
@@ -36,7 +44,8 @@ def predict_cmd(
     json_out: Annotated[Path | None, typer.Option("--json", help="Write every photo's answer as JSON here.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
 ) -> None:
-    """Classify photos with converted files: class, confidence, stages run and their times per photo."""
+    """Classify photos with converted files (or a checkpoint): class, confidence, stages run and their times
+    per photo."""
     from .._io import atomic_write_json
     from ..errors import ConfigError
     from ..policy.registry import check_policy_syntax, policy_names
@@ -51,8 +60,8 @@ def predict_cmd(
     check_runtime(runtime)
     with quiet_runtimes(json_out, "predict"):
         report = predict(
-            artifacts, photos, runtime=runtime, policy=policy, top_k=top, skip_bad=skip_bad, threads=threads,
-            progress=not quiet,
+            artifacts, photos, model=model, runtime=runtime, policy=policy, top_k=top, skip_bad=skip_bad,
+            threads=threads, progress=not quiet,
         )  # fmt: skip
     console.print(photo_table(report))
     s = report.summary()

@@ -4,11 +4,14 @@ is a DRNet without predictor) and converted artifacts (:class:`~drnet_edge.runti
 Batches are each model's own array type: torch tensors for a :class:`~drnet_edge.models.drnet.DRNet`, numpy
 arrays for :class:`~drnet_edge.runtime.artifacts.ArtifactDRNet`. :class:`TorchAsNumpy` (build side: PyTorch is
 imported only when one is made) puts a PyTorch model behind numpy batches, so evaluation runs both
-through one numpy loop (:func:`drnet_edge.runtime.outputs.predict_folder`). This module imports no PyTorch.
+through one numpy loop (:func:`drnet_edge.runtime.outputs.predict_folder`); :class:`CheckpointModel` puts a
+checkpoint behind what the deployed loop reads (``predict --model``). This module imports no PyTorch.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -91,3 +94,47 @@ def run_at_chosen(model: RunnableDRNet, crops: dict[int, torch.Tensor], choice: 
         out[idx] = logits
     assert out is not None, "empty batch"
     return out
+
+
+class CheckpointModel:
+    """A checkpoint or bundled model (fp32, PyTorch on this CPU) behind the attributes the deployed loop
+    (:class:`~drnet_edge.bench.pipelines.Pipeline`) reads from converted files: numpy in, numpy out, the
+    checkpoint's default policy. Build side: needs the ``[build]`` extra."""
+
+    precision = "fp32"
+
+    def __init__(self, name_or_path: str | Path, threads: int | None = None) -> None:
+        import torch
+
+        from ..models.checkpoint import load_model
+
+        if threads:
+            torch.set_num_threads(threads)
+        net, self.classes, ckpt = load_model(name_or_path)
+        self.net, self._torch = net.eval(), torch
+        self.resolutions: list[int] = list(net.resolutions)
+        self.preprocess = net.preprocess
+        self.policy: dict | None = ckpt.get("policy")
+        self.backbone_inputs: list[dict | None] = [None] * len(self.resolutions)  # float inputs everywhere
+        self.predictor_input: dict | None = None
+        self.thumb_size: int = net.thumb_size
+        self.predictor = self._predictor if net.has_predictor else None
+
+    @property
+    def has_predictor(self) -> bool:
+        return self.predictor is not None
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    def backbone(self, index: int) -> Callable[[np.ndarray], np.ndarray]:
+        def run(x: np.ndarray) -> np.ndarray:
+            with self._torch.no_grad():
+                return self.net.backbone_at(self._torch.from_numpy(x), index).numpy()
+
+        return run
+
+    def _predictor(self, x: np.ndarray) -> np.ndarray:
+        with self._torch.no_grad():
+            return self.net.predictor(self._torch.from_numpy(x)).numpy()
