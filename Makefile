@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-dev
 EXTRAS ?= dev
 
-.PHONY: demo test lint install clean android-test arm64-check deploy-check
+.PHONY: demo test lint install clean android-test arm64-check deploy-check board-check
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -61,6 +61,12 @@ arm64-check: $(STAMP) $(addsuffix /manifest.json,$(ARM64_ARTS))
 		--json $(ARM64_RESULT).json --report $(ARM64_RESULT).md
 	@# the report names the photo set, not this machine's path to it (a clone has no ../shared)
 	sed -i 's#$(ARM64_DATA)#$(ARM64_DATA_NAME)#' $(ARM64_RESULT).md
+
+# bench --device ssh://... end to end against an emulated ARM64 board (root, Debian): a loopback sshd with throwaway
+# keys whose sessions run inside the aarch64 userland above; the bench installs the deploy side there, its JSON comes
+# back complete, a lost connection resumes. Timings under emulation mean nothing: none is kept.
+board-check: $(STAMP) $(ARM64)/tflite-litert/manifest.json
+	bash benchmarks/release/board_check.sh out/board-check $(ARM64)/tflite-litert
 
 # The deploy side without PyTorch: a fresh venv with the base install only (`pip install .`: numpy, OpenCV,
 # ai-edge-litert, ...), where `import torch` must fail, runs predict, eval --runtime tflite and the local

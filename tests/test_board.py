@@ -57,8 +57,8 @@ def _recorded(command_start: str) -> str:
         (_recorded("ssh -o BatchMode=yes nosuch"), "cannot resolve host"),
         (_recorded("ssh -o BatchMode=yes -p 1"), "host unreachable"),
         (_recorded("ssh -o BatchMode=yes -o ConnectTimeout=2"), "host unreachable"),
-        ("pi@board: Permission denied (publickey).\n", "authentication refused"),
-        ("Host key verification failed.\n", "host key is unknown or changed"),
+        (_recorded("ssh -o BatchMode=yes -o IdentitiesOnly=yes"), "authentication refused"),
+        (_recorded("ssh -o BatchMode=yes -o IdentityFile=KEY -o UserKnownHostsFile"), "host key is unknown or changed"),
     ],
     ids=["resolve", "refused", "timeout", "auth", "hostkey"],
 )

@@ -165,7 +165,10 @@ def _wait(ssh: Ssh, remote: dict, opts: BenchOptions) -> dict:
     """Poll until the run there ends; its report. Progress lines of the board's bench are passed on."""
     last = None
     while True:
-        status = _status(ssh, remote["run_dir"])
+        try:
+            status = _status(ssh, remote["run_dir"])
+        except SshError as exc:  # once the run is started, any failure to reach the board is a lost connection
+            raise ConnectionLost(str(exc)) from None
         if status["exit"] == 0:
             text = ssh.read(f"{remote['run_dir']}/report.json")
             if text is None:

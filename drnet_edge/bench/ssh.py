@@ -80,7 +80,9 @@ def explain(stderr: str, target: SshTarget) -> SshError:
     s = stderr.strip()
     low = s.lower()
     where = f"{target.host}:{target.port or 22}"
-    first = next((line for line in s.splitlines() if line.strip()), "no message")
+    lines = [line.strip() for line in s.splitlines() if line.strip()]
+    # ssh's notices ("Warning: Permanently added ...") come before the failure: quote the failure
+    first = next((line for line in lines if not line.startswith("Warning:")), lines[0] if lines else "no message")
     if "could not resolve hostname" in low or "name or service not known" in low:
         return SshError(f"{target}: cannot resolve host {target.host!r}: check the name, or use the board's IP address")
     if any(w in low for w in ("connection refused", "timed out", "no route to host", "network is unreachable")):
