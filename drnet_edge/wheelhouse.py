@@ -103,6 +103,7 @@ def project_wheel(dest: Path, wheel: Path | None = None) -> Path:
             "this drnet-edge was installed from a wheel, so there is no source tree to build one from: "
             "pass --wheel FILE (the drnet_edge-*.whl you installed)"
         )
+    dest = dest.resolve()
     dest.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=dest, prefix=".build-") as tmp:
         build = Path(tmp) / "build"  # a private build folder: a stale build/ could ship deleted modules
@@ -112,7 +113,7 @@ def project_wheel(dest: Path, wheel: Path | None = None) -> Path:
                               env=_env(build_base=build))  # fmt: skip
         built = sorted(Path(tmp).glob("drnet_edge-*.whl"))
         if done.returncode or not built:
-            tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
+            tail = ((done.stderr + done.stdout).strip().splitlines() or ["no output"])[-1]
             raise ConfigError(f"building the drnet-edge wheel from {tree} failed: {tail}")
         out = dest / built[0].name
         shutil.move(built[0], out)

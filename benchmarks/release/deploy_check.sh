@@ -21,14 +21,17 @@ run_all() {  # run_all DRNET_EDGE TAG
   "$1" bench --artifacts "$ART" --data "$SAMPLE" --runs 5 --warmup 1 --quiet --json "$OUT/$2-bench.json" > /dev/null
 }
 run_all "$FULL" full
-if [ ! -x "$DVENV/bin/drnet-edge" ]; then
+if [ ! -x "$DVENV/bin/python" ]; then
   python3 -m venv "$DVENV"
   "$DVENV/bin/python" -m pip install --quiet --upgrade pip
-  # setuptools' build/ keeps files of earlier builds (a moved module would ship twice): start clean, leave none
-  rm -rf "$OUT/wheel" build && .venv/bin/python -m pip wheel --quiet --no-deps --no-build-isolation -w "$OUT/wheel" .
-  rm -rf build
-  "$DVENV/bin/python" -m pip install --quiet "$OUT"/wheel/drnet_edge-*.whl
 fi
+# the wheel of this tree, every time (a venv kept from an earlier run must not test older code); built by
+# drnet_edge.wheelhouse.project_wheel, which keeps setuptools' build/ out of the tree (a stale one could ship
+# moved modules twice)
+rm -rf "$OUT/wheel"
+WHEEL=$(.venv/bin/python -c "import sys; from pathlib import Path; from drnet_edge.wheelhouse import project_wheel; print(project_wheel(Path(sys.argv[1])))" "$OUT/wheel")
+"$DVENV/bin/python" -m pip install --quiet --force-reinstall --no-deps "$WHEEL"
+"$DVENV/bin/python" -m pip install --quiet "$WHEEL"
 if "$DVENV/bin/python" -c "import torch" 2>/dev/null; then
   echo "deploy-check: torch is importable in the deploy-side venv $DVENV; it must not be" >&2
   exit 1
