@@ -57,6 +57,11 @@ def sha256_file(path: str | Path) -> str:
     return h.hexdigest()
 
 
+def cache_dir() -> Path:
+    """drnet-edge's cache folder: ``$XDG_CACHE_HOME/drnet-edge``, else ``~/.cache/drnet-edge`` (not created)."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "drnet-edge"
+
+
 def link_or_copy(src: str | Path, dst: str | Path) -> None:
     """A hard link of ``src`` at ``dst``, or a copy where linking fails (another file system)."""
     try:

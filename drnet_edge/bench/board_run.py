@@ -83,11 +83,10 @@ def _venv(ssh: Ssh, facts: BoardFacts, opts: BenchOptions) -> str:
 
 
 def _cache() -> Path:
-    import os
+    from .._io import cache_dir
 
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "drnet-edge"
-    base.mkdir(parents=True, exist_ok=True)
-    return base
+    cache_dir().mkdir(parents=True, exist_ok=True)
+    return cache_dir()
 
 
 def _artifact_files(root: Path) -> dict[str, Path]:

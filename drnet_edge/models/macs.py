@@ -7,7 +7,6 @@ keyed by (backbone name, number of classes, resolution).
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import torch
@@ -30,8 +29,9 @@ def count_macs(model: nn.Module, input_size: int | tuple[int, int], *args: objec
 
 
 def _cache_file() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "drnet-edge" / "macs.json"
+    from .._io import cache_dir
+
+    return cache_dir() / "macs.json"
 
 
 _MEMO: dict[str, int] = {}

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .._io import atomic_write_json, link_or_copy
+from .._io import atomic_write_json, cache_dir, link_or_copy
 from ..errors import ConfigError
 from ..wheelhouse import DIST, PROBE, fill_wheelhouse, install_args, parse_probe, wheel_digest
 
@@ -47,8 +47,7 @@ def default_root() -> Path:
     env = os.environ.get(ROOT_ENV)
     if env:
         return Path(env).expanduser()
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return cache / "drnet-edge" / f"aarch64-{SUITE}"
+    return cache_dir() / f"aarch64-{SUITE}"
 
 
 # -- the host: root, qemu, binfmt_misc --------------------------------------------------------------
