@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from ..policy.registry import check_policy_syntax, policy_names
+from .delegates import DELEGATES
 
 ANDROID_HINT = "--device PROFILE, SERIAL or android"
 
@@ -21,9 +22,21 @@ def _quiet(message: str) -> None:
     """The default ``log``: say nothing."""
 
 
-def _flag(name: str, *, android: bool = False) -> dict:
-    """Field metadata: the CLI flag that sets the field, and whether it applies only to Android devices."""
-    return {"flag": name, "android_only": android}
+# the three ways a bench measures, named as the refusals name them
+PATHS = {
+    "local": "--device local",
+    "tools": "the phone's benchmark tools (--device PHONE without --app)",
+    "app": "--app (the demo app)",
+}
+EVERYWHERE = ("local", "tools", "app")
+ANDROID = ("tools", "app")
+
+
+def _flag(name: str, *, android: bool = False, paths: tuple[str, ...] | None = None, why: str = "") -> dict:
+    """Field metadata: the CLI flag that sets the field and the paths it applies to (``android``: both
+    phone paths); ``why`` says, for a refusal on another path, what the flag needs."""
+    where = paths or (ANDROID if android else EVERYWHERE)
+    return {"flag": name, "paths": where, "android_only": "local" not in where, "why": why}
 
 
 @dataclass(frozen=True)
@@ -52,6 +65,21 @@ class BenchOptions:
     resume: Path | None = field(default=None, metadata=_flag("--resume", android=True))
     app: bool = field(default=False, metadata=_flag("--app", android=True))
     app_timeout_s: float = field(default=1800.0, metadata=_flag("--app-timeout", android=True))
+    # LiteRT's delegate on the phone: None is the CPU (XNNPACK), as without the flag
+    delegate: str | None = field(default=None, metadata=_flag("--delegate", android=True))
+    op_profile: bool = field(
+        default=False,
+        metadata=_flag("--op-profile", paths=("local", "tools"),
+                       why="the demo app has no per-operator profiler; drop --app to profile with benchmark_model"),
+    )  # fmt: skip
+    max_temp_c: float | None = field(
+        default=None,
+        metadata=_flag("--max-temp", paths=("tools",), why="it gates the tools' rounds; the app runs one pass"),
+    )
+    temp_timeout_s: float = field(
+        default=600.0,
+        metadata=_flag("--temp-timeout", paths=("tools",), why="it bounds --max-temp's wait before each round"),
+    )
     progress: bool = True  # off with --quiet
     log: Callable[[str], None] = field(default=_quiet, compare=False, repr=False)
 
@@ -62,10 +90,14 @@ class BenchOptions:
                 object.__setattr__(self, name, Path(value))
         if self.runs < 1 or self.warmup < 0 or self.rounds < 1:
             raise ConfigError("--runs and --rounds must be at least 1, --warmup at least 0")
+        if self.delegate is not None and self.delegate not in DELEGATES:
+            raise ConfigError(f"--delegate {self.delegate}: choose one of {', '.join(DELEGATES)}")
         object.__setattr__(self, "policies", tuple(policy_names(self.policies)) if self.policies else ())
         if self.device == "local":
             reject_android_only(self)
-        elif self.policies:
+        else:
+            reject_inapplicable(self)
+        if self.on_android and self.policies:
             raise ConfigError(
                 "--policies is measured by the local bench only (--device local); on a phone the bench "
                 "measures the fixed resolutions and the artifacts' default policy"
@@ -105,3 +137,18 @@ def reject_android_only(opts: BenchOptions) -> None:
     if flags:
         what = f"{flags[0]} applies" if len(flags) == 1 else f"{', '.join(flags)} apply"
         raise ConfigError(f"{what} only to Android devices ({ANDROID_HINT}), not to --device local")
+
+
+def bench_path(opts: BenchOptions) -> str:
+    """Which of :data:`PATHS` measures ``opts``."""
+    return "local" if not opts.on_android else "app" if opts.app else "tools"
+
+
+def reject_inapplicable(opts: BenchOptions) -> None:
+    """A phone run refuses flags that apply to the other phone path only (``--op-profile`` with
+    ``--app``, ...), in one line naming the flag and what it needs."""
+    path = bench_path(opts)
+    for f in fields(opts):
+        if f.metadata.get("paths") and path not in f.metadata["paths"] and getattr(opts, f.name) != f.default:
+            where = " and ".join(PATHS[p] for p in f.metadata["paths"])
+            raise ConfigError(f"{f.metadata['flag']} applies to {where}, not to {PATHS[path]}: {f.metadata['why']}")

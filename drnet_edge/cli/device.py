@@ -146,6 +146,26 @@ def bench_cmd(
         bool, typer.Option("--app", help="Android: the installed demo app measures the whole pipeline on the phone.")
     ] = False,
     app_timeout: Annotated[float, typer.Option(min=1, help="--app: seconds to wait for the app's result.")] = 1800.0,
+    delegate: Annotated[
+        str | None,
+        typer.Option(
+            help="Android, tflite: LiteRT's delegate, cpu (XNNPACK), gpu or nnapi (deprecated from Android 15); the "
+            "report says per model what ran where, a refusal included."
+        ),
+    ] = None,
+    op_profile: Annotated[
+        bool,
+        typer.Option(
+            "--op-profile", help="Per model, the operators taking the time (runtime's own profiler; not --app)."
+        ),
+    ] = False,
+    max_temp: Annotated[
+        float | None,
+        typer.Option(help="Android: before each round wait until the battery is at or below this many degrees C."),
+    ] = None,
+    temp_timeout: Annotated[
+        float, typer.Option(min=0, help="--max-temp: at most this many seconds of waiting.")
+    ] = 600.0,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars.")] = False,
 ) -> None:
     """Measure latency (and energy) of converted artifacts against fixed resolutions."""
@@ -158,7 +178,8 @@ def bench_cmd(
         warmup=warmup, energy=energy, idle_s=idle, skip_bad=skip_bad, rounds=rounds, cooldown_s=cooldown,
         policies=tuple(policy_names(policies)) if policies is not None else (),
         profiles=profiles, benchmark_binary=benchmark_binary, resume=(json_out or Path()) if resume else None,
-        app=app, app_timeout_s=app_timeout, progress=not quiet, log=lambda m: err.print(m, highlight=False, markup=False),
+        app=app, app_timeout_s=app_timeout, delegate=delegate, op_profile=op_profile, max_temp_c=max_temp,
+        temp_timeout_s=temp_timeout, progress=not quiet, log=lambda m: err.print(m, highlight=False, markup=False),
     )  # fmt: skip
     if resume and json_out is None:
         raise DrnetEdgeError("--resume needs --json FILE from the interrupted run")
