@@ -192,11 +192,19 @@ def bench_cmd(
 def _bench_output(result: dict, json_out: Path | None, report: Path | None, plot: Path | None) -> None:
     """``bench``'s tables and files; exit code 3 when the run is incomplete."""
     from .._io import atomic_write_json
-    from ..bench.markdown import bench_table, model_table, save_latency_plot, save_markdown
+    from ..bench.markdown import bench_table, model_table, op_profile_table, save_latency_plot, save_markdown
 
     if result["models"]:
         console.print(model_table(result))
+    if (ops := op_profile_table(result)) is not None:
+        console.print(ops)
     console.print(bench_table(result))
+    for name, d in ((result.get("delegation") or {}).get("models") or {}).items():
+        if d["status"] not in ("full", "unknown"):
+            err.print(f"[yellow]delegate:[/] {escape(name)}: {escape(d['summary'])}", highlight=False, soft_wrap=True)
+    if (thermal := result.get("thermal")) and thermal["throttled_rounds"]:
+        rounds = ", ".join(map(str, thermal["throttled_rounds"]))
+        err.print(f"[yellow]thermal:[/] rounds {rounds} ran throttled (status LIGHT or above)", highlight=False)
     console.print(f"[dim]{result['schedule']}; energy: {result['energy']['note']}[/]", highlight=False)
     for warning in result.get("warnings") or ():
         err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
