@@ -282,3 +282,22 @@ def test_local_op_profile_and_resident_memory(tiny_artifacts: Path, tiny, tmp_pa
     res = rep["resident"]
     assert res["method"].startswith("measured") and res["all_models"]["load_ms"] > 0
     assert res["policies"]["fixed-64"]["stages"] == ["backbone_64"]
+
+
+def test_app_delegate_and_startup(fake_adb, tiny_artifacts, tiny, tmp_path) -> None:  # noqa: F811
+    """--app --delegate gpu: the option reaches the app; its per-model refusal and its start-up figures come back.
+    (app_results_tiny_gpu.json has the shape the core's Delegate.summary / Delegate.startup write; the APK is
+    not built here.)"""
+    state = fake_adb(app_installed=True, app_result="app_results_tiny_gpu.json")
+    out = tmp_path / "app.json"
+    r = _android(tiny_artifacts, tiny[1], out, "--app", "--delegate", "gpu", "--limit", "4")
+    assert r.exit_code == 0, r.output
+    start = [c[-1] for c in _calls(state) if c[-1].startswith("am start")]
+    assert start[0].endswith("--es delegate gpu")
+    rep = json.loads(out.read_text())
+    rows = rep["delegation"]["models"]
+    assert rows["predictor.tflite"]["status"] == "full" and rows["backbone_64.tflite"]["status"] == "refused"
+    assert "tensor type isn't matched" in rows["backbone_48.tflite"]["evidence"][0]
+    assert rep["resident"]["all_models"] == {"stages": ["predictor.tflite", "backbone_64.tflite", "backbone_48.tflite"],
+                                             "load_ms": 183.4, "memory_mb": 16.75, "pss_after_mb": 58.25}  # fmt: skip
+    assert "GPU refused it" in " ".join(r.output.split())
