@@ -184,7 +184,7 @@ def test_phone_gpu_profile_memory_thermal_end_to_end(fake_adb, tiny_artifacts: P
     state = fake_adb(battery_temps=[412, 396, 371, 365], thermal_status=[0, 0, 0, 0, 1, 0])
     out, report = tmp_path / "gpu.json", tmp_path / "gpu.md"
     r = _android(tiny_artifacts, tiny[1], out, "--delegate", "gpu", "--op-profile", "--max-temp", "38",
-                 "--temp-timeout", "60", "--report", str(report))  # fmt: skip
+                 "--temp-timeout", "60", "--report", str(report), "--limit", "4")  # fmt: skip
     assert r.exit_code == 0, r.output
     rep = json.loads(out.read_text())
     dl = rep["delegation"]
@@ -220,7 +220,7 @@ def test_phone_gpu_profile_memory_thermal_end_to_end(fake_adb, tiny_artifacts: P
 def test_phone_gpu_refusal_is_a_row_not_an_error(fake_adb, tiny_artifacts, tiny, tmp_path, mode: str) -> None:  # noqa: F811
     fake_adb(gpu_mode=mode)
     out = tmp_path / f"{mode}.json"
-    r = _android(tiny_artifacts, tiny[1], out, "--delegate", "gpu")
+    r = _android(tiny_artifacts, tiny[1], out, "--delegate", "gpu", "--limit", "4")
     assert r.exit_code == 0, r.output
     rep = json.loads(out.read_text())
     rows = rep["delegation"]["models"]
@@ -240,7 +240,9 @@ def test_phone_gpu_refusal_is_a_row_not_an_error(fake_adb, tiny_artifacts, tiny,
 def test_phone_nnapi_says_deprecated_and_no_sensor_keeps_cooldown(fake_adb, tiny_artifacts, tiny, tmp_path) -> None:  # noqa: F811
     fake_adb(no_battery_temp=True, no_thermalservice=True)
     out = tmp_path / "nnapi.json"
-    r = _android(tiny_artifacts, tiny[1], out, "--delegate", "nnapi", "--max-temp", "38", "--cooldown", "0.01")
+    r = _android(
+        tiny_artifacts, tiny[1], out, "--delegate", "nnapi", "--max-temp", "38", "--cooldown", "0.01", "--limit", "4"
+    )
     assert r.exit_code == 0, r.output
     rep = json.loads(out.read_text())
     assert "deprecated from Android 15" in rep["delegation"]["note"]
@@ -253,7 +255,7 @@ def test_phone_nnapi_says_deprecated_and_no_sensor_keeps_cooldown(fake_adb, tiny
 def test_phone_executorch_reports_the_pte_backend(fake_adb, tiny_artifacts, tiny, tmp_path) -> None:  # noqa: F811
     fake_adb(device_binaries=["/data/local/tmp/executor_runner"])
     out = tmp_path / "et.json"
-    r = _android(tiny_artifacts, tiny[1], out, "--runtime", "executorch", "--op-profile")
+    r = _android(tiny_artifacts, tiny[1], out, "--runtime", "executorch", "--op-profile", "--limit", "4")
     assert r.exit_code == 0, r.output
     rep = json.loads(out.read_text())
     assert rep["delegation"]["asked"] is None and rep["delegation"]["backend"] == "XNNPACK"
