@@ -178,6 +178,19 @@ BAD = [
      ["gone.png", "cannot be read", "--skip-bad"], []),
     ("bench-resume-without-json", ["bench", "--quiet", "--artifacts", "{out}/none", "--device", "pixel7", "--resume"],
      ["--resume needs --json"], []),
+    # the phone bench's flags where they do not apply (#25): refused before the artifacts are read
+    ("bench-delegate-local", ["bench", "--quiet", "--artifacts", "{out}/none", "--delegate", "gpu"],
+     ["--delegate applies only to Android devices", "not to --device local"], []),
+    ("bench-delegate-unknown", ["bench", "--quiet", "--artifacts", "{out}/none", "--device", "pixel7", "--delegate",
+     "tpu"], ["--delegate tpu", "choose one of cpu, gpu, nnapi"], []),
+    ("bench-max-temp-local", ["bench", "--quiet", "--artifacts", "{out}/none", "--max-temp", "38"],
+     ["--max-temp applies only to Android devices"], []),
+    ("bench-op-profile-app", ["bench", "--quiet", "--artifacts", "{out}/none", "--device", "pixel7", "--app",
+     "--op-profile"], ["--op-profile applies to --device local and the phone's benchmark tools", "not to --app"], []),
+    ("bench-max-temp-app", ["bench", "--quiet", "--artifacts", "{out}/none", "--device", "pixel7", "--app",
+     "--max-temp", "38"], ["--max-temp applies to the phone's benchmark tools", "not to --app"], []),
+    ("bench-temp-timeout-app", ["bench", "--quiet", "--artifacts", "{out}/none", "--device", "pixel7", "--app",
+     "--temp-timeout", "5"], ["--temp-timeout applies to the phone's benchmark tools", "not to --app"], []),
     # 9. policy specs: syntax before any model loads (a broken --model is not even read), then against the
     # model's resolutions and default policy from its metadata (see also test_policies_need_no_model_built)
     ("policies-empty", [*EVAL, "--policies", ""], ["--policies ''", "names no policy"], []),

@@ -253,7 +253,8 @@ def test_bench_options_defaults_are_the_clis() -> None:
     import typer.main
 
     params = {p.name: p.default for p in typer.main.get_command(app).commands["bench"].params}
-    renamed = {"idle": "idle_s", "cooldown": "cooldown_s", "app_timeout": "app_timeout_s"}
+    renamed = {"idle": "idle_s", "cooldown": "cooldown_s", "app_timeout": "app_timeout_s", "max_temp": "max_temp_c",
+               "temp_timeout": "temp_timeout_s"}  # fmt: skip
     cli_only = {"artifacts", "json_out", "report", "plot", "quiet", "resume", "policies", "ssh_option"}
     defaults = {f.name: f.default for f in fields(BenchOptions)}
     for name, default in params.items():

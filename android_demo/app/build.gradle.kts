@@ -41,6 +41,8 @@ android {
 dependencies {
     implementation(project(":core"))
     implementation("com.google.ai.edge.litert:litert:1.0.1")
+    // GpuDelegate for --delegate gpu (not built here: no Android SDK; the core's Delegate is JVM-tested)
+    implementation("com.google.ai.edge.litert:litert-gpu:1.0.1")
     implementation("androidx.activity:activity-ktx:1.9.3")
     implementation("androidx.core:core-ktx:1.13.1")
 }

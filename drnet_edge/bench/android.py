@@ -106,7 +106,10 @@ class DeviceTool:
     hint: str
     logcat_tag: str | None = None  # where the tool logs on Android, when not stdout
 
-    def command(self, exe: str, model: str, entry: str | None, threads: int, runs: int, warmup: int) -> str:
+    def command(
+        self, exe: str, model: str, entry: str | None, threads: int, runs: int, warmup: int, flags: tuple[str, ...] = ()
+    ) -> str:
+        """The shell command timing ``model``; ``flags`` are the tool's own extra flags (delegate, profiling)."""
         raise NotImplementedError
 
     def parse(self, output: str, runs: int) -> ModelTiming:
@@ -114,20 +117,25 @@ class DeviceTool:
 
 
 class BenchmarkModel(DeviceTool):
-    def command(self, exe: str, model: str, entry: str | None, threads: int, runs: int, warmup: int) -> str:
-        args = [exe, f"--graph={model}", "--use_xnnpack=true", f"--num_threads={threads}"]
+    def command(
+        self, exe: str, model: str, entry: str | None, threads: int, runs: int, warmup: int, flags: tuple[str, ...] = ()
+    ) -> str:
+        delegate = [f for f in flags if f.startswith("--use_")] or ["--use_xnnpack=true"]
+        args = [exe, f"--graph={model}", *delegate, f"--num_threads={threads}"]
         args += [f"--num_runs={runs}", f"--warmup_runs={warmup}", "--min_secs=0", "--warmup_min_secs=0"]
         args += ["--report_peak_memory_footprint=true"]
         if entry:
             args.append(f"--signature_to_run_for_benchmark={entry}")
-        return shlex.join(args)
+        return shlex.join(args + [f for f in flags if not f.startswith("--use_")])
 
     def parse(self, output: str, runs: int) -> ModelTiming:
         return parse_benchmark_model(output)
 
 
 class ExecutorRunner(DeviceTool):
-    def command(self, exe: str, model: str, entry: str | None, threads: int, runs: int, warmup: int) -> str:
+    def command(
+        self, exe: str, model: str, entry: str | None, threads: int, runs: int, warmup: int, flags: tuple[str, ...] = ()
+    ) -> str:
         if entry not in (None, "forward"):
             raise ConfigError(
                 f"executor_runner runs a .pte's 'forward' method; this artifact keeps backbones as methods of one file "

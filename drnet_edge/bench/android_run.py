@@ -24,19 +24,15 @@ if TYPE_CHECKING:
     from ..runtime.manifest import Manifest, TargetEntry
 
 from .adb import Adb, AdbDevice, DeviceGone
-from .android import (
-    REMOTE_DIR,
-    DeviceTool,
-    android_device_info,
-    find_binary,
-    get_tool,
-    push_if_changed,
-    select_device,
-)
+from .android import REMOTE_DIR, DeviceTool, android_device_info, find_binary, get_tool, push_if_changed, select_device
+from .delegates import DELEGATES, DelegateFailed, Delegation, delegation_header, parse_delegation
 from .energy import EnergyMeter, IdleBaseline, measure_idle, net_energy_mj, open_android_meter
+from .op_profile import device_op_profiles
 from .options import BenchOptions
-from .parsers import ModelTiming
+from .parsers import ModelTiming, ToolOutputError
 from .profiles import DeviceProfile, load_profiles
+from .resident import computed_resident
+from .thermal import ThermalLog
 from .timing import pool_stats
 
 
@@ -67,6 +63,7 @@ def measure_android(root: Path, manifest: Manifest, target: str, opts: BenchOpti
         limit=opts.limit, subset=opts.subset, skip_bad=opts.skip_bad, progress=opts.progress,
     ).to_json()  # fmt: skip
     body["policies"] = computed_policies(host, body["models"], manifest.target(target))
+    body["resident"] = computed_resident(body["models"], body["policies"])
     body["default_policy"] = host.get("default_policy")
     body["accuracy_source"] = (
         f"top-1 and the predictor's resolution mix from the same {target} files run on the host ({platform.machine()}) "
@@ -81,6 +78,7 @@ class _Rounds:
 
     timings: dict[str, list[ModelTiming]] = field(default_factory=dict)
     energy: dict[str, list[dict[str, float]]] = field(default_factory=dict)
+    delegation: dict[str, Delegation] = field(default_factory=dict)  # from each model's last run
     incomplete: str | None = None
 
 
@@ -99,7 +97,7 @@ def bench_android(
     """Time every model of ``target`` on the phone; returns the report's ``models`` part, energy
     details, and ``incomplete`` (with the reason) when the phone went away mid-run. ``done`` holds
     models measured already (kept as they are). From ``opts``: threads, runs, warmup, rounds,
-    cooldown_s, energy, idle_s, benchmark_binary, log."""
+    cooldown_s, energy, idle_s, benchmark_binary, delegate, op_profile, max_temp_c, temp_timeout_s, log."""
     tool = get_tool(target)
     models = {name: m.raw for name, m in manifest.target(target).models.items()}
     threads = opts.threads or profile.threads
@@ -113,11 +111,15 @@ def bench_android(
     pin = f"taskset {profile.big_cores} " if profile.big_cores else ""
     per_round = max(1, math.ceil(opts.runs / opts.rounds))
 
-    def command(name: str) -> str:
-        return pin + tool.command(exe, remote[name], models[name].get("entry"), threads, per_round, opts.warmup)
+    flags = DELEGATES[opts.delegate or "cpu"].flags if tool.target == "tflite" else ()
+
+    def command(name: str, extra: tuple[str, ...] = ()) -> str:
+        entry = models[name].get("entry")
+        return pin + tool.command(exe, remote[name], entry, threads, per_round, opts.warmup, flags + extra)
 
     done = done or {}
-    measured = _run_rounds(adb, tool, list(models), set(done), command, per_round, meter, idle, opts, sleep)
+    thermal = ThermalLog(adb, opts.max_temp_c, opts.temp_timeout_s, sleep)
+    measured = _run_rounds(adb, tool, list(models), set(done), command, per_round, meter, idle, opts, sleep, thermal)
     results = dict(done)
     for name, parts in measured.timings.items():
         if name in done or not parts:
@@ -125,10 +127,18 @@ def bench_android(
         if measured.incomplete and len(parts) < opts.rounds:
             continue  # only models with every round count
         results[name] = _model_result(models[name], parts, measured.energy[name], tool)
-    return {
+    backend = next((m.get("extra", {}).get("delegate") for m in models.values()), None)
+    delegation = delegation_header(opts.delegate, tool.target, backend)
+    delegation["models"] = {n: d.to_json() for n, d in measured.delegation.items()}
+    extra = {"delegation": delegation, "thermal": thermal.to_json()}
+    if opts.op_profile:
+        extra["op_profile"] = device_op_profiles(tool.name, [n for n in results if n not in done],
+                                                 lambda n: adb.shell(command(n, ("--enable_op_profiling=true",))))  # fmt: skip
+    return extra | {
         "models": results,
         "schedule": f"{opts.rounds} interleaved rounds of {per_round} runs (model order rotated each round)"
-        + (f", {opts.cooldown_s:.0f} s cool-down after each run" if opts.cooldown_s else ""),
+        + (f", {opts.cooldown_s:.0f} s cool-down after each run" if opts.cooldown_s and not thermal.gated else "")
+        + (f", each round started at or below {opts.max_temp_c:g} C battery temperature" if thermal.gated else ""),
         "tool": {"name": tool.name, "path": exe, "pinning": pin.strip() or "none", "threads": threads},
         "energy": {
             "meter": meter.name if meter else None,
@@ -163,21 +173,33 @@ def _run_rounds(
     idle: IdleBaseline | None,
     opts: BenchOptions,
     sleep: Callable[[float], None],
+    thermal: ThermalLog,
 ) -> _Rounds:
     """``opts.rounds`` rounds over the models not ``done``, in an order rotated each round; stops
-    (marked incomplete) when the phone goes away."""
+    (marked incomplete) when the phone goes away. Each round starts with ``thermal`` (a wait for the
+    battery to cool when gated, then a record); a model whose delegate failed is not run again."""
     out = _Rounds({n: [] for n in names}, {n: [] for n in names})
+    asked = opts.delegate if tool.target == "tflite" else None
     try:
         for rnd in range(opts.rounds):
+            thermal.start_round(rnd)
             for name in names[rnd % len(names) :] + names[: rnd % len(names)]:
-                if name in done:
+                if name in done or out.delegation.get(name, Delegation("cpu")).status == "failed":
                     continue
-                timing, energy = _run_once(adb, tool, command(name), per_round, meter, idle)
+                try:
+                    timing, energy, out.delegation[name] = _run_once(
+                        adb, tool, command(name), per_round, meter, idle, asked
+                    )
+                except DelegateFailed as exc:
+                    out.delegation[name] = exc.delegation
+                    opts.log(f"round {rnd + 1}/{opts.rounds} {name}: {exc}")
+                    continue
                 out.timings[name].append(timing)
                 if energy is not None:
                     out.energy[name].append(energy)
                 opts.log(f"round {rnd + 1}/{opts.rounds} {name}: {timing.latency.mean_ms:.2f} ms")
-                if opts.cooldown_s:
+                thermal.during_round()
+                if opts.cooldown_s and not thermal.gated:
                     sleep(opts.cooldown_s)
     except DeviceGone as exc:
         out.incomplete = str(exc)
@@ -185,19 +207,35 @@ def _run_rounds(
 
 
 def _run_once(
-    adb: Adb, tool: DeviceTool, cmd: str, runs: int, meter: EnergyMeter | None, idle: IdleBaseline | None
-) -> tuple[ModelTiming, dict[str, float] | None]:
-    """One tool run: its timing, and its energy per inference when a meter is open."""
+    adb: Adb,
+    tool: DeviceTool,
+    cmd: str,
+    runs: int,
+    meter: EnergyMeter | None,
+    idle: IdleBaseline | None,
+    asked: str | None = None,
+) -> tuple[ModelTiming, dict[str, float] | None, Delegation]:
+    """One tool run: its timing, its energy per inference when a meter is open, and what its log says of
+    the delegate (``asked``: gpu or nnapi; then a run that stopped for the delegate raises DelegateFailed)."""
     if tool.logcat_tag:
         adb.shell("logcat -c", check=False)
     a = meter.read() if meter else None
-    out = adb.shell(cmd)
+    out = adb.shell(cmd, check=asked in (None, "cpu"))
     b = meter.read() if meter else None
     if tool.logcat_tag:
         out += adb.shell(f"logcat -d -s {tool.logcat_tag}:I", check=False)
-    timing = tool.parse(out, runs)
+    delegation = parse_delegation(out, asked or "cpu") if tool.target == "tflite" else Delegation("cpu")
+    try:
+        timing = tool.parse(out, runs)
+    except ToolOutputError:
+        if asked in (None, "cpu"):
+            raise
+        delegation.status = "failed"
+        raise DelegateFailed(delegation) from None
+    if delegation.status == "failed":
+        raise DelegateFailed(delegation)
     energy = net_energy_mj(meter, a, b, idle, count=max(timing.inferences, 1)) if meter and a and b else None
-    return timing, energy
+    return timing, energy, delegation
 
 
 def _model_result(info: dict, parts: list[ModelTiming], energy: list[dict[str, float]], tool: DeviceTool) -> dict:
@@ -206,6 +244,7 @@ def _model_result(info: dict, parts: list[ModelTiming], energy: list[dict[str, f
     inits = [p.init_ms for p in parts if p.init_ms is not None]
     firsts = [p.first_ms for p in parts if p.first_ms is not None]
     mems = [p.peak_memory_mb for p in parts if p.peak_memory_mb is not None]
+    deltas = [p.memory_delta_mb for p in parts if p.memory_delta_mb is not None]
     rails = {k: sum(d[k] for d in energy) / len(energy) for k in energy[0]} if energy else None
     return {
         "file": info["file"],
@@ -216,10 +255,12 @@ def _model_result(info: dict, parts: list[ModelTiming], energy: list[dict[str, f
         "load_ms": sum(inits) / len(inits) if inits else None,
         "first_inference_ms": sum(firsts) / len(firsts) if firsts else None,  # cold run, where the tool says
         "peak_memory_mb": max(mems) if mems else None,
+        "memory_delta_mb": max(deltas) if deltas else None,
         "memory_note": None if mems else f"{tool.name} did not report memory",
         "energy_mj": rails["total"] if rails else None,
         "energy_rails_mj": rails,
         "rounds": len(parts),
+        "rounds_ms": [p.latency.mean_ms for p in parts],  # each round's mean, in the order run
     }
 
 
@@ -255,6 +296,7 @@ def computed_policies(host: dict, models: dict, entry: TargetEntry) -> dict:
             "resolution_share": hp["resolution_share"],
             "pass_share": share,
             "escalation_rate": hp.get("escalation_rate", 0.0),
+            "stages": [m for m, _ in parts],
             "energy_mj": energy,
             "energy_note": None if energy is not None else "not measured (see energy.note)",
             "method": "computed: "
@@ -268,5 +310,7 @@ def computed_policies(host: dict, models: dict, entry: TargetEntry) -> dict:
             + "; image resize not included (the demo app measures the whole pipeline)",
         }
         if not complete:
-            out[name]["latency_note"] = "a model of this policy was not measured (run incomplete)"
+            out[name]["latency_note"] = (
+                "a model of this policy was not measured (run incomplete, or its delegate failed: see delegation)"
+            )
     return out

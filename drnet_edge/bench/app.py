@@ -12,8 +12,10 @@ from typing import TYPE_CHECKING
 
 from ..errors import ConfigError
 from .adb import Adb
+from .delegates import DELEGATES, Delegation, delegation_header
 from .options import BenchOptions
 from .profiles import DeviceProfile
+from .resident import app_resident
 
 if TYPE_CHECKING:
     from ..runtime.manifest import Manifest
@@ -41,6 +43,7 @@ def measure_app(
     ]
     threads = opts.threads or profile.threads
     result = bench_app(adb, images, opts, threads=threads)
+    asked = opts.delegate or "cpu"
     body = {
         "models": {},
         "stages_ms": result.get("stages_ms", {}),
@@ -50,6 +53,8 @@ def measure_app(
         "tool": {"name": "demo app BenchActivity", "threads": threads},
         "energy": {"meter": None, "note": "not measured in --app mode", "reliable": None, "idle": None},
         "app": {k: result.get(k) for k in ("device", "n_images", "runs", "warmup", "precision", "source_model")},
+        "delegation": app_delegation(result.get("delegate"), asked),
+        "resident": app_resident(result.get("startup")),
         "incomplete": None,
     }
     return body, info, result.get("n_images", len(images)), [], threads
@@ -88,6 +93,7 @@ def bench_app(
         adb.shell(
             f"am start -W -n {APP_PACKAGE}/.BenchActivity --es images drnet-edge-images --es out {out} "
             f"--ei threads {threads} --ei runs {opts.runs} --ei warmup {opts.warmup}"
+            + (f" --es delegate {opts.delegate}" if opts.delegate else "")
         )
         _wait_for(adb, out, opts.app_timeout_s, poll_s, sleep)
         local = Path(tmp) / out
@@ -115,6 +121,20 @@ def _wait_for(adb: Adb, out: str, timeout_s: float, poll_s: float, sleep: Callab
             raise ConfigError(f"the demo app wrote no result within {timeout_s:.0f} s (see `adb logcat -s DrnetBench`)")
         sleep(poll_s)
         waited += poll_s
+
+
+def app_delegation(app: dict | None, asked: str) -> dict:
+    """The app's "delegate" (per model file: asked, used, refused with the reason) in the report's shape."""
+    head = delegation_header(asked, "tflite")
+    if not app:
+        return head | {"note": "this build of the demo app reports no delegate (rebuild it)"}
+    spec = DELEGATES[asked]
+    rows = {}
+    for name, m in app.get("models", {}).items():
+        status = "refused" if m.get("status") == "refused" else "full" if m.get("used") == asked else "unknown"
+        d = Delegation(asked, status, evidence=[m["reason"]] if m.get("reason") else [])
+        rows[name] = d.to_json() | {"used": m.get("used")}
+    return head | {"flags": [spec.app_option], "models": rows, "fell_back": app.get("fell_back", [])}
 
 
 def app_policies(app: dict) -> dict:

@@ -125,6 +125,8 @@ def remote_bench_args(opts: BenchOptions, target: str, art: str, data: str, thre
         args += ["--policies", ",".join(opts.policies)]
     if opts.skip_bad:
         args.append("--skip-bad")
+    if opts.op_profile:
+        args.append("--op-profile")
     return args
 
 

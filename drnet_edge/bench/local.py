@@ -44,7 +44,7 @@ from .pipelines import Outcome, Pipeline, default_spec, pipelines
 from .timing import latency_stats
 
 if TYPE_CHECKING:
-    from ..runtime.manifest import TargetEntry
+    from ..runtime.manifest import ModelEntry, TargetEntry
 
 SCHEDULE = "interleaved: each image runs every policy in rotating order, so all share one thermal state"
 
@@ -187,13 +187,11 @@ def _bench_models(
     art: ArtifactDRNet, img: np.ndarray, opts: BenchOptions, meter: EnergyMeter | None, idle: IdleBaseline | None
 ) -> dict[str, dict]:
     """Each model alone: ``warmup`` untimed then ``runs`` timed runs on one preprocessed photo."""
-    pre = art.preprocess
     models: dict[str, dict] = {}
     with progress_bar(len(art.models), "models", enabled=opts.progress) as advance:
         for name, info in art.models.items():
             run = art.runner(name)
-            square = center_crop_square(img, pre.crop_pct)
-            x = to_model_input(resize_square(square, info.input_size, pre.interpolation), pre, info.input_spec)
+            x = _model_input(art, img, info)
             for _ in range(opts.warmup):
                 run(x)
             acc = EnergyAccumulator(meter) if meter else None
@@ -212,6 +210,23 @@ def _bench_models(
             }
             advance(1)
     return models
+
+
+def local_op_profile(art: ArtifactDRNet, img: np.ndarray, opts: BenchOptions, threads: int) -> dict:
+    """``--op-profile`` here: each model on one preprocessed photo under its runtime's own profiler."""
+    from .op_profile import local_profiles
+
+    models = {
+        name: (art.root / info.file, _model_input(art, img, info), info.entry) for name, info in art.models.items()
+    }
+    return local_profiles(art.target, models, max(opts.runs, 1), threads)
+
+
+def _model_input(art: ArtifactDRNet, img: np.ndarray, info: ModelEntry) -> np.ndarray:
+    """``img`` cropped, resized and normalised as model ``info`` takes it."""
+    pre = art.preprocess
+    square = center_crop_square(img, pre.crop_pct)
+    return to_model_input(resize_square(square, info.input_size, pre.interpolation), pre, info.input_spec)
 
 
 def _policy_row(

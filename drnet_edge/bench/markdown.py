@@ -154,6 +154,66 @@ def model_table(report: dict) -> FittedTable:
     return FittedTable("per model (one image, after warm-up)", MODEL_COLUMNS, rows, MODEL_NARROW_DROP, "\n".join(notes))
 
 
+def _op_rows(report: dict, top: int = 3) -> list[list[str]]:
+    """Per model its ``top`` operator types by time: model, operator, ms, share (or why there is none)."""
+    prof = report.get("op_profile") or {}
+    if prof.get("absent"):
+        return [["all", f"absent: {prof['absent']}", "", ""]]
+    rows = []
+    for name, m in (prof.get("models") or {}).items():
+        if m.get("absent"):
+            rows.append([name, f"absent: {m['absent']}", "", ""])
+        for k, op in enumerate(m.get("ops", [])[:top]):
+            rows.append([name if k == 0 else "", op["op"], f"{op['ms']:.3f}", f"{100 * op['share']:.0f}%"])
+    return rows
+
+
+def op_profile_table(report: dict) -> FittedTable | None:
+    """``--op-profile``'s short table on screen: per model its three costliest operator types."""
+    if "op_profile" not in report:
+        return None
+    source = (report["op_profile"] or {}).get("source") or "no profiler"
+    return FittedTable(f"top operators per model ({source})", ("model", "operator", "ms/run", "share"),
+                       _op_rows(report), ("share",))  # fmt: skip
+
+
+def _delegation_rows(report: dict) -> list[list[str]]:
+    rows = []
+    for name, d in ((report.get("delegation") or {}).get("models") or {}).items():
+        nodes = f"{d['delegated_nodes']}/{d['total_nodes']}" if d.get("total_nodes") is not None else "n/a"
+        rows.append([name, d["delegate"], d["status"], nodes, d["summary"]])
+    return rows
+
+
+def _phone_sections(report: dict) -> list[str]:
+    """The device report's delegate, op-profile, memory/start-up and thermal sections (where present)."""
+    out: list[str] = []
+    if (dl := report.get("delegation")) is not None:
+        head = f"asked: {dl.get('asked') or 'n/a'}, backend {dl.get('backend') or 'n/a'}; {dl.get('note', '')}"
+        out += ["", "## What ran where", "", head, ""]
+        if rows := _delegation_rows(report):
+            out += ["| model | delegate | status | delegated nodes | where it ran |", "|---|---|---|---|---|"]
+            out += ["| " + " | ".join(r) + " |" for r in rows]
+    if "op_profile" in report:
+        out += ["", "## Top operators per model", "", "| model | operator | ms/run | share |", "|---|---|---|---|"]
+        out += ["| " + " | ".join(r) + " |" for r in _op_rows(report)]
+    if res := report.get("resident"):
+        out += ["", "## Memory and start-up with every stage resident", "", f"Method: {res['method']}", ""]
+        out += ["| what | stages | load ms | memory MB |", "|---|---|---|---|"]
+        rows = ([("all models", res["all_models"])] if res.get("all_models") else []) + list(res["policies"].items())
+        out += [f"| {n} | {', '.join(r['stages'])} | {_f(r['load_ms'], '.0f')} | {_f(r['memory_mb'], '.1f')} |"
+                for n, r in rows]  # fmt: skip
+    if th := report.get("thermal"):
+        flagged = ", ".join(map(str, th["throttled_rounds"])) or "none"
+        out += ["", "## Thermal state per round", "", f"Gate: {th['gate']}. Throttled rounds (status LIGHT or "
+                f"above during the round): {flagged}.", "", "| round | battery C | waited s | status max | throttled |",
+                "|---|---|---|---|---|"]  # fmt: skip
+        out += [f"| {r['round']} | {_f(r['battery_c'], '.1f')} | {r['waited_s']:.0f} | {r['status_max_name']} | "
+                f"{'**yes**' if r['throttled'] else 'no'} |" for r in th["rounds"]]  # fmt: skip
+        out += [f"- {n}" for n in th.get("notes") or ()]
+    return out
+
+
 def markdown(report: dict) -> str:
     """A self-contained Markdown report."""
     lines = [f"# drnet-edge bench: {title(report)}", ""]
@@ -195,6 +255,7 @@ def markdown(report: dict) -> str:
         lines += [f"  - {', '.join(names)}: {m}" for m, names in methods.items()]
     if report.get("accuracy_source"):
         lines.append(f"- Accuracy: {report['accuracy_source']}")
+    lines += _phone_sections(report)
     return "\n".join(lines) + "\n"
 
 

@@ -1,7 +1,9 @@
 """How to measure: the one set of ``drnet-edge bench`` options, and its checks.
 
 The CLI builds a :class:`BenchOptions` and ``run_bench`` hands that same object to whichever path
-measures (local, the Android tools, the demo app). The defaults here are the CLI's defaults.
+measures (local, the Android tools, the demo app, a board over SSH). The defaults here are the CLI's
+defaults. Each field's metadata names the paths its flag applies to; a flag set for another path is
+refused in one line (:func:`reject_misplaced`).
 """
 
 from __future__ import annotations
@@ -13,28 +15,44 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from ..policy.registry import check_policy_syntax, policy_names
+from .delegates import DELEGATES
 
 ANDROID_HINT = "--device PROFILE, SERIAL or android"
-KINDS = ("local", "android", "ssh")  # where a bench runs: this machine, a phone over adb, a board over SSH
-WHERE_WORDS = {"local": "this machine (--device local)", "android": f"Android devices ({ANDROID_HINT})",
-               "ssh": "boards over SSH (--device ssh://[user@]host[:port])"}  # fmt: skip
 
 
 def _quiet(message: str) -> None:
     """The default ``log``: say nothing."""
 
 
-def _flag(name: str, *, android: bool = False, where: tuple[str, ...] | None = None) -> dict:
-    """Field metadata: the CLI flag that sets the field and the kinds of device it applies to (``where``;
-    ``android=True`` is short for Android only; default: every kind)."""
-    where = where or (("android",) if android else KINDS)
-    return {"flag": name, "android_only": where == ("android",), "where": where}
+# the ways a bench measures, named as the refusals name them
+PATHS = {
+    "local": "--device local",
+    "tools": "the phone's benchmark tools (--device PHONE without --app)",
+    "app": "--app (the demo app)",
+    "ssh": "boards over SSH (--device ssh://[user@]host[:port])",
+}
+EVERYWHERE = tuple(PATHS)
+ANDROID = ("tools", "app")
+# the kind of device each path measures on, and how a refusal names the kind
+KIND_OF = {"local": "local", "tools": "android", "app": "android", "ssh": "ssh"}
+KIND_WORDS = {
+    "local": "this machine (--device local)",
+    "android": f"Android devices ({ANDROID_HINT})",
+    "ssh": PATHS["ssh"],
+}
+
+
+def _flag(name: str, *, android: bool = False, paths: tuple[str, ...] | None = None, why: str = "") -> dict:
+    """Field metadata: the CLI flag that sets the field and the paths it applies to (``android``: both
+    phone paths; default: every path); ``why`` says, for a refusal on another path, what the flag needs."""
+    where = paths or (ANDROID if android else EVERYWHERE)
+    return {"flag": name, "paths": where, "android_only": set(where) <= set(ANDROID), "why": why}
 
 
 @dataclass(frozen=True)
 class BenchOptions:
     """Every option of a bench run, whatever the device. ``data=None`` means the bundled sample;
-    ``threads=None`` the profile's threads on a phone, ``min(4, cores)`` locally."""
+    ``threads=None`` the profile's threads on a phone, ``min(4, cores)`` locally and on a board."""
 
     device: str = field(default="local", metadata=_flag("--device"))
     runtime: str | None = field(default=None, metadata=_flag("--runtime"))
@@ -47,21 +65,37 @@ class BenchOptions:
     energy: bool = field(default=False, metadata=_flag("--energy"))
     idle_s: float = field(default=3.0, metadata=_flag("--idle"))
     skip_bad: bool = field(default=False, metadata=_flag("--skip-bad"))
-    # extra deployable policies measured beside the fixed resolutions and the default (local only)
-    policies: tuple[str, ...] = field(default=(), metadata=_flag("--policies", where=("local", "ssh")))
+    # extra deployable policies measured beside the fixed resolutions and the default (the local bench,
+    # here or on a board)
+    policies: tuple[str, ...] = field(default=(), metadata=_flag("--policies", paths=("local", "ssh")))
     rounds: int = field(default=3, metadata=_flag("--rounds", android=True))
     cooldown_s: float = field(default=0.0, metadata=_flag("--cooldown", android=True))
-    profiles: Path | None = field(default=None, metadata=_flag("--profiles", where=("android", "ssh")))
+    profiles: Path | None = field(default=None, metadata=_flag("--profiles", paths=("tools", "app", "ssh")))
     benchmark_binary: Path | None = field(default=None, metadata=_flag("--benchmark-binary", android=True))
-    # the --json report of an interrupted Android run: the models it measured are kept
-    resume: Path | None = field(default=None, metadata=_flag("--resume", where=("android", "ssh")))
+    # the --json report of an interrupted run: a phone's measured models are kept, a board's run re-attached
+    resume: Path | None = field(default=None, metadata=_flag("--resume", paths=("tools", "app", "ssh")))
     app: bool = field(default=False, metadata=_flag("--app", android=True))
     app_timeout_s: float = field(default=1800.0, metadata=_flag("--app-timeout", android=True))
+    # LiteRT's delegate on the phone: None is the CPU (XNNPACK), as without the flag
+    delegate: str | None = field(default=None, metadata=_flag("--delegate", android=True))
+    op_profile: bool = field(
+        default=False,
+        metadata=_flag("--op-profile", paths=("local", "tools", "ssh"),
+                       why="the demo app has no per-operator profiler; drop --app to profile with benchmark_model"),
+    )  # fmt: skip
+    max_temp_c: float | None = field(
+        default=None,
+        metadata=_flag("--max-temp", paths=("tools",), why="it gates the tools' rounds; the app runs one pass"),
+    )
+    temp_timeout_s: float = field(
+        default=600.0,
+        metadata=_flag("--temp-timeout", paths=("tools",), why="it bounds --max-temp's wait before each round"),
+    )
     # boards over SSH: ssh -o options, a venv there to use instead of making one, the wheel to install, a profile
-    ssh_options: tuple[str, ...] = field(default=(), metadata=_flag("--ssh-option", where=("ssh",)))
-    remote_venv: str | None = field(default=None, metadata=_flag("--remote-venv", where=("ssh",)))
-    wheel: Path | None = field(default=None, metadata=_flag("--wheel", where=("ssh",)))
-    board: str | None = field(default=None, metadata=_flag("--board", where=("ssh",)))
+    ssh_options: tuple[str, ...] = field(default=(), metadata=_flag("--ssh-option", paths=("ssh",)))
+    remote_venv: str | None = field(default=None, metadata=_flag("--remote-venv", paths=("ssh",)))
+    wheel: Path | None = field(default=None, metadata=_flag("--wheel", paths=("ssh",)))
+    board: str | None = field(default=None, metadata=_flag("--board", paths=("ssh",)))
     progress: bool = True  # off with --quiet
     log: Callable[[str], None] = field(default=_quiet, compare=False, repr=False)
 
@@ -72,13 +106,15 @@ class BenchOptions:
                 object.__setattr__(self, name, Path(value))
         if self.runs < 1 or self.warmup < 0 or self.rounds < 1:
             raise ConfigError("--runs and --rounds must be at least 1, --warmup at least 0")
+        if self.delegate is not None and self.delegate not in DELEGATES:
+            raise ConfigError(f"--delegate {self.delegate}: choose one of {', '.join(DELEGATES)}")
         object.__setattr__(self, "policies", tuple(policy_names(self.policies)) if self.policies else ())
         if self.kind == "ssh":
             from .ssh import SshTarget, check_ssh_option
 
             SshTarget.parse(self.device)
             object.__setattr__(self, "ssh_options", tuple(check_ssh_option(o) for o in self.ssh_options))
-        if self.kind == "android" and self.policies:
+        if self.on_android and self.policies:
             raise ConfigError(
                 "--policies is measured by the local bench only (--device local or a board over ssh://); on a "
                 "phone the bench measures the fixed resolutions and the artifacts' default policy"
@@ -99,6 +135,11 @@ class BenchOptions:
     def on_android(self) -> bool:
         return self.kind == "android"
 
+    @property
+    def path(self) -> str:
+        """Which of :data:`PATHS` measures: ``local``, ``ssh``, ``app`` or ``tools``."""
+        return "app" if self.on_android and self.app else "tools" if self.on_android else self.kind
+
 
 @contextmanager
 def naming_policy(name: str) -> Iterator[None]:
@@ -110,31 +151,25 @@ def naming_policy(name: str) -> Iterator[None]:
         raise ConfigError(f"--policies{named}: {exc}") from None
 
 
-def android_only_flags(opts: BenchOptions) -> list[str]:
-    """The Android-only flags ``opts`` sets to something other than their default."""
-    return [f.metadata["flag"] for f in fields(opts) if f.metadata.get("android_only") and _set(opts, f)]
-
-
-def misplaced_flags(opts: BenchOptions) -> list[tuple[str, tuple[str, ...]]]:
-    """The flags ``opts`` sets (to something other than their default) that do not apply to its device
-    kind, with the kinds they apply to."""
-    return [
-        (f.metadata["flag"], f.metadata["where"])
-        for f in fields(opts)
-        if "where" in f.metadata and opts.kind not in f.metadata["where"] and _set(opts, f)
-    ]
-
-
 def _set(opts: BenchOptions, f) -> bool:
     return getattr(opts, f.name) != f.default
 
 
 def reject_misplaced(opts: BenchOptions) -> None:
-    """A run refuses options of other device kinds instead of ignoring them (an option given its default
-    value cannot be told apart from one left out, and passes)."""
-    found = misplaced_flags(opts)
-    if found:
-        flags = [f for f, _ in found]
+    """A run refuses options of other paths instead of ignoring them (an option given its default value
+    cannot be told apart from one left out, and passes): first those of another kind of device (every
+    such flag named), then, on a phone, those of the other phone path (``--op-profile`` with ``--app``)."""
+    given = [f for f in fields(opts) if "paths" in f.metadata and _set(opts, f)]
+    other_kind = [f for f in given if opts.kind not in {KIND_OF[p] for p in f.metadata["paths"]}]
+    if other_kind:
+        flags = [f.metadata["flag"] for f in other_kind]
         what = f"{flags[0]} applies" if len(flags) == 1 else f"{', '.join(flags)} apply"
-        where = " and ".join(WHERE_WORDS[k] for k in found[0][1])
+        kinds = dict.fromkeys(KIND_OF[p] for p in other_kind[0].metadata["paths"])
+        where = " and ".join(KIND_WORDS[k] for k in kinds)
         raise ConfigError(f"{what} only to {where}, not to --device {opts.device}")
+    for f in given:
+        if opts.path not in f.metadata["paths"]:
+            where = " and ".join(PATHS[p] for p in f.metadata["paths"])
+            raise ConfigError(
+                f"{f.metadata['flag']} applies to {where}, not to {PATHS[opts.path]}: {f.metadata['why']}"
+            )

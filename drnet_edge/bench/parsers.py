@@ -26,6 +26,7 @@ class ModelTiming:
     warmup_runs: int | None = None
     peak_memory_mb: float | None = None
     inferences: int = 0  # every inference the process ran (first, warm-up and timed), for energy
+    memory_delta_mb: float | None = None  # the model's own memory: the tool's "overall" delta from its start
 
 
 _NUM = r"([-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)"
@@ -80,14 +81,14 @@ def parse_benchmark_model(output: str) -> ModelTiming:
         assert t is not None
         lat = LatencyStats(runs=0, mean_ms=float(t.group(4)) / 1e3)
     warm = stats[-2].runs if len(stats) >= 2 else None
-    mem = None
+    mem = delta = None
+    if m := _MEM_OVERALL.search(output):
+        mem = delta = float(m.group(2))
     if m := _MEM_PEAK.search(output):
         mem = float(m.group(1))
-    elif m := _MEM_OVERALL.search(output):
-        mem = float(m.group(2))
     # the first inference is the first warm-up run, so it is already in the warm-up count
     inferences = lat.runs + (warm if warm is not None else (1 if first is not None else 0))
-    return ModelTiming(lat, init, first, warm, mem, inferences)
+    return ModelTiming(lat, init, first, warm, mem, inferences, delta)
 
 
 _ET_TOTAL = re.compile(r"Model executed successfully\s+(\d+)\s+time\(s\) in\s+" + _NUM + r"\s*ms")

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from .._io import sha256_file
 from ..errors import ConfigError
+from .delegates import check_delegate
 from .options import BenchOptions
 
 if TYPE_CHECKING:
@@ -49,6 +50,7 @@ def run_bench(artifacts: str | Path, opts: BenchOptions | None = None) -> dict:
     root = Path(artifacts)
     manifest = read_manifest(root)
     target = choose_runtime(manifest, opts.runtime, opts.device)
+    check_delegate(opts.delegate, target)
     if opts.policies:  # against the manifest, before any model loads
         from .pipelines import default_policy, deployable_policies
 
@@ -100,18 +102,25 @@ def _measure_local(root: Path, manifest: Manifest, target: str, opts: BenchOptio
     from ..data.classes import imagenet_classes
     from ..data.folders import scan_folder
     from ..runtime.artifacts import ArtifactDRNet
-    from .local import bench_local, decode_images, local_device, warm_runtime
+    from .local import bench_local, decode_images, local_device, local_op_profile, warm_runtime
+    from .resident import current_rss_mb, local_resident
     from .timing import impossible_latency_warning, load_warning
 
     threads = opts.threads or min(4, _cpu_count())
     load_before = _others_busy()
     init_ms = warm_runtime(root, manifest.target(target, root), threads)
+    rss0, t0 = current_rss_mb(), time.perf_counter()
     art = ArtifactDRNet(root, target, threads=threads)
+    load_all_ms, rss1 = 1e3 * (time.perf_counter() - t0), current_rss_mb()
     classes = art.classes if art.classes.ids != imagenet_classes().ids else None
     folder = scan_folder(opts.data, classes=classes, limit=opts.limit, subset=opts.subset)
     images, labels, bad = decode_images(folder, opts.skip_bad, opts.progress)
     body = bench_local(art, images, labels, opts)
     body["runtime_init_ms"] = init_ms
+    rss = rss1 - rss0 if rss0 is not None and rss1 is not None else None
+    body["resident"] = local_resident(load_all_ms, rss, art.load_ms, body["policies"], manifest.target(target))
+    if opts.op_profile:
+        body["op_profile"] = local_op_profile(art, images[0], opts, threads)
     found = (load_warning(load_before, _others_busy(), os.cpu_count() or 1, threads),
              impossible_latency_warning(body["policies"]))  # fmt: skip
     body["warnings"] = [w for w in found if w]

@@ -161,6 +161,26 @@ def bench_cmd(
         bool, typer.Option("--app", help="Android: the installed demo app measures the whole pipeline on the phone.")
     ] = False,
     app_timeout: Annotated[float, typer.Option(min=1, help="--app: seconds to wait for the app's result.")] = 1800.0,
+    delegate: Annotated[
+        str | None,
+        typer.Option(
+            help="Android, tflite: LiteRT's delegate, cpu (XNNPACK), gpu or nnapi (deprecated from Android 15); the "
+            "report says per model what ran where, a refusal included."
+        ),
+    ] = None,
+    op_profile: Annotated[
+        bool,
+        typer.Option(
+            "--op-profile", help="Per model, the operators taking the time (runtime's own profiler; not --app)."
+        ),
+    ] = False,
+    max_temp: Annotated[
+        float | None,
+        typer.Option(help="Android: before each round wait until the battery is at or below this many degrees C."),
+    ] = None,
+    temp_timeout: Annotated[
+        float, typer.Option(min=0, help="--max-temp: at most this many seconds of waiting.")
+    ] = 600.0,
     ssh_option: Annotated[
         list[str] | None,
         typer.Option(help="Boards: an ssh -o option, KEY=VALUE (repeatable), e.g. IdentityFile=~/.ssh/board."),
@@ -188,7 +208,8 @@ def bench_cmd(
         warmup=warmup, energy=energy, idle_s=idle, skip_bad=skip_bad, rounds=rounds, cooldown_s=cooldown,
         policies=tuple(policy_names(policies)) if policies is not None else (),
         profiles=profiles, benchmark_binary=benchmark_binary, resume=(json_out or Path()) if resume else None,
-        app=app, app_timeout_s=app_timeout, ssh_options=tuple(ssh_option or ()), remote_venv=remote_venv, wheel=wheel,
+        app=app, app_timeout_s=app_timeout, delegate=delegate, op_profile=op_profile, max_temp_c=max_temp,
+        temp_timeout_s=temp_timeout, ssh_options=tuple(ssh_option or ()), remote_venv=remote_venv, wheel=wheel,
         board=board, progress=not quiet, log=lambda m: err.print(m, highlight=False, markup=False),
     )  # fmt: skip
     if resume and json_out is None:
@@ -202,11 +223,19 @@ def bench_cmd(
 def _bench_output(result: dict, json_out: Path | None, report: Path | None, plot: Path | None) -> None:
     """``bench``'s tables and files; exit code 3 when the run is incomplete."""
     from .._io import atomic_write_json
-    from ..bench.markdown import bench_table, model_table, save_latency_plot, save_markdown
+    from ..bench.markdown import bench_table, model_table, op_profile_table, save_latency_plot, save_markdown
 
     if result["models"]:
         console.print(model_table(result))
+    if (ops := op_profile_table(result)) is not None:
+        console.print(ops)
     console.print(bench_table(result))
+    for name, d in ((result.get("delegation") or {}).get("models") or {}).items():
+        if d["status"] not in ("full", "unknown"):
+            err.print(f"[yellow]delegate:[/] {escape(name)}: {escape(d['summary'])}", highlight=False, soft_wrap=True)
+    if (thermal := result.get("thermal")) and thermal["throttled_rounds"]:
+        rounds = ", ".join(map(str, thermal["throttled_rounds"]))
+        err.print(f"[yellow]thermal:[/] rounds {rounds} ran throttled (status LIGHT or above)", highlight=False)
     console.print(f"[dim]{result['schedule']}; energy: {result['energy']['note']}[/]", highlight=False)
     for warning in result.get("warnings") or ():
         err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)

@@ -3,10 +3,12 @@ package dev.drnetedge.demo
 import android.app.Activity
 import android.os.Build
 import android.os.Bundle
+import android.os.Debug
 import android.util.Log
 import android.view.WindowManager
 import android.widget.TextView
 import dev.drnetedge.core.BenchRunner
+import dev.drnetedge.core.Delegate
 import dev.drnetedge.core.RgbImage
 import java.io.File
 import java.util.LinkedHashMap
@@ -16,7 +18,8 @@ import java.util.LinkedHashMap
  *
  *     adb shell am start -n dev.drnetedge.demo/.BenchActivity \
  *         --es images /data/local/tmp/drnet-edge/images --es out results.json \
- *         --ei threads 4 --ei runs 1 --ei warmup 3 [--es policies cascade-160:0.7-224,drnet-escalate:0.6]
+ *         --ei threads 4 --ei runs 1 --ei warmup 3 [--es policies cascade-160:0.7-224,drnet-escalate:0.6] \
+ *         [--es delegate cpu|gpu|nnapi]
  *
  * Runs every image of the folder (and of its class sub-folders, named by class id such as a wnid, which gives
  * top-1) through the manifest's default policy, "drnet" (when there is a predictor), every "fixed-R" policy and
@@ -24,6 +27,8 @@ import java.util.LinkedHashMap
  * per image (decoding excluded); writes the JSON (schema in README) atomically to
  * getExternalFilesDir(null)/<out>, then the marker <out>.done (or <out>.failed with the error), and finishes.
  * A relative `images` path is taken under getExternalFilesDir(null). Progress: logcat tag "DrnetBench".
+ * The JSON also holds "delegate" (asked, per model file what it got: a refusing delegate loads the model on the
+ * CPU, see core Delegate) and "startup" (the time to load every model and the PSS before and after).
  */
 class BenchActivity : Activity() {
     private lateinit var status: TextView
@@ -42,10 +47,11 @@ class BenchActivity : Activity() {
         val runs = intent.getIntExtra("runs", 1)
         val warmup = intent.getIntExtra("warmup", 3)
         val extraPolicies = (intent.getStringExtra("policies") ?: "").split(',').map { it.trim() }.filter { it.isNotEmpty() }
+        val delegateArg = intent.getStringExtra("delegate")
         val out = File(outDir, outName)
 
-        show("DRNet bench: $images -> $out, threads $threads, runs $runs, warmup $warmup")
-        Thread({ runBench(images, out, threads, runs, warmup, extraPolicies) }, "DrnetBench").start()
+        show("DRNet bench: $images -> $out, threads $threads, runs $runs, warmup $warmup, delegate ${delegateArg ?: "cpu"}")
+        Thread({ runBench(images, out, threads, runs, warmup, extraPolicies, delegateArg) }, "DrnetBench").start()
     }
 
     private fun show(message: String) {
@@ -53,11 +59,19 @@ class BenchActivity : Activity() {
         runOnUiThread { status.append(message + "\n") }
     }
 
-    private fun runBench(imagesDir: File, out: File, threads: Int, runs: Int, warmup: Int, extraPolicies: List<String>) {
+    private fun runBench(
+        imagesDir: File, out: File, threads: Int, runs: Int, warmup: Int, extraPolicies: List<String>, delegateArg: String?,
+    ) {
         File(out.path + ".done").delete()
         File(out.path + ".failed").delete()
         try {
-            DrnetPipeline.fromAssets(this, threads, extraPolicies).use { pipeline ->
+            val delegate = Delegate.parse(delegateArg)
+            val pssBefore = Debug.getPss()
+            val t0 = System.nanoTime()
+            val loaded = DrnetPipeline.fromAssets(this, threads, extraPolicies, delegate)
+            val loadAllMs = (System.nanoTime() - t0) / 1e6
+            val pssAfter = Debug.getPss()
+            loaded.use { pipeline ->
                 val m = pipeline.manifest
                 val files = listImages(imagesDir)
                 require(files.isNotEmpty()) { "no images in $imagesDir (is it readable by the app?)" }
@@ -90,6 +104,8 @@ class BenchActivity : Activity() {
                 device["abi"] = Build.SUPPORTED_ABIS.firstOrNull()
                 val extra = LinkedHashMap<String, Any?>()
                 BenchRunner.putRunInfo(extra, m, runs, warmup)
+                extra["delegate"] = Delegate.summary(delegate, pipeline.delegates)
+                extra["startup"] = Delegate.startup(pipeline.delegates.keys.toList(), loadAllMs, pssBefore, pssAfter)
                 val json = recorder.toJson(device, threads, files.size, extra)
                 writeAtomically(out, json)
                 writeAtomically(File(out.path + ".done"), "ok\n")

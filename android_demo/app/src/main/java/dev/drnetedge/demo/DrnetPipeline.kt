@@ -3,6 +3,7 @@ package dev.drnetedge.demo
 import android.content.Context
 import android.graphics.Bitmap
 import android.graphics.BitmapFactory
+import dev.drnetedge.core.Delegate
 import dev.drnetedge.core.DrnetEngine
 import dev.drnetedge.core.Manifest
 import dev.drnetedge.core.ModelInfo
@@ -10,6 +11,7 @@ import dev.drnetedge.core.ModelRunner
 import dev.drnetedge.core.PolicySpec
 import dev.drnetedge.core.RgbImage
 import org.tensorflow.lite.Interpreter
+import org.tensorflow.lite.gpu.GpuDelegate
 import java.io.Closeable
 import java.io.FileInputStream
 import java.nio.ByteBuffer
@@ -31,10 +33,14 @@ class DrnetPipeline private constructor(
     private val interpreters: Map<String, Interpreter>,
     val engine: DrnetEngine,
     val threads: Int,
+    /** Per model file, the delegate asked for and the one it got (a refusal loads it on the CPU). */
+    val delegates: Map<String, Delegate.Loaded<Interpreter>> = emptyMap(),
+    private val gpuDelegates: List<GpuDelegate> = emptyList(),
 ) : Closeable {
 
     override fun close() {
         interpreters.values.forEach { it.close() }
+        gpuDelegates.forEach { it.close() }
     }
 
     companion object {
@@ -45,7 +51,12 @@ class DrnetPipeline private constructor(
          * are policy names to offer besides the default, "drnet" and the fixed resolutions (e.g.
          * "cascade-160:0.7-224", "drnet-escalate:0.6"); a name the models cannot run is refused.
          */
-        fun fromAssets(context: Context, threads: Int, extraPolicies: List<String> = emptyList()): DrnetPipeline {
+        fun fromAssets(
+            context: Context,
+            threads: Int,
+            extraPolicies: List<String> = emptyList(),
+            delegate: Delegate = Delegate.CPU,
+        ): DrnetPipeline {
             val assets = context.assets
             val manifestText = try {
                 assets.open("$ASSET_DIR/manifest.json").bufferedReader().use { it.readText() }
@@ -56,14 +67,26 @@ class DrnetPipeline private constructor(
                 )
             }
             val manifest = Manifest.parse(manifestText, "tflite")
-            val options = Interpreter.Options().apply {
+            val gpuDelegates = ArrayList<GpuDelegate>()
+            // The interpreter options of each delegate (the plain-Java core's Delegate: its choice and fallback).
+            fun options(d: Delegate) = Interpreter.Options().apply {
                 setNumThreads(threads)
-                // XNNPACK is LiteRT's default CPU delegate; stated explicitly.
-                setUseXNNPACK(true)
+                when (d) {
+                    // XNNPACK is LiteRT's default CPU delegate; stated explicitly.
+                    Delegate.CPU -> setUseXNNPACK(true)
+                    Delegate.GPU -> addDelegate(GpuDelegate().also { gpuDelegates.add(it) })
+                    // deprecated from Android 15 (Delegate.NNAPI_NOTE); still offered for older phones
+                    Delegate.NNAPI -> setUseNNAPI(true)
+                }
             }
             val interpreters = LinkedHashMap<String, Interpreter>()
+            val delegates = LinkedHashMap<String, Delegate.Loaded<Interpreter>>()
             for (file in manifest.files()) {
-                interpreters[file] = Interpreter(mapAsset(context, "$ASSET_DIR/$file"), options)
+                val model = mapAsset(context, "$ASSET_DIR/$file")
+                // a delegate that refuses the model (Interpreter throws "Failed to apply delegate") -> the CPU
+                val loaded = Delegate.load(delegate) { d -> Interpreter(model, options(d)) }
+                delegates[file] = loaded
+                interpreters[file] = loaded.value
             }
             val predictor = if (manifest.hasPredictor()) {
                 LiteRtRunner(interpreters.getValue(manifest.predictor().file), manifest.predictor())
@@ -76,7 +99,7 @@ class DrnetPipeline private constructor(
             }
             val extra: List<PolicySpec> = extraPolicies.map { manifest.policyNamed(it) }
             val engine = DrnetEngine(manifest, predictor, backbones, java.util.function.LongSupplier { System.nanoTime() }, extra)
-            return DrnetPipeline(manifest, interpreters, engine, threads)
+            return DrnetPipeline(manifest, interpreters, engine, threads, delegates, gpuDelegates)
         }
 
         private fun mapAsset(context: Context, path: String): MappedByteBuffer {
