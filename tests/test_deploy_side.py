@@ -106,6 +106,9 @@ DEPLOY_MODULES = (
     "drnet_edge.bench.profiles",
     "drnet_edge.bench.resident",
     "drnet_edge.bench.run",
+    "drnet_edge.bench.ssh",  # boards over SSH: the client, the board, the run
+    "drnet_edge.bench.board",
+    "drnet_edge.bench.board_run",
     "drnet_edge.bench.thermal",
     "drnet_edge.bench.timing",
     "drnet_edge.verify",
