@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from .data.folders import is_image
 from .data.preprocess import IMAGE_EXTENSIONS, load_image
 from .errors import BadImageError, ConfigError, DataError
 from .policy.spec import softmax
@@ -77,7 +78,7 @@ def photo_paths(inputs: Sequence[str | Path]) -> list[Path]:
     out: list[Path] = []
     for item in map(Path, inputs):
         if item.is_dir():
-            found = sorted(p for p in item.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS)
+            found = sorted(filter(is_image, item.rglob("*")))
             if not found:
                 raise DataError(f"{item} holds no images ({', '.join(IMAGE_EXTENSIONS)})")
             out += found

@@ -45,7 +45,8 @@ class ImageFolder:
         return self.classes is not None
 
 
-def _is_image(p: Path) -> bool:
+def is_image(p: Path) -> bool:
+    """Whether ``p`` has an image file's suffix (:data:`~drnet_edge.data.preprocess.IMAGE_EXTENSIONS`)."""
     return p.suffix.lower() in IMAGE_EXTENSIONS
 
 
@@ -104,7 +105,7 @@ def scan_folder(
         raise DataError(f"data folder {root} does not exist or is not a folder")
     entries = sorted(p for p in root.iterdir() if _visible(p))
     dirs = [p for p in entries if p.is_dir()]
-    loose = [p for p in entries if _is_file(p) and _is_image(p)]
+    loose = [p for p in entries if _is_file(p) and is_image(p)]
     if dirs and loose:
         raise DataError(
             f"{root} mixes class folders with loose images ({loose[0].name}); "
@@ -135,7 +136,7 @@ def scan_folder(
                 "Remove the folder or pass a matching --classes FILE."
             )
         files = sorted(p for p in d.rglob("*") if _is_file(p) and _visible(p))
-        bad = [p for p in files if not _is_image(p)]
+        bad = [p for p in files if not is_image(p)]
         if bad:
             raise DataError(
                 f"{bad[0]} is not an image file (expected one of {', '.join(IMAGE_EXTENSIONS)}); "

@@ -9,14 +9,9 @@ import numpy as np
 
 from ..policy.registry import Policy, Predictions, expand_policies
 from ..runtime.manifest import Manifest, TargetEntry
+from ..runtime.outputs import per_image_outputs
 
 AGREEMENT_FLOOR = 0.99  # below this on real photos a model is investigated (issue #13)
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    z = logits - logits.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
 
 
 def _top1(logits: np.ndarray, labels: np.ndarray | None) -> float | None:
@@ -52,12 +47,7 @@ def compare_outputs(host: np.ndarray, arm: np.ndarray, labels: np.ndarray | None
 def predictions(entry: TargetEntry, outputs: dict[str, np.ndarray], manifest: Manifest, labels: np.ndarray | None):
     """A :class:`Predictions` from one side's outputs of every model of a target, as ``predict_folder``
     builds it (top-1, max softmax and margin per image per resolution; the predictor's argmax)."""
-    backbones = entry.backbones()
-    cols = []
-    for m in backbones:
-        probs = softmax(outputs[m.name])
-        order = np.sort(probs, axis=1)
-        cols.append((probs.argmax(1), order[:, -1], order[:, -1] - order[:, -min(2, probs.shape[1])]))
+    cols = [per_image_outputs(outputs[m.name]) for m in entry.backbones()]
     n = len(cols[0][0])
     pred = entry.predictor
     return Predictions(
