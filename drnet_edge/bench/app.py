@@ -30,13 +30,12 @@ def measure_app(
 ) -> tuple:
     """The demo app's own end-to-end measurement of ``opts.data``'s images; returns (report body,
     device info, images, skipped files, threads)."""
-    from ..data.classes import imagenet_classes
+    from ..data.classes import own_classes
     from ..data.folders import scan_folder
 
     if target != "tflite":
         raise ConfigError("--app runs the demo app, which uses the tflite models: pass --runtime tflite")
-    classes = manifest.classes if manifest.classes.ids != imagenet_classes().ids else None
-    folder = scan_folder(opts.data, classes=classes, limit=opts.limit, subset=opts.subset)
+    folder = scan_folder(opts.data, classes=own_classes(manifest.classes), limit=opts.limit, subset=opts.subset)
     images = [
         (p, folder.classes.ids[y] if folder.classes and y >= 0 else None)
         for p, y in zip(folder.paths, folder.labels, strict=True)

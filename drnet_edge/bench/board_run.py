@@ -95,11 +95,10 @@ def _artifact_files(root: Path) -> dict[str, Path]:
 
 def _photo_files(manifest: Manifest, opts: BenchOptions) -> dict[str, Path]:
     """The photos the bench would use here (``--limit``/``--subset`` applied), keeping class folders."""
-    from ..data.classes import imagenet_classes
+    from ..data.classes import own_classes
     from ..data.folders import scan_folder
 
-    classes = manifest.classes if manifest.classes.ids != imagenet_classes().ids else None
-    folder = scan_folder(opts.data, classes=classes, limit=opts.limit, subset=opts.subset)
+    folder = scan_folder(opts.data, classes=own_classes(manifest.classes), limit=opts.limit, subset=opts.subset)
     return {str(p.relative_to(folder.root)): p for p in folder.paths}
 
 

@@ -99,7 +99,7 @@ def _measure_local(root: Path, manifest: Manifest, target: str, opts: BenchOptio
     """The real runtimes on this machine; returns (report body, device info, images, skipped files, threads).
     The runtime is imported and initialised first, outside every timed section (``runtime_init_ms``); the
     body's ``warnings`` say when the machine was busy (load average, or medians no quiet machine gives)."""
-    from ..data.classes import imagenet_classes
+    from ..data.classes import own_classes
     from ..data.folders import scan_folder
     from ..runtime.artifacts import ArtifactDRNet
     from .local import bench_local, decode_images, local_device, local_op_profile, warm_runtime
@@ -112,8 +112,7 @@ def _measure_local(root: Path, manifest: Manifest, target: str, opts: BenchOptio
     rss0, t0 = current_rss_mb(), time.perf_counter()
     art = ArtifactDRNet(root, target, threads=threads)
     load_all_ms, rss1 = 1e3 * (time.perf_counter() - t0), current_rss_mb()
-    classes = art.classes if art.classes.ids != imagenet_classes().ids else None
-    folder = scan_folder(opts.data, classes=classes, limit=opts.limit, subset=opts.subset)
+    folder = scan_folder(opts.data, classes=own_classes(art.classes), limit=opts.limit, subset=opts.subset)
     images, labels, bad = decode_images(folder, opts.skip_bad, opts.progress)
     body = bench_local(art, images, labels, opts)
     body["runtime_init_ms"] = init_ms

@@ -56,3 +56,9 @@ def imagenet_classes() -> ClassList:
     ref = resources.files("drnet_edge") / "resources" / "imagenet_synsets.txt"
     with resources.as_file(ref) as p:
         return read_class_file(p, source="ImageNet-1k class list (by wnid)")
+
+
+def own_classes(classes: ClassList) -> ClassList | None:
+    """``classes`` when they are a model's own, ``None`` when they are ImageNet's: what a folder of photos
+    is scanned with (ImageNet folders may be named by wnid or not; own classes must match by name)."""
+    return None if classes.ids == imagenet_classes().ids else classes
