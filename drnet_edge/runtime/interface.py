@@ -112,6 +112,7 @@ class CheckpointModel:
             torch.set_num_threads(threads)
         net, self.classes, ckpt = load_model(name_or_path)
         self.net, self._torch = net.eval(), torch
+        self._numpy = TorchAsNumpy(self.net)  # backbone passes on numpy batches, no gradients
         self.resolutions: list[int] = list(net.resolutions)
         self.preprocess = net.preprocess
         self.policy: dict | None = ckpt.get("policy")
@@ -129,11 +130,7 @@ class CheckpointModel:
         return len(self.classes)
 
     def backbone(self, index: int) -> Callable[[np.ndarray], np.ndarray]:
-        def run(x: np.ndarray) -> np.ndarray:
-            with self._torch.no_grad():
-                return self.net.backbone_at(self._torch.from_numpy(x), index).numpy()
-
-        return run
+        return lambda x: self._numpy.backbone_at(x, index)
 
     def _predictor(self, x: np.ndarray) -> np.ndarray:
         with self._torch.no_grad():

@@ -24,12 +24,12 @@ import json
 import platform
 import sys
 import traceback
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 
 from drnet_edge.converters import get_target, list_targets
+from drnet_edge.converters.base import installed_version
 
 AT_HWCAP, AT_HWCAP2 = 16, 26
 # aarch64 HWCAP bits (linux/arch/arm64/include/uapi/asm/hwcap.h) that decide XNNPACK's int8 kernels
@@ -54,13 +54,6 @@ def cpu_features() -> dict:
     out["hwcap"], out["hwcap2"] = hex(words[AT_HWCAP]), hex(words[AT_HWCAP2])
     out["features"] = {name: bool(words[word] >> bit & 1) for name, (word, bit) in HWCAP_BITS.items()}
     return out
-
-
-def _version(pkg: str) -> str | None:
-    try:
-        return metadata.version(pkg)
-    except metadata.PackageNotFoundError:
-        return None
 
 
 def run_model(folder: Path, spec: dict, threads: int) -> tuple[np.ndarray, str]:
@@ -93,7 +86,7 @@ def main(folder: Path) -> int:
     result = {
         "cpu": cpu_features(),
         "python": platform.python_version(),
-        "versions": {p: _version(p) for p in VERSIONS},
+        "versions": {p: installed_version(p) for p in VERSIONS},
         "models": models,
     }
     (folder / "result.json").write_text(json.dumps(result, indent=2) + "\n")
