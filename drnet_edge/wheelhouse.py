@@ -190,6 +190,14 @@ def install_args(python: str, house: str, wheel_name: str, *, only_project: bool
             "--find-links", house, *deps, f"{house}/{wheel_name}"]  # fmt: skip
 
 
+def install_steps(python: str, house: str, wheel_name: str, *, installed: bool) -> list[list[str]]:
+    """The commands that bring the project at ``house`` (on the other machine) into its venv: when a
+    drnet-edge is ``installed`` there already, first the project alone, forced (the version number is the
+    same, so pip would keep the old files), then the full install (dependencies added when missing)."""
+    first = [install_args(python, house, wheel_name, only_project=True)] if installed else []
+    return [*first, install_args(python, house, wheel_name)]
+
+
 def download_error(stderr: str, platform: Platform, pins: dict[str, str], log_file: Path) -> ConfigError:
     """One line for a failed ``pip download``: the dependency without a wheel for ``platform`` when pip
     names one, else where the log is."""

@@ -18,6 +18,7 @@ from drnet_edge.wheelhouse import (
     check_wheel,
     download_error,
     install_args,
+    install_steps,
     parse_probe,
     project_wheel,
     source_tree,
@@ -93,3 +94,10 @@ def test_the_wheel_of_this_tree_and_its_digest(tmp_path: Path) -> None:
                 out.writestr(name, z.read(name))
     assert wheel_digest(again) == wheel_digest(wheel)
     assert project_wheel(tmp_path / "x", wheel) == wheel  # a given wheel is used as it is
+
+
+def test_install_steps_force_the_project_when_one_is_there() -> None:
+    fresh = install_steps("/v/bin/python", "/w", "drnet_edge-0.1.0-py3-none-any.whl", installed=False)
+    again = install_steps("/v/bin/python", "/w", "drnet_edge-0.1.0-py3-none-any.whl", installed=True)
+    assert len(fresh) == 1 and "--no-deps" not in fresh[0]
+    assert len(again) == 2 and "--force-reinstall" in again[0] and again[1] == fresh[0]

@@ -163,7 +163,7 @@ Log = Callable[[str], None]
 
 def ensure_install(ssh: Ssh, facts: BoardFacts, *, wheel: Path, cache: Path, log: Log, log_file: Path) -> str:
     """A venv on the board with this very ``wheel`` installed (its digest marks it); its folder there."""
-    from ..wheelhouse import fill_wheelhouse, install_args, wheel_digest
+    from ..wheelhouse import fill_wheelhouse, install_steps, wheel_digest
 
     plat = facts.platform()
     venv = f"{remote_root(facts)}/venv-{plat.tag}"
@@ -184,11 +184,9 @@ def ensure_install(ssh: Ssh, facts: BoardFacts, *, wheel: Path, cache: Path, log
     if send:
         ssh.put_tree({p.name: p for p in send.values()}, there, merge=True)
     q = shlex.quote
-    installed = ssh.run(f"test -x {q(venv)}/bin/drnet-edge && echo yes", check=False).strip() == "yes"
+    installed = ssh.test(f"-x {q(venv)}/bin/drnet-edge")
     steps = [f"test -x {q(venv)}/bin/python || python3 -m venv {q(venv)}"]
-    if installed:  # the same version number: pip would keep the old files
-        steps.append(shlex.join(install_args(f"{venv}/bin/python", there, wheel.name, only_project=True)))
-    steps.append(shlex.join(install_args(f"{venv}/bin/python", there, wheel.name)))
+    steps += map(shlex.join, install_steps(f"{venv}/bin/python", there, wheel.name, installed=installed))
     steps.append(f"printf %s {digest} > {q(venv)}/{WHEEL_MARKER}")
     ssh.run(" && ".join(steps))
     return venv
@@ -196,7 +194,7 @@ def ensure_install(ssh: Ssh, facts: BoardFacts, *, wheel: Path, cache: Path, log
 
 def check_remote_venv(ssh: Ssh, venv: str) -> str:
     """``--remote-venv DIR``: it must hold drnet-edge's command."""
-    if ssh.run(f"test -x {shlex.quote(venv)}/bin/drnet-edge && echo yes", check=False).strip() != "yes":
+    if not ssh.test(f"-x {shlex.quote(venv)}/bin/drnet-edge"):
         raise ConfigError(
             f"--remote-venv {venv}: no drnet-edge there on {ssh.target}: pip install drnet-edge into it, or drop "
             "--remote-venv and the bench makes its own"
@@ -215,6 +213,6 @@ def tree_digest(files: dict[str, Path]) -> str:
 def send_once(ssh: Ssh, files: dict[str, Path], parent: str) -> str:
     """``files`` in ``parent``/<digest> on the board unless already there (complete: renamed into place)."""
     there = f"{parent}/{tree_digest(files)[:16]}"
-    if ssh.run(f"test -d {shlex.quote(there)} && echo yes", check=False).strip() != "yes":
+    if not ssh.test(f"-d {shlex.quote(there)}"):
         ssh.put_tree(files, there)
     return there

@@ -165,6 +165,10 @@ class Ssh:
         place = f"mkdir -p {d} && mv -f {part}/* {d}/ && rmdir {part}" if merge else f"rm -rf {d} && mv {part} {d}"
         self.run(f"{unpack} && {place}", data=buf.getvalue())
 
+    def test(self, expression: str) -> bool:
+        """``test EXPRESSION`` there (e.g. ``-d DIR``; quote paths with :func:`shlex.quote`)."""
+        return self.run(f"test {expression} && echo yes", check=False).strip() == "yes"
+
     def read(self, remote_path: str) -> str | None:
         """The text of a file there, or ``None`` when it does not exist."""
         out = self.run(f"cat {shlex.quote(remote_path)} 2>/dev/null || printf '\\0MISSING'", check=False)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from .._io import atomic_write_json, cache_dir, link_or_copy
 from ..errors import ConfigError
-from ..wheelhouse import DIST, PROBE, fill_wheelhouse, install_args, parse_probe, wheel_digest
+from ..wheelhouse import DIST, PROBE, fill_wheelhouse, install_steps, parse_probe, wheel_digest
 
 ROOT_ENV = "DRNET_EDGE_ARM64_ROOT"
 SUITE = "bookworm"
@@ -410,12 +410,10 @@ def install_project(land: Userland, wheel: Path, *, wheels: Path, log: Log, log_
     try:
         with open(log_file, "a") as out:
             run = _logged(out, log_file)
-            if land.package(DIST) is not None:  # the same version number: pip would keep the old files
-                run(["chroot", str(land.root), *install_args(land.python, str(inside), wheel.name, only_project=True)],
-                    "pip install (the project, aarch64)")  # fmt: skip
-            run(
-                ["chroot", str(land.root), *install_args(land.python, str(inside), wheel.name)], "pip install (aarch64)"
-            )
+            installed = land.package(DIST) is not None
+            steps = install_steps(land.python, str(inside), wheel.name, installed=installed)
+            for i, step in enumerate(steps, 1):
+                run(["chroot", str(land.root), *step], f"pip install, step {i} of {len(steps)} (aarch64)")
     finally:
         shutil.rmtree(land.root / inside.relative_to("/"), ignore_errors=True)
     project = {"wheel": wheel.name, "digest": digest, "installed": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
