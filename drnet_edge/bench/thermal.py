@@ -15,7 +15,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..errors import DrnetEdgeError
 
@@ -88,28 +88,32 @@ class ThermalLog:
     sleep: Callable[[float], None] = time.sleep
     rounds: list[RoundThermal] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    _no_temp: bool = False
-    _no_status: bool = False
+    _unreadable: set[str] = field(default_factory=set)  # dumpsys services that gave no reading: not asked again
+
+    @property
+    def _no_temp(self) -> bool:
+        return "battery" in self._unreadable
+
+    @property
+    def _no_status(self) -> bool:
+        return "thermalservice" in self._unreadable
+
+    def _read(self, service: str, parse: Callable[[str], Any]) -> Any:
+        """``parse`` of ``dumpsys SERVICE``, or ``None`` (once it failed: said in ``notes``, never asked again)."""
+        if service in self._unreadable:
+            return None
+        try:
+            return parse(self.adb.shell(f"dumpsys {service}", check=False))
+        except ThermalUnavailable as exc:
+            self._unreadable.add(service)
+            self.notes.append(str(exc))
+            return None
 
     def temperature(self) -> float | None:
-        if self._no_temp:
-            return None
-        try:
-            return parse_battery_temperature(self.adb.shell("dumpsys battery", check=False))
-        except ThermalUnavailable as exc:
-            self._no_temp = True
-            self.notes.append(str(exc))
-            return None
+        return self._read("battery", parse_battery_temperature)
 
     def status(self) -> int | None:
-        if self._no_status:
-            return None
-        try:
-            return parse_thermal_status(self.adb.shell("dumpsys thermalservice", check=False))
-        except ThermalUnavailable as exc:
-            self._no_status = True
-            self.notes.append(str(exc))
-            return None
+        return self._read("thermalservice", parse_thermal_status)
 
     @property
     def gated(self) -> bool:
