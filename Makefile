@@ -81,4 +81,5 @@ android-test:
 	bash android_demo/run-jvm-tests.sh
 
 clean:
-	rm -rf $(VENV) out .pytest_cache .ruff_cache
+	V='$(VENV)'; if [ -d "$${V:?}" ]; then rm -rf "$${V:?}"; fi
+	rm -rf out .pytest_cache .ruff_cache

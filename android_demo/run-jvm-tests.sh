@@ -16,7 +16,7 @@ command -v java >/dev/null || { echo "run-jvm-tests.sh: java not found" >&2; exi
 [ -f "$CORE/src/test/resources/golden/golden.json" ] || {
     echo "run-jvm-tests.sh: golden vectors missing; run .venv/bin/python android_demo/make_golden.py" >&2; exit 2; }
 
-rm -rf "$BUILD"
+if [ -d "${BUILD:?}" ]; then rm -rf "${BUILD:?}"; fi
 mkdir -p "$BUILD/main" "$BUILD/test"
 
 find "$CORE/src/main/java" -name '*.java' > "$BUILD/main-sources.txt"

@@ -21,25 +21,34 @@ DRNET=.venv/bin/drnet-edge
 RESULT=benchmarks/results/board_check.md
 [ "$(id -u)" = 0 ] || { echo "board-check: needs root (chroot into the userland, a local sshd)" >&2; exit 2; }
 command -v sshd >/dev/null || [ -x /usr/sbin/sshd ] || {
-  echo "machine-wide change: apt-get install openssh-server (its service is not started)"
+  echo "machine-wide change: apt-get install openssh-server (its service is not started)" >&2
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends openssh-server openssh-client > /dev/null
   systemctl disable --now ssh 2> /dev/null || service ssh stop 2> /dev/null || true
 }
-rm -rf "$OUT" && mkdir -p "$OUT"
+# rm -rf only on a checked, non-empty variable (${VAR:?} stops the script when it is empty)
+if [ -d "${OUT:?}" ]; then rm -rf "${OUT:?}"; fi
+mkdir -p "$OUT"
 T=$(cd "$OUT" && pwd)
-# the userland (built and the project installed by make arm64-check's code path) and the emulated CPU's files
+# the userland (built by make arm64-check's code path) and the emulated CPU's files. Only the userland's path
+# may reach stdout here: every word of the set-up (apt-get's and debootstrap's included) goes to stderr or to
+# $T/userland.log. What the host had before (qemu, debootstrap, binfmt, userland) goes into the result.
 ROOT=$($PY - "$T" <<'EOF'
-import sys
+import json, shutil, sys
 from pathlib import Path
 from drnet_edge.verify.check import CPU_MODELS
-from drnet_edge.verify.userland import default_root, ensure_userland, show_cpu
-root = default_root()
-land = ensure_userland(root, setup=True, log=lambda m: print(m, file=sys.stderr), log_file=Path(sys.argv[1]) / "userland.log")
+from drnet_edge.verify.userland import TOOLS, default_root, ensure_userland, find_userland, read_binfmt, show_cpu
+root, out = default_root(), Path(sys.argv[1])
+before = {**{c: shutil.which(c) is not None for c in TOOLS}, "binfmt": read_binfmt().ok, "userland": find_userland(root) is not None}
+(out / "host-before.json").write_text(json.dumps(before) + "\n")
+land = ensure_userland(root, setup=True, log=lambda m: print(m, file=sys.stderr), log_file=out / "userland.log")
 show_cpu(land, CPU_MODELS["pixel7"].cpuinfo())
 print(land.root)
 EOF
 )
-rm -rf "$ROOT/root/.cache/drnet-edge/bench"  # a fresh board: the first bench makes its venv and installs the deploy side
+[ -n "$ROOT" ] && [ "$ROOT" = "${ROOT%%$'\n'*}" ] && [ -d "$ROOT" ] && [ -f "$ROOT/.drnet-edge-userland.json" ] || {
+  echo "board-check: the userland set-up did not give one folder holding a userland, but: '$ROOT'" >&2; exit 1; }
+# a fresh board: the first bench makes its venv and installs the deploy side
+if [ -d "${ROOT:?}/root/.cache/drnet-edge/bench" ]; then rm -rf "${ROOT:?}/root/.cache/drnet-edge/bench"; fi
 ssh-keygen -q -t ed25519 -N '' -f "$T/hostkey"
 ssh-keygen -q -t ed25519 -N '' -f "$T/id"
 ssh-keygen -q -t ed25519 -N '' -f "$T/wrong"

@@ -38,8 +38,28 @@ def check(out: Path, wrong_key: str) -> list[tuple[str, bool, str]]:
     return rows
 
 
+HOST_PARTS = {"qemu-aarch64-static": "qemu-user-static", "debootstrap": "debootstrap",
+              "binfmt": "qemu's aarch64 binfmt handler", "userland": "the aarch64 userland"}  # fmt: skip
+
+
+def host_before(out: Path) -> str:
+    """What the host had before the set-up (board_check.sh's host-before.json), as one sentence."""
+    path = out / "host-before.json"
+    if not path.is_file():
+        return ""
+    had = json.loads(path.read_text())
+    missing = [what for key, what in HOST_PARTS.items() if not had.get(key)]
+    if not missing:
+        return "It started on a machine where the emulated board's parts were all there already."
+    return (
+        f"It started on a machine without {', '.join(missing)}: the run's own set-up installed and built them "
+        "(apt-get's and debootstrap's output on stderr and in the build log, never in the captured userland path)."
+    )
+
+
 def main(out: Path, result: Path, wrong_key: str) -> int:
     rows = check(out, wrong_key)
+    before = host_before(out)
     for what, ok, detail in rows:
         print(f"{'PASS' if ok else 'FAIL'}  {what}: {detail}")
     lines = [
@@ -49,6 +69,7 @@ def main(out: Path, result: Path, wrong_key: str) -> int:
         "127.0.0.1 with throwaway keys, every session inside the aarch64 Debian userland under qemu-user "
         "(`QEMU_CPU=cortex-a76`). What it proves is the path from `ssh` to the report; under emulation a time "
         "means nothing, so none is kept here.",
+        *([before] if before else []),
         "",
         "| check | result | detail |",
         "|---|---|---|",

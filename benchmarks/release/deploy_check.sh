@@ -28,7 +28,7 @@ fi
 # the wheel of this tree, every time (a venv kept from an earlier run must not test older code); built by
 # drnet_edge.wheelhouse.project_wheel, which keeps setuptools' build/ out of the tree (a stale one could ship
 # moved modules twice)
-rm -rf "$OUT/wheel"
+if [ -d "${OUT:?}/wheel" ]; then rm -rf "${OUT:?}/wheel"; fi
 WHEEL=$(.venv/bin/python -c "import sys; from pathlib import Path; from drnet_edge.wheelhouse import project_wheel; print(project_wheel(Path(sys.argv[1])))" "$OUT/wheel")
 "$DVENV/bin/python" -m pip install --quiet --force-reinstall --no-deps "$WHEEL"
 "$DVENV/bin/python" -m pip install --quiet "$WHEEL"

@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -127,15 +128,24 @@ def check_binfmt(binfmt_dir: Path = BINFMT_DIR, then: str = "") -> Binfmt:
 TOOLS = {"qemu-aarch64-static": "qemu-user-static", "debootstrap": "debootstrap"}  # command -> Debian package
 
 
+def _stderr() -> int:
+    """Where set-up commands' own output goes: stderr (fd 2), never stdout, which a caller may capture
+    (board_check.sh's ``ROOT=$(...)`` takes the userland's path from it)."""
+    sys.stderr.flush()
+    return 2
+
+
 def install_tools(log: Log, search_path: str | None = None) -> None:
     """``--setup`` on a Debian/Ubuntu host: apt-get install what is missing of qemu-user-static and
-    debootstrap (machine-wide, said on the console); elsewhere the one-line errors say what to install."""
+    debootstrap (machine-wide, said on the console; apt-get's own output goes to stderr, never stdout);
+    elsewhere the one-line errors say what to install."""
     missing = [pkg for cmd, pkg in TOOLS.items() if shutil.which(cmd, path=search_path) is None]
     if not missing or shutil.which("apt-get") is None:
         return
     log(f"machine-wide change: apt-get install {' '.join(missing)}")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    if subprocess.run(["apt-get", "install", "-y", "-q", *missing], env=env, check=False).returncode:
+    args = ["apt-get", "install", "-y", "-q", *missing]
+    if subprocess.run(args, env=env, check=False, stdin=subprocess.DEVNULL, stdout=_stderr()).returncode:
         raise ConfigError(f"apt-get install {' '.join(missing)} failed: run apt-get update, then try again")
 
 
@@ -145,7 +155,7 @@ def setup_machine(qemu: Path, log: Log, binfmt_dir: Path = BINFMT_DIR) -> Binfmt
     b = read_binfmt(binfmt_dir)
     if not b.mounted:
         log(f"machine-wide change: mounting binfmt_misc at {binfmt_dir}")
-        subprocess.run(["mount", "-t", "binfmt_misc", "binfmt_misc", str(binfmt_dir)], check=True)
+        subprocess.run(["mount", "-t", "binfmt_misc", "binfmt_misc", str(binfmt_dir)], check=True, stdout=_stderr())
         b = read_binfmt(binfmt_dir)
     if b.registered and "F" not in b.flags:
         log(f"machine-wide change: removing the {HANDLER} handler without the F flag")
