@@ -36,12 +36,14 @@ class CalibrationResult:
 
 def calibration_outcomes(
     net: Any, data: str, *, classes: Any, own_classes: Any, subset: str | None, limit: int | None, skip_bad: bool,
-    batch_size: int, progress: bool, min_photos: int,
+    batch_size: int, progress: bool, min_photos: int, folds: int = FOLDS,
 ) -> Predictions:  # fmt: skip
     """``net`` (a DRNet or converted artifacts) at every resolution on the calibration photos; fewer
-    than ``min_photos`` is refused before any model runs."""
+    than ``min_photos``, or so few that one of the ``folds`` calibration folds is empty, is refused
+    before any model runs."""
     from .data.classes import imagenet_classes
     from .data.folders import scan_folder
+    from .policy.crossfit import path_folds, require_folds
     from .runtime.outputs import predict_folder
 
     if len(net.resolutions) < 2:
@@ -56,6 +58,7 @@ def calibration_outcomes(
             f"on the drop needs about {photos_needed(0.0, 1.0)} photos with none lost): add photos, or lower "
             "--min-photos knowingly (0 disables the check)"
         )
+    require_folds(path_folds([str(p) for p in folder.paths], folds), folds)
     preds, _ = predict_folder(
         net, folder, net.resolutions, net.preprocess, batch_size=batch_size, skip_bad=skip_bad, progress=progress
     )
@@ -108,7 +111,7 @@ def calibrate(
         source = {"model": str(model), "runtime": "pytorch", "precision": "fp32"}
     preds = calibration_outcomes(
         net, data, classes=classes, own_classes=own, subset=subset, limit=limit, skip_bad=skip_bad, batch_size=batch_size,
-        progress=progress, min_photos=min_photos,
+        progress=progress, min_photos=min_photos, folds=folds,
     )  # fmt: skip
     sel = select_policy(preds, macs_by_resolution(net), net.predictor_macs(), folds=folds, **objective)
     where = f"{data}" + (f" (--subset {subset})" if subset else "")

@@ -17,7 +17,10 @@ from the PyTorch fp32 checkpoint and from its TFLite int8 files:
 Objectives, fixed before any run: ``lite0-imagewoof`` ``--target-ratio 0.60``; ``lite0-imagenet``
 ``--max-drop 1.0``.
 
-**Cross-fit.** The photos are split in 5 folds by hash; each fold is scored by the policy that
+**Cross-fit.** The photos are split in 5 folds by a hash salted apart from the 5 inner folds of ``calibrate``
+and from ``--subset`` (:data:`drnet_edge.policy.crossfit.CROSSFIT_SALT`; before #30 the outer and inner
+folds hashed alike, so the "5 inner folds" were 4, and the 628 ``test:0/5`` photos all fell in one outer
+fold); each fold is scored by the policy that
 ``drnet-edge calibrate``'s selection (:func:`drnet_edge.policy.selection.select_policy`: policy family out of
 fold on its own 5 inner folds, then the family's best) chose on the other 4; pooled, every photo is
 scored once by a policy that never saw it. Each row: top-1, MACs against the largest resolution, and
@@ -47,7 +50,7 @@ from drnet_edge.data.folders import scan_folder
 from drnet_edge.evaluate import score_policies
 from drnet_edge.models.checkpoint import load_model, read_checkpoint, resolve_model, save_checkpoint
 from drnet_edge.policy.candidates import reference, replay_candidates
-from drnet_edge.policy.crossfit import fold_ids, out_of_fold
+from drnet_edge.policy.crossfit import CROSSFIT_SALT, fold_ids, out_of_fold
 from drnet_edge.policy.registry import Predictions, expand_policies
 from drnet_edge.policy.rows import fixed_frontier_at, paired
 from drnet_edge.policy.selection import calibration_record, select_policy
@@ -98,10 +101,11 @@ def crossfit_row(preds: Predictions, macs: dict, pred_macs: int, objective: dict
     """The objective cross-fitted over FOLDS folds, pooled, against the frontier, control, largest, base."""
     full = {"max_drop": None, "target_ratio": None, "require_bound": False, **objective}
     oof = out_of_fold(
-        preds, lambda cal: select_policy(cal, macs, pred_macs, **full).chosen.name, macs, pred_macs, FOLDS
-    )
+        preds, lambda cal: select_policy(cal, macs, pred_macs, **full).chosen.name, macs, pred_macs, FOLDS,
+        salt=CROSSFIT_SALT,
+    )  # fmt: skip
     right = preds.correct()
-    ids = fold_ids(preds, FOLDS)
+    ids = fold_ids(preds, FOLDS, CROSSFIT_SALT)
     rng = np.random.default_rng(0)
     perm = np.arange(preds.n)
     for f in range(FOLDS):  # the control: each fold's decisions dealt at random within the fold

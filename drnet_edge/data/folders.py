@@ -78,10 +78,21 @@ def parse_subset(spec: str) -> tuple[str, int, int]:
     return part, k, n
 
 
+def hash_fold(key: str, n: int, salt: str = "") -> int:
+    """Stable fold (0..n-1) of ``key``: the first 8 bytes of sha256(``salt`` + ``key``), mod ``n``.
+
+    Every hash split in drnet-edge goes through here. Two splits hashed with the same salt and key are
+    nested (a ``test:0/5`` subset would be one fold of any 5-fold split of it, 0/10 and 5/10 of a
+    10-fold one), so splits that must be independent of each other use different salts: ``--subset``
+    hashes with none (:func:`fold_of`), the calibration folds with
+    :data:`drnet_edge.policy.crossfit.CALIBRATION_SALT`."""
+    return int.from_bytes(hashlib.sha256((salt + key).encode()).digest()[:8], "big") % n
+
+
 def fold_of(path: Path, root: Path, n: int) -> int:
-    """Stable fold (0..n-1) of a file, from a hash of its path relative to the data folder."""
-    rel = path.relative_to(root).as_posix().encode()
-    return int.from_bytes(hashlib.sha256(rel).digest()[:8], "big") % n
+    """Stable ``--subset`` fold (0..n-1) of a file, from a hash of its path relative to the data folder
+    (no salt: the splits published with ``train:K/N`` / ``test:K/N`` stay as they were)."""
+    return hash_fold(path.relative_to(root).as_posix(), n)
 
 
 # Long because every folder mistake gets its own message here, before any model work.
