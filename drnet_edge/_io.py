@@ -189,3 +189,45 @@ def load_error_reason(exc: BaseException) -> str:
     if isinstance(exc, RuntimeError) and ("zip" in text.lower() or "EOF" in text):
         return "the file is truncated or not a PyTorch file"
     return "not a PyTorch file (torch.load could not read it)"
+
+
+# -- what a file is, from its first bytes: a wrong file given for a checkpoint or weights is named -----
+
+_IMAGE_MAGIC = ((b"\xff\xd8\xff", "a JPEG image"), (b"\x89PNG\r\n\x1a\n", "a PNG image"), (b"GIF8", "a GIF image"),
+                (b"BM", "a BMP image"))  # fmt: skip
+
+
+def file_kind(path: str | Path) -> str | None:
+    """What a file is by its first bytes, when it is a photo or a converted model (None otherwise):
+    the one-line errors say that instead of guessing from a failed ``torch.load``."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(64)
+    except OSError:
+        return None
+    for magic, what in _IMAGE_MAGIC:
+        if head.startswith(magic):
+            return what
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "a WebP image"
+    if head[4:8] == b"TFL3":
+        return "a TFLite model (.tflite)"
+    if head[4:6] == b"ET" and head[6:8].isdigit():
+        return "an ExecuTorch program (.pte)"
+    if head[:1] == b"\x08" and (b"pytorch" in head or b"onnx" in head or b"tf2onnx" in head):
+        return "an ONNX model (.onnx)"
+    return None
+
+
+def wrong_file_note(path: str | Path, wanted: str) -> str | None:
+    """A one-line reason when ``path`` is a photo or a converted model given where ``wanted`` (e.g. "a
+    drnet-edge checkpoint") belongs, with what to do instead; None for any other file."""
+    kind = file_kind(path)
+    if kind is None:
+        return None
+    if kind.endswith("image"):
+        return f"{path} is {kind}, not {wanted}: photos go to --data DIR (eval, calibrate) or to predict PHOTO"
+    return (
+        f"{path} is {kind}, not {wanted}: converted files run from their folder (the one with manifest.json that "
+        "drnet-edge convert wrote): --artifacts DIR"
+    )

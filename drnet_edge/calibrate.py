@@ -14,6 +14,7 @@ disjoint folds (``--subset``) to ``calibrate`` and ``eval``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
@@ -65,6 +66,21 @@ def calibration_outcomes(
     return preds
 
 
+def check_manifest_writable(artifacts: str | Path) -> None:
+    """``calibrate --artifacts DIR`` without ``--out`` records the policy in DIR's manifest.json (a new
+    file renamed over it): DIR must take a new file, checked before any photo runs."""
+    from ._io import check_writable
+
+    folder = Path(artifacts)
+    try:
+        check_writable(folder / "manifest.json", "--artifacts")
+    except ConfigError as exc:
+        raise ConfigError(
+            f"{exc}: the chosen policy is recorded in that folder's manifest.json; pass --out NEW_DIR to write "
+            "a calibrated copy elsewhere"
+        ) from None
+
+
 def calibrate(
     model: str | None,
     data: str,
@@ -99,6 +115,8 @@ def calibrate(
 
         if model is not None or runtime is None:
             raise ConfigError("--artifacts goes with --runtime tflite|executorch|onnx, without --model")
+        if out is None:
+            check_manifest_writable(artifacts)
         net: Any = ArtifactDRNet(artifacts, runtime, threads=threads)
         own = net.classes
         source = {"artifacts": str(artifacts), "runtime": runtime, "route": net.entry.route,

@@ -152,10 +152,9 @@ def model_facts(
     """The resolutions, default policy and predictor of the model ``load_runnable`` would load, from its
     checkpoint's metadata or its artifacts' manifest (no model built); None where only loading can tell
     (the loading then says what is wrong)."""
-    from .models.checkpoint import describe_checkpoint
-    from .runtime.manifest import read_manifest
-
     if runtime is not None or artifacts is not None:
+        from .runtime.manifest import read_manifest  # the deploy side: no checkpoint code, no PyTorch
+
         if runtime is None or artifacts is None:
             return None
         try:
@@ -166,6 +165,8 @@ def model_facts(
         return ModelFacts(list(m.resolutions), (m.policy_for(runtime) or {}).get("name"), entry.predictor is not None)
     model, backbone = default_model(model, backbone)
     if model is not None:
+        from .models.checkpoint import describe_checkpoint
+
         info = describe_checkpoint(model)
         res = parse_resolutions(resolutions) if resolutions else None
         if (backbone is not None and backbone != info.backbone) or (res is not None and res != info.resolutions):

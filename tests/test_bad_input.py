@@ -66,6 +66,12 @@ def inputs(tiny, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     (badman / "manifest.json").write_text(json.dumps({"format": "drnet-edge/artifacts", "version": 1}))
     folder = root / "a_folder"
     folder.mkdir()
+    photo = write_image(root / "photo.jpg")  # a photo given where a checkpoint or weights belong
+    tflite = root / "model.tflite"  # a converted file's first bytes (a FlatBuffer with TFLite's identifier)
+    tflite.write_bytes(b"\x1c\x00\x00\x00TFL3" + bytes(56))
+    oneclass = root / "oneclass"
+    for i in range(3):
+        write_image(oneclass / "cat" / f"{i}.png", seed=i)
     calibrated = root / "calibrated.pt"  # the tiny DRNet with a default policy, as drnet-edge calibrate writes
     record = torch.load(ckpt, map_location="cpu", weights_only=True)
     record["policy"] = {"name": "cascade-48:0.5-64", "spec": Chain((48, 64), (0.5,)).to_json()}
@@ -84,6 +90,9 @@ def inputs(tiny, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "dangling": dangling,
         "badmanifest": badman,
         "folder": folder,
+        "photo": photo,
+        "tflite": tflite,
+        "oneclass": oneclass,
         "root": root,
     }
 
@@ -170,6 +179,17 @@ BAD = [
     ("runtime-unknown", ["eval", "--quiet", "--runtime", "tensorrt", "--artifacts", "{out}"],
      ["--runtime tensorrt", "unknown runtime", "tflite"], ["or all", ", all"]),
     ("policy-unknown", [*EVAL, "--policies", "fixed,magic"], ["unknown policy 'magic'", "baseline", "default"], []),
+    # #30: each family's written forms with an example, not only the family names
+    ("policy-unknown-shows-forms", [*EVAL, "--policies", "fixed,magic"],
+     ["fixed-R (fixed-160)", "cascade-R:T-R (cascade-160:0.7-224)", "cascade-margin-R:T-R (cascade-margin-160:0.2-224)",
+      "drnet-escalate:T (drnet-escalate:0.7)", "random-POLICY", "oracle-agree"], ["choose from baseline, cascade"]),
+    # #30: a wrong file is named by its first bytes, not called a pickle
+    ("model-is-a-photo", ["eval", "--quiet", "--model", "{photo}", "--data", "{data}"],
+     ["photo.jpg is a JPEG image, not a drnet-edge checkpoint", "--data"], ["pickled", *NO_TORCH_ADVICE]),
+    ("model-is-a-tflite-file", ["eval", "--quiet", "--model", "{tflite}", "--data", "{data}"],
+     ["model.tflite is a TFLite model", "--artifacts DIR"], ["pickled", *NO_TORCH_ADVICE]),
+    ("weights-is-a-photo", [*BACKBONE, "--weights", "{photo}"], ["photo.jpg is a JPEG image, not a PyTorch state dict"],
+     ["pickled", *NO_TORCH_ADVICE]),
     # 8. silent behaviour made explicit
     ("resolutions-empty", [*EVAL, "--resolutions", ""], ["--resolutions", "''"], []),
     ("non-image-with-skip-bad", ["eval", "--quiet", "--model", "{ckpt}", "--data", "{with_txt}", "--skip-bad"],
@@ -310,6 +330,141 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(
         assert s not in err, (s, err)
     assert _files(tmp_path, inputs["root"]) == before  # no output, temp, probe, cache or log file
     assert _temp_logs() <= logs
+
+
+# #30: refusals that must come before heavy work, each run with PyTorch unimportable and model loading
+# turned into a failure: a row that imported torch first would say "needs PyTorch" instead, one that
+# loaded the model first would end with exit 70. id, arguments, what stderr must say.
+BEFORE_WORK = [
+    ("train-out-exists", [*TRAIN, "--out", "{ckpt}"], ["--out", "tiny.pt already exists", "--resume continues",
+                                                      "--overwrite starts again"]),
+    ("train-resume-and-overwrite", [*TRAIN, "--out", "{ckpt}", "--resume", "--overwrite"], ["give one of them"]),
+    ("train-one-class", [*TRAIN, "--out", "{out}/m.pt", "--data", "{oneclass}"],
+     ["oneclass holds one class", "learns nothing", "at least two"]),
+    ("train-target-ratio-range", [*TRAIN, "--out", "{out}/m.pt", "--target-ratio", "60"], ["--target-ratio", "(0, 1]",
+                                                                                          "60"]),
+    ("train-eta-negative", [*TRAIN, "--out", "{out}/m.pt", "--eta", "-1"], ["--eta must be >= 0", "-1"]),
+    ("train-tau-zero", [*TRAIN, "--out", "{out}/m.pt", "--tau", "0"], ["--tau must be > 0"]),
+    ("calibrate-target-ratio-range", ["calibrate", "--quiet", "--artifacts", "{art}", "--runtime", "onnx", "--data",
+     "{data}", "--target-ratio", "60"], ["--target-ratio", "in (0, 1]", "got 60"]),
+    ("calibrate-max-drop-negative", ["calibrate", "--quiet", "--artifacts", "{art}", "--runtime", "onnx", "--data",
+     "{data}", "--max-drop", "-1"], ["--max-drop", "from 0 to 100", "got -1"]),
+    ("calibrate-checkpoint-target-ratio", ["calibrate", "--quiet", "--model", "{ckpt}", "--data", "{data}",
+     "--target-ratio", "60"], ["--target-ratio", "got 60"]),
+    ("convert-policy-data-target-ratio", [*CONVERT, "--out", "{out}/art", "--policy-data", "{data}", "--target-ratio",
+     "1.5"], ["--target-ratio", "got 1.5"]),
+    ("convert-calib-count-zero", [*CONVERT, "--out", "{out}/art", "--calib-count", "0"], ["--calib-count", "greater than or equal to 1"]),
+]  # fmt: skip
+
+_BEFORE_WORK_CLI = """
+import json
+import drnet_edge.runtime.artifacts
+
+
+def _no_load(*args, **kwargs):
+    raise RuntimeError("a model was loaded before the refusal")
+
+
+drnet_edge.runtime.artifacts.ArtifactDRNet.__init__ = _no_load
+from drnet_edge.cli import main
+
+code = main(json.loads(sys.argv[1]))
+print(json.dumps({"exit": code, "torch_modules": loaded_blocked()}))
+"""
+
+
+@pytest.mark.parametrize("args, says", [pytest.param(a, s, id=i) for i, a, s in BEFORE_WORK])
+def test_refused_before_torch_or_a_model_loads(
+    request: pytest.FixtureRequest, inputs: dict[str, Path], tmp_path: Path, args: list[str], says: list[str]
+) -> None:
+    import subprocess
+
+    from .test_deploy_side import BLOCKER
+
+    paths = {**inputs, "out": tmp_path}
+    if any("{art}" in a for a in args):
+        paths["art"] = request.getfixturevalue("onnx_artifacts")
+    before = _files(tmp_path, inputs["root"])
+    argv = _args(args, paths)
+    done = subprocess.run(
+        [sys.executable, "-c", BLOCKER + _BEFORE_WORK_CLI, json.dumps(argv)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    said = json.loads(done.stdout.strip().splitlines()[-1])
+    lines = done.stderr.strip().splitlines()
+    assert said == {"exit": 2, "torch_modules": []}, (said, done.stderr[-2000:])
+    assert len(lines) == 1 and lines[0].startswith("error: "), done.stderr
+    for s in says:
+        assert s in lines[0], (s, lines[0])
+    assert "needs PyTorch" not in lines[0]
+    assert _files(tmp_path, inputs["root"]) == before
+
+
+def test_calibrate_on_a_read_only_artifact_folder_names_it_before_any_photo_runs(
+    onnx_artifacts: Path, inputs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """#30: the policy goes into the folder's manifest.json; a folder that takes no new file is refused
+    naming it (and --out), before any model loads. Root writes through permissions: the folder is made
+    immutable (chattr +i) instead."""
+    import shutil
+    import subprocess
+
+    import drnet_edge.runtime.artifacts
+
+    art = tmp_path / "art"
+    shutil.copytree(onnx_artifacts, art)
+    if subprocess.run(["chattr", "+i", str(art)], capture_output=True).returncode != 0:
+        pytest.skip("chattr +i is not available on this file system")
+    try:
+
+        def no_load(*args: object, **kwargs: object) -> None:
+            raise AssertionError("a model was loaded before the refusal")
+
+        monkeypatch.setattr(drnet_edge.runtime.artifacts.ArtifactDRNet, "__init__", no_load)
+        args = ["calibrate", "--quiet", "--artifacts", str(art), "--runtime", "onnx", "--data", str(inputs["data"]),
+                "--min-photos", "0", "--folds", "2"]  # fmt: skip
+        result = runner.invoke(app, args)
+    finally:
+        subprocess.run(["chattr", "-i", str(art)], check=True)
+    lines = result.stderr.strip().splitlines()
+    assert result.exit_code == 2 and len(lines) == 1, (result.exit_code, result.stderr, result.exception)
+    assert f"cannot write in {art}" in lines[0] and "--out NEW_DIR" in lines[0], lines[0]
+    assert sorted(p.name for p in art.iterdir()) == sorted(p.name for p in onnx_artifacts.iterdir())
+
+
+def test_no_family_meets_the_objective_is_said_once() -> None:
+    """#30: the advice and "Nothing was written" come once, after every family's reason (they were nested
+    inside one family's clause and repeated)."""
+    import numpy as np
+
+    from drnet_edge.errors import ConfigError
+    from drnet_edge.policy.registry import Predictions
+    from drnet_edge.policy.selection import select_policy
+
+    rng = np.random.default_rng(0)
+    n, res = 40, [64, 48]
+    logits = rng.normal(size=(n, len(res), 3))
+    probs = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
+    top1 = probs.argmax(-1)
+    preds = Predictions(resolutions=res, top1=top1, confidence=probs.max(-1), labels=rng.integers(0, 3, n))
+    for objective, advice in (({"max_drop": 0.0, "require_bound": True}, "raise --max-drop"),
+                              ({"target_ratio": 0.01}, "raise --target-ratio")):  # fmt: skip
+        with pytest.raises(ConfigError) as got:
+            select_policy(preds, {64: 1000, 48: 560}, 0, folds=2, **objective)
+        text = str(got.value)
+        assert text.count("Nothing was written") == 1 and text.endswith("Nothing was written"), text
+        assert text.count(advice) == 1 and text.count("; raise") + text.count(": raise") == 1, text
+    # the per-family reasons carry no advice of their own: it follows them once
+    from drnet_edge.policy.selection import family_estimates, pick_family
+
+    objective = {"max_drop": None, "target_ratio": 0.01, "require_bound": False}
+    families = family_estimates(preds, {64: 1000, 48: 560}, 0, objective, 2)
+    assert families and all("Nothing was written" not in e.get("error", "") for e in families.values()), families
+    with pytest.raises(ConfigError, match="no policy family meets the objective") as got:
+        pick_family(families, objective)
+    assert str(got.value).count("Nothing was written") == 1 and str(got.value).count("raise --target-ratio") == 1
 
 
 # id, arguments, what stdout must say, what it must not say: inputs that must work
@@ -578,7 +733,7 @@ def test_ctrl_c_in_train_says_what_is_on_disk(
         assert runner.invoke(app, args).exit_code == 130
         os.utime(out, (out.stat().st_atime - 60, out.stat().st_mtime - 60))
     _interrupt_after(monkeypatch, epochs)
-    result = runner.invoke(app, args + ["--resume"] * resume)
+    result = runner.invoke(app, args + (["--resume"] if resume else ["--overwrite"] * bool(earlier)))
     assert result.exit_code == 130, (result.exit_code, result.stderr, result.exception)
     assert "own classes (3: cat, dog, fox" in result.stdout and "--mode joint" in result.stdout
     assert "--mode plain" in result.stdout

@@ -19,7 +19,7 @@ if [ ! -d "$HOLD" ]; then
   mv "$HOLD.tmp" "$HOLD"
 fi
 for k in 0 1 2 3 4; do
-  .venv/bin/drnet-edge train --data "$HOLD" --subset "train:$k/5" --mode predictor --init-from lite0-imagewoof \
+  .venv/bin/drnet-edge train --overwrite --data "$HOLD" --subset "train:$k/5" --mode predictor --init-from lite0-imagewoof \
     --resolutions 224,192,160,128 --views 4 --epochs 20 --target-ratio 0.6 --eta 0.2 --threads 2 --quiet \
     --cache-dir "$RUNS/cache" --out "$RUNS/fold$k.pt" > "$RUNS/fold$k.log"
   .venv/bin/drnet-edge eval --model "$RUNS/fold$k.pt" --data "$HOLD" --subset "test:$k/5" --quiet --threads 2 \

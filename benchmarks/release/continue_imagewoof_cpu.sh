@@ -12,7 +12,7 @@ cd "$(dirname "$0")/../.."
 INIT=${INIT:-lite0-imagewoof}
 OUT=${OUT_CKPT:-runs/imagewoof/joint-cpu.pt}
 resume=(); [ -n "${RESUME:-}" ] && resume=(--resume)
-.venv/bin/python -m drnet_edge train --data "${DATA:-../shared/data/imagewoof-train-3k}" --subset train:0/5 \
+.venv/bin/python -m drnet_edge train --overwrite --data "${DATA:-../shared/data/imagewoof-train-3k}" --subset train:0/5 \
   --resolutions 224,192,160,128 --mode joint --init-from "$INIT" --pretrain-epochs 0 --epochs "${EPOCHS:-13}" \
   --lr 0.0039 --batch-size 64 --workers 1 --seed 0 --threads 2 --out "$OUT" "${resume[@]}"
 MODEL="$OUT" OUT=benchmarks/results/imagewoof_holdout_cpu_continued bash benchmarks/reproduce/eval_imagewoof.sh

@@ -18,8 +18,8 @@ LIMIT_S=${LIMIT_S:-100000}
 mkdir -p "$RUNS" "$RESULTS"
 common=(--data "$DATA" --resolutions 224,192,160,128 --epochs "$EPOCHS" --batch-size 64 --workers "$WORKERS" --seed 0 --quiet)
 [ -n "$SUBSET" ] && common+=(--subset "$SUBSET")
-timeout "$LIMIT_S" $PY -m drnet_edge train "${common[@]}" --mode plain --out "$RUNS/base.pt" > "$RUNS/base.log" 2>&1 &
-timeout "$LIMIT_S" $PY -m drnet_edge train "${common[@]}" --mode joint --out "$RUNS/joint.pt" > "$RUNS/joint.log" 2>&1 || true
+timeout "$LIMIT_S" $PY -m drnet_edge train --overwrite "${common[@]}" --mode plain --out "$RUNS/base.pt" > "$RUNS/base.log" 2>&1 &
+timeout "$LIMIT_S" $PY -m drnet_edge train --overwrite "${common[@]}" --mode joint --out "$RUNS/joint.pt" > "$RUNS/joint.log" 2>&1 || true
 wait || true
 tail -n 40 "$RUNS/base.log" "$RUNS/joint.log"
 $PY benchmarks/release/train_imagewoof_export.py "$RUNS" "$RESULTS"

@@ -15,7 +15,7 @@ EPOCHS=${EPOCHS:-20}
 TAG=${TAG:-lite0_imagenet_cv}
 mkdir -p "$RUNS"
 for k in 0 1 2 3 4; do
-  .venv/bin/drnet-edge train --data "$DEV" --subset "train:$k/5" --extra-data "$WOOF" --mode predictor \
+  .venv/bin/drnet-edge train --overwrite --data "$DEV" --subset "train:$k/5" --extra-data "$WOOF" --mode predictor \
     --resolutions 224,192,160,128 --views 4 --epochs "$EPOCHS" --target-ratio "$TARGET" --threads 2 --quiet \
     --cache-dir runs/lite0-imagenet-cache --out "$RUNS/t$TARGET-fold$k.pt" > "$RUNS/t$TARGET-fold$k.log"
   .venv/bin/drnet-edge eval --model "$RUNS/t$TARGET-fold$k.pt" --data "$DEV" --subset "test:$k/5" --quiet --threads 2 \

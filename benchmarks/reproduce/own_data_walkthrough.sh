@@ -50,11 +50,11 @@ step() {  # step NAME COMMAND...: run once, console output and wall time to $LOG
   tail -n 3 "$LOG/$name.log"
 }
 D=$WORK/dogs
-step 1-train-joint $DRNET train --data $D/train --out $WORK/dogs.pt --epochs "$EPOCHS" --val $D/val
-step 2-train-plain $DRNET train --data $D/train --out $WORK/dogs-base.pt --mode plain --epochs "$EPOCHS" --val $D/val
-step 3-train-predictor $DRNET train --mode predictor --init-from $WORK/dogs.pt --data $D/unseen --out $WORK/dogs-pred.pt --val $D/val
+step 1-train-joint $DRNET train --overwrite --data $D/train --out $WORK/dogs.pt --epochs "$EPOCHS" --val $D/val
+step 2-train-plain $DRNET train --overwrite --data $D/train --out $WORK/dogs-base.pt --mode plain --epochs "$EPOCHS" --val $D/val
+step 3-train-predictor $DRNET train --overwrite --mode predictor --init-from $WORK/dogs.pt --data $D/unseen --out $WORK/dogs-pred.pt --val $D/val
 # the same predictor round for 50 epochs (the outcome cache of step 3 is reused: epochs cost seconds)
-step 3b-train-predictor-50 $DRNET train --mode predictor --init-from $WORK/dogs.pt --data $D/unseen --out $WORK/dogs-pred50.pt \
+step 3b-train-predictor-50 $DRNET train --overwrite --mode predictor --init-from $WORK/dogs.pt --data $D/unseen --out $WORK/dogs-pred50.pt \
   --cache-dir $WORK/dogs-pred.pt.cache --epochs 50 --val $D/val
 step 4-eval $DRNET eval --model $WORK/dogs-pred.pt --baseline $WORK/dogs-base.pt --data $D/val \
   --policies fixed,drnet,random,baseline --json $LOG/4-eval.json

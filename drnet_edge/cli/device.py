@@ -24,7 +24,7 @@ def convert_cmd(
     via: Annotated[str, typer.Option(help="TFLite route: litert (default) or onnx2tf.")] = "litert",
     calib: Annotated[Path | None, typer.Option(help="Calibration images (default: the bundled sample).")] = None,
     calib_count: Annotated[
-        int, typer.Option(help="Calibration views per model (augmented when images are fewer).")
+        int, typer.Option(min=1, help="Calibration views per model (augmented when images are fewer).")
     ] = 100,
     threads: Annotated[int | None, typer.Option(min=1, help="torch intra-op threads.")] = None,
     policy_data: Annotated[
@@ -46,10 +46,6 @@ def convert_cmd(
     ] = 100,
 ) -> None:
     """Convert the predictor and one backbone per resolution for each target, with parity checks."""
-    import torch
-    from rich.table import Table
-
-    from ..convert import convert
     from ..policy.selection import objective_of
 
     check_writable(out, "--out", directory=True)
@@ -60,6 +56,11 @@ def convert_cmd(
         objective = objective_of(max_drop, target_ratio, False)
     if policy_data is not None and not policy_data.is_dir():
         raise ConfigError(f"--policy-data {policy_data} is not a folder of photos (one sub-folder per class)")
+    import torch
+    from rich.table import Table
+
+    from ..convert import convert
+
     if threads:
         torch.set_num_threads(threads)
     existed = out.exists()

@@ -36,7 +36,9 @@ def predict_cmd(
             "the manifest records for the runtime."
         ),
     ] = None,
-    top: Annotated[int, typer.Option(min=1, help="Classes to list per photo (--json).")] = 1,
+    top: Annotated[
+        int, typer.Option(min=1, help="Classes to list per photo, most likely first (the table and --json).")
+    ] = 1,
     threads: Annotated[int | None, typer.Option(min=1, help="Runtime threads.")] = None,
     skip_bad: Annotated[
         bool, typer.Option("--skip-bad", help="Skip unreadable photos (counted and named) instead of stopping.")
@@ -86,9 +88,10 @@ def photo_table(report) -> Table:  # noqa: ANN001  (a PredictReport; imported la
     for col, just in (("photo", "left"), ("class", "left"), ("conf.", "right"), ("ran", "left"), ("ms", "right")):
         table.add_column(col, justify=just, overflow="fold")  # type: ignore[arg-type]
     for p in report.photos[:SHOWN]:
-        best = p.top[0]
         stages = ("predictor, " if p.predictor_ms else "") + " -> ".join(f"{r}" for r in p.ran)
-        table.add_row(Path(p.path).name, best["name"], f"{100 * best['probability']:.0f}%", stages, f"{p.total_ms:.1f}")
+        names = "\n".join(str(t["name"]) for t in p.top)  # --top K: the K classes, one line each
+        confidences = "\n".join(f"{100 * t['probability']:.0f}%" for t in p.top)
+        table.add_row(Path(p.path).name, names, confidences, stages, f"{p.total_ms:.1f}")
     if len(report.photos) > SHOWN:
         table.caption = f"{len(report.photos) - SHOWN} more photos in --json"
     return table

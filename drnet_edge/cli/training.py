@@ -89,6 +89,10 @@ def train_cmd(
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue the run in --out exactly where it stopped.")
     ] = False,
+    overwrite: Annotated[
+        bool,
+        typer.Option("--overwrite", help="Start again over an existing --out checkpoint (refused without it)."),
+    ] = False,
     val: Annotated[
         Path | None,
         typer.Option(
@@ -101,33 +105,45 @@ def train_cmd(
     """Train a DRNet (or the plain baseline); works under torchrun for several processes."""
     import time
 
-    import torch
-
-    from .._io import atomic_write_json, check_writable
+    from .._io import check_writable
     from ..errors import ConfigError
-    from ..resolutions import parse_resolutions
-    from ..tables import policy_table
-    from ..train import TrainConfig, interrupted_note, train
-    from ..train.summary import summarise
+    from ..train.config import TrainConfig
 
     started = time.time()
-    if val is not None:
-        if not val.is_dir():
-            raise ConfigError(f"--val {val}: no such folder; give a folder of photos, one sub-folder per class")
-        check_writable(Path(f"{out}.val.json"), "--out")
-
-    if threads:
-        torch.set_num_threads(threads)
     cfg = TrainConfig(
-        data=str(data), out=str(out), backbone=backbone, resolutions=parse_resolutions(resolutions), mode=mode,
+        data=str(data), out=str(out), backbone=backbone, resolutions=resolutions, mode=mode,
         weights=str(weights) if weights else None, classes=str(classes) if classes else None, subset=subset,
         extra_data=[str(p) for p in extra_data or []], cache_dir=str(cache_dir) if cache_dir else None, init_from=init_from,
         epochs=epochs, pretrain_epochs=pretrain_epochs, batch_size=batch_size, lr=lr,
         target_ratio=target_ratio, target_macs=target_macs, eta=eta, tau=tau, thumb_size=thumb_size, views=views,
         resolution_bn=resolution_bn, joint_forward=joint_forward, distill=distill, augment=augment, workers=workers, seed=seed, limit=limit,
     )  # fmt: skip
+    # the whole command line (ranges, outputs, classes) before PyTorch is imported or a model loads
+    note = cfg.prepare(resume=resume, overwrite=overwrite)
+    if val is not None:
+        if not val.is_dir():
+            raise ConfigError(f"--val {val}: no such folder; give a folder of photos, one sub-folder per class")
+        check_writable(Path(f"{out}.val.json"), "--out")
+    if note:
+        console.print(note, highlight=False, markup=False)
+
+    import torch
+
+    from .._io import atomic_write_json
+    from ..tables import policy_table
+    from ..train import interrupted_note, train
+    from ..train.summary import summarise
+
+    if threads:
+        torch.set_num_threads(threads)
     try:
-        train(cfg, resume=resume, progress=not quiet, log=lambda m: console.print(m, highlight=False, markup=False))
+        train(
+            cfg,
+            resume=resume,
+            overwrite=overwrite,
+            progress=not quiet,
+            log=lambda m: console.print(m, highlight=False, markup=False),
+        )
         summary = summarise(out, cfg.mode, time.time() - started, val, progress=not quiet, batch_size=batch_size)
     except KeyboardInterrupt:
         note = interrupted_note(cfg, resume=resume, started=started)

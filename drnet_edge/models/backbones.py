@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from .._io import wrong_file_note
 from ..data.preprocess import Preprocess
 from ..errors import ConfigError, WeightsError
 
@@ -120,6 +121,9 @@ def load_state_dict_file(path: str | Path) -> dict[str, torch.Tensor]:
     p = Path(path)
     if not p.is_file():
         raise WeightsError(f"weights file {p} does not exist")
+    wrong = wrong_file_note(p, "a PyTorch state dict")
+    if wrong:
+        raise WeightsError(wrong)
     try:
         obj = torch.load(p, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for corrupt or unsafe files

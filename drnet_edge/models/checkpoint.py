@@ -11,7 +11,7 @@ from typing import Any
 
 import torch
 
-from .._io import atomic_write, load_error_reason, sha256_file
+from .._io import atomic_write, load_error_reason, sha256_file, wrong_file_note
 from ..data.classes import ClassList, imagenet_classes
 from ..data.preprocess import Preprocess
 from ..errors import CheckpointError, DrnetEdgeError
@@ -72,6 +72,9 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
         )
     if not p.is_file():
         raise CheckpointError(f"checkpoint {p} does not exist (give a file path or one of: {', '.join(list_models())})")
+    wrong = wrong_file_note(p, "a drnet-edge checkpoint")
+    if wrong:
+        raise CheckpointError(wrong)
     try:
         ckpt = torch.load(p, map_location="cpu", weights_only=True)
     except Exception as exc:

@@ -131,6 +131,15 @@ def reference(cands: list[Candidate]) -> Candidate:
     return max((c for c in cands if c.spec.get("kind") == "fixed"), key=lambda c: c.macs)
 
 
+class NoCandidate(ConfigError):
+    """No candidate meets the objective: ``reason`` says why in a clause (per family, in a list), the
+    message adds what to do."""
+
+    def __init__(self, reason: str, advice: str) -> None:
+        super().__init__(f"{reason}; {advice}. Nothing was written")
+        self.reason = reason
+
+
 def pick(
     cands: list[Candidate],
     *,
@@ -152,8 +161,8 @@ def pick(
             raise ConfigError(f"--target-ratio must be in (0, 1], got {target_ratio}")
         ok = [c for c in cands if c.macs <= target_ratio * largest.macs + 1e-6]
         if not ok:
-            raise ConfigError(
-                f"no policy runs within {target_ratio:g}x the MACs of {largest.name}; raise --target-ratio"
+            raise NoCandidate(
+                f"no policy runs within {target_ratio:g}x the MACs of {largest.name}", "raise --target-ratio"
             )
         return max(ok, key=lambda c: (c.top1, -c.macs))
     assert max_drop is not None
@@ -166,12 +175,13 @@ def pick(
     ok = [c for c in cands if drop(c) <= max_drop + 1e-9]
     if not ok:
         if not cands:
-            raise ConfigError(f"no {family} policy to choose from")
+            raise NoCandidate(f"no {family} policy to choose from", "choose another family")
         best = min(cands, key=drop)
         what = "95% bound on the drop" if require_bound else "drop"
-        raise ConfigError(
+        raise NoCandidate(
             f"no policy keeps the {what} within {max_drop:g} points on these photos (best: {best.name}, "
-            f"{drop(best):.2f}); raise --max-drop or use more calibration photos. Nothing was written"
+            f"{drop(best):.2f})",
+            "raise --max-drop or use more calibration photos",
         )
     return min(ok, key=lambda c: (c.macs, -c.top1))
 

@@ -128,16 +128,29 @@ def smallest_true(mask: np.ndarray) -> np.ndarray:
 
 PolicyFactory = Callable[[list[int], str | None], list[Policy]]
 _FAMILIES: dict[str, PolicyFactory] = {}
+# per family, its written forms, each with one example (what the unknown-policy error lists)
+_FORMS: dict[str, tuple[str, ...]] = {
+    "default": ("default (the model's calibrated policy)",),
+    "baseline": ("baseline (--baseline CKPT at its own resolution)",),
+}
 
 
-def register_policy(name: str) -> Callable[[PolicyFactory], PolicyFactory]:
-    """Decorator for a factory ``(resolutions, argument) -> [Policy, ...]`` named ``name``."""
+def register_policy(name: str, *forms: str) -> Callable[[PolicyFactory], PolicyFactory]:
+    """Decorator for a factory ``(resolutions, argument) -> [Policy, ...]`` named ``name``; ``forms``
+    are its written forms with an example each (e.g. ``"fixed-R (fixed-160)"``), shown when a name is
+    not understood."""
 
     def deco(fn: PolicyFactory) -> PolicyFactory:
         _FAMILIES[name] = fn
+        _FORMS[name] = forms or (name,)
         return fn
 
     return deco
+
+
+def policy_forms() -> str:
+    """Every family's forms with an example each, on one line: what the unknown-policy error shows."""
+    return "; ".join(", ".join(_FORMS[f]) for f in list_policies())
 
 
 def list_policies() -> list[str]:
@@ -145,7 +158,7 @@ def list_policies() -> list[str]:
     return sorted([*_FAMILIES, "default", "baseline"])
 
 
-@register_policy("fixed")
+@register_policy("fixed", "fixed (every resolution)", "fixed-R (fixed-160)")
 def _fixed(resolutions: list[int], arg: str | None) -> list[Policy]:
     if arg is None:
         picks = list(resolutions)
@@ -169,7 +182,7 @@ def _fixed(resolutions: list[int], arg: str | None) -> list[Policy]:
     return [make(r) for r in picks]
 
 
-@register_policy("oracle")
+@register_policy("oracle", "oracle (uses labels: a bound)", "oracle-agree")
 def _oracle(resolutions: list[int], arg: str | None) -> list[Policy]:
     def bound(name: str, mask: Callable[[Predictions], np.ndarray], text: str, labels: bool) -> Policy:
         return Policy(
@@ -195,7 +208,7 @@ def predictor_choice(p: Predictions) -> np.ndarray:
     return p.predictor_choice
 
 
-@register_policy("drnet")
+@register_policy("drnet", "drnet (the predictor's choice)", "drnet-escalate:T (drnet-escalate:0.7)")
 def _drnet(resolutions: list[int], arg: str | None) -> list[Policy]:
     if arg is None:
         return [
@@ -211,7 +224,7 @@ def _drnet(resolutions: list[int], arg: str | None) -> list[Policy]:
     return [_escalate_policy(resolutions, arg)]
 
 
-@register_policy("random")
+@register_policy("random", "random (drnet's control)", "random-POLICY (random-cascade-160:0.7-224)")
 def _random(resolutions: list[int], arg: str | None) -> list[Policy]:
     of = expand_policies([arg or "drnet"], resolutions, with_controls=False)[0]
     if not of.dynamic:
@@ -254,10 +267,7 @@ def expand_policies(
             name = default if name == "default" else f"random-{default}"
         family, _, arg = name.partition("-")
         if family not in _FAMILIES:
-            raise ConfigError(
-                f"unknown policy {name!r}; choose from {', '.join(list_policies())} "
-                "(e.g. fixed-160, oracle-agree, cascade-160:0.7-224, random-cascade-160:0.7-224)"
-            )
+            raise ConfigError(f"unknown policy {name!r}; the policies are written: {policy_forms()}")
         found = _FAMILIES[family](resolutions, arg or None)
         if with_controls:
             found += [control_of(p) for p in found if p.dynamic and p.name != "drnet"]
@@ -326,7 +336,7 @@ def signal_of(p: Predictions, signal: str) -> np.ndarray:
     return p.margin
 
 
-@register_policy("cascade")
+@register_policy("cascade", "cascade-R:T-R (cascade-160:0.7-224)", "cascade-margin-R:T-R (cascade-margin-160:0.2-224)")
 def _cascade(resolutions: list[int], arg: str | None) -> list[Policy]:
     if arg is None:
         raise ConfigError("policy 'cascade' needs its stages, e.g. cascade-160:0.7-224 (or use 'default')")

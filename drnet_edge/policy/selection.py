@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ConfigError
-from .candidates import Candidate, photos_needed, pick, reference, replay_candidates
+from .candidates import Candidate, NoCandidate, photos_needed, pick, reference, replay_candidates
 from .registry import Predictions
 
 FOLDS = 5  # folds for the out-of-fold family estimates
@@ -60,6 +60,9 @@ def family_estimates(
 
         try:
             oof = out_of_fold(preds, choose, macs, predictor_macs, folds)
+        except NoCandidate as exc:
+            out[fam] = {"error": exc.reason}  # the advice is said once, for all families (pick_family)
+            continue
         except ConfigError as exc:
             out[fam] = {"error": str(exc)}
             continue
@@ -85,8 +88,10 @@ def pick_family(families: dict[str, dict[str, Any]], objective: dict[str, Any]) 
         f"{f}: {e['error']}" if "error" in e else f"{f}: {100 * e['top1']:.1f}% at {e['macs_ratio']:.2f}x"
         for f, e in families.items()
     )
+    advice = "raise --target-ratio" if objective["target_ratio"] is not None else "raise --max-drop"
     raise ConfigError(
-        f"no policy family meets the objective on photos it was not chosen on ({seen}). Nothing was written"
+        f"no policy family meets the objective on photos it was not chosen on ({seen}): {advice} or use more "
+        "calibration photos. Nothing was written"
     )
 
 
@@ -165,4 +170,10 @@ def objective_of(max_drop: float | None, target_ratio: float | None, require_bou
         max_drop = 0.5
     if (max_drop is None) == (target_ratio is None):
         raise ConfigError("give exactly one of --max-drop POINTS or --target-ratio R")
+    if max_drop is not None and not 0 <= max_drop <= 100:
+        raise ConfigError(f"--max-drop is in points of top-1, from 0 to 100 (e.g. 0.5), got {max_drop:g}")
+    if target_ratio is not None and not 0 < target_ratio <= 1:
+        raise ConfigError(
+            f"--target-ratio is a share of the largest resolution's MACs, in (0, 1] (e.g. 0.6), got {target_ratio:g}"
+        )
     return {"max_drop": max_drop, "target_ratio": target_ratio, "require_bound": require_bound}

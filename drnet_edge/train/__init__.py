@@ -17,18 +17,54 @@ One job per module: :mod:`.config` (``TrainConfig``), :mod:`.views` (the data se
 :mod:`.trainer` (``Trainer`` and ``train()``).
 """
 
-from .cache import outcome_cache
-from .config import JOINT_FORWARDS, MODES, TrainConfig, resolve_joint_forward
-from .distributed import Dist, init_distributed
-from .setup import build_for_training, load_weights, macs_table, pick_mode, target_macs_m
-from .step import TrainStep
-from .trainer import Trainer, interrupted_note, train
-from .views import ViewDataset, collate_views
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# name -> module, imported on first use: ``drnet_edge.train.config`` (what ``drnet-edge train`` checks
+# before anything heavy) comes without PyTorch; the rest imports it.
+_LAZY = {
+    "JOINT_FORWARDS": "config",
+    "MODES": "config",
+    "TrainConfig": "config",
+    "pick_mode": "config",
+    "resolve_joint_forward": "config",
+    "outcome_cache": "cache",
+    "Dist": "distributed",
+    "init_distributed": "distributed",
+    "build_for_training": "setup",
+    "load_weights": "setup",
+    "macs_table": "setup",
+    "target_macs_m": "setup",
+    "TrainStep": "step",
+    "Trainer": "trainer",
+    "interrupted_note": "trainer",
+    "train": "trainer",
+    "ViewDataset": "views",
+    "collate_views": "views",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'drnet_edge.train' has no attribute {name!r}")
+
+
+if TYPE_CHECKING:  # static analysers see the eager imports
+    from .cache import outcome_cache
+    from .config import JOINT_FORWARDS, MODES, TrainConfig, pick_mode, resolve_joint_forward
+    from .distributed import Dist, init_distributed
+    from .setup import build_for_training, load_weights, macs_table, target_macs_m
+    from .step import TrainStep
+    from .trainer import Trainer, interrupted_note, train
+    from .views import ViewDataset, collate_views
 
 __all__ = [
+    "Dist",
     "JOINT_FORWARDS",
     "MODES",
-    "Dist",
     "TrainConfig",
     "TrainStep",
     "Trainer",

@@ -11,14 +11,14 @@ from typing import Any
 import torch
 
 from .._io import atomic_write_text
-from ..data.classes import WNID, ClassList, imagenet_classes, read_class_file
-from ..data.folders import ImageFolder, _visible, scan_folder
+from ..data.classes import ClassList, imagenet_classes, read_class_file
+from ..data.folders import ImageFolder, scan_folder
 from ..errors import CheckpointError, ConfigError
 from ..models.backbones import create_backbone, get_backbone_cfg, replace_head
 from ..models.checkpoint import build_model, read_checkpoint, resolve_model
 from ..models.drnet import DRNet, PredictorCfg, ResolutionPredictor, make_resolution_aware
 from ..models.macs import backbone_macs
-from .config import TrainConfig
+from .config import TrainConfig, _few
 
 
 def _init_checkpoint(cfg: TrainConfig, resolutions: list[int]) -> dict[str, Any]:
@@ -91,31 +91,6 @@ def _classes_for(cfg: TrainConfig, frozen_classes: ClassList | None = None) -> t
             "or --mode plain for the fixed-resolution baseline"
         )
     return folder, folder.classes, imagenet
-
-
-def _few(names: tuple[str, ...] | list[str]) -> str:
-    return ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
-
-
-def pick_mode(cfg: TrainConfig) -> tuple[str, str | None]:
-    """``--mode auto`` (the default): ``predictor`` when the backbone already knows the classes (ImageNet
-    wnid folders or class list, ``--init-from``, ``--weights``), else ``joint``, with a line saying so."""
-    if cfg.init_from or cfg.weights:
-        return "predictor", None
-    if cfg.classes:
-        given = read_class_file(cfg.classes)
-        if given.ids == imagenet_classes().ids:
-            return "predictor", None
-        names = list(given.names)
-    else:
-        root = Path(cfg.data)
-        names = sorted(p.name for p in root.iterdir() if _visible(p) and p.is_dir()) if root.is_dir() else []
-        if not names or all(WNID.match(n) for n in names):
-            return "predictor", None  # ImageNet classes (or a folder the scan refuses, saying why)
-    return "joint", (
-        f"own classes ({len(names)}: {_few(names)}; not ImageNet's): training --mode joint, the backbone and the "
-        "predictor together; --mode plain trains the fixed-resolution baseline to compare with"
-    )
 
 
 def _with_classes(cfg: TrainConfig, classes: ClassList) -> TrainConfig:
