@@ -136,6 +136,29 @@ def test_the_userland_build_talks_only_to_its_log(stub_apt: Path, tmp_path: Path
     assert "I: Base system installed" in log and "W: a warning" in log and "-m venv" in log
 
 
+def test_the_result_says_what_the_host_lacked_before(tmp_path: Path) -> None:
+    """board_check_compare.py's sentence from board_check.sh's host-before.json (a part not recorded: not said)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bcc", REPO / "benchmarks/release/board_check_compare.py")
+    bcc = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bcc)
+    assert bcc.host_before(tmp_path) == ""
+    lacked = {
+        "qemu-aarch64-static": False,
+        "debootstrap": False,
+        "binfmt": False,
+        "userland": True,
+        "date": "2026-12-07",
+    }
+    (tmp_path / "host-before.json").write_text(json.dumps(lacked))
+    said = bcc.host_before(tmp_path)
+    assert said.startswith("It started on a machine without qemu-user-static, debootstrap or qemu's aarch64 binfmt")
+    assert "2026-12-07" in said and "OpenSSH" not in said and "userland (" not in said
+    (tmp_path / "host-before.json").write_text(json.dumps(dict.fromkeys(bcc.HOST_PARTS, True)))
+    assert "already had" in bcc.host_before(tmp_path)
+
+
 # -- rm -rf on a variable: ${VAR:?} and a folder check, in every script -----------------------------------
 
 _RM_ON_VAR = re.compile(r"\brm\s+-(?:rf|fr|r)\b[^;&|\n]*\$")

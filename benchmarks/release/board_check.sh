@@ -20,7 +20,9 @@ PY=.venv/bin/python
 DRNET=.venv/bin/drnet-edge
 RESULT=benchmarks/results/board_check.md
 [ "$(id -u)" = 0 ] || { echo "board-check: needs root (chroot into the userland, a local sshd)" >&2; exit 2; }
-command -v sshd >/dev/null || [ -x /usr/sbin/sshd ] || {
+SSHD_BEFORE=false
+command -v sshd >/dev/null || [ -x /usr/sbin/sshd ] && SSHD_BEFORE=true
+[ "$SSHD_BEFORE" = true ] || {
   echo "machine-wide change: apt-get install openssh-server (its service is not started)" >&2
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends openssh-server openssh-client > /dev/null
   systemctl disable --now ssh 2> /dev/null || service ssh stop 2> /dev/null || true
@@ -31,14 +33,15 @@ mkdir -p "$OUT"
 T=$(cd "$OUT" && pwd)
 # the userland (built by make arm64-check's code path) and the emulated CPU's files. Only the userland's path
 # may reach stdout here: every word of the set-up (apt-get's and debootstrap's included) goes to stderr or to
-# $T/userland.log. What the host had before (qemu, debootstrap, binfmt, userland) goes into the result.
-ROOT=$($PY - "$T" <<'EOF'
-import json, shutil, sys
+# $T/userland.log. What the host had before (sshd, qemu, debootstrap, binfmt, userland) goes into the result.
+ROOT=$($PY - "$T" "$SSHD_BEFORE" <<'EOF'
+import json, shutil, sys, time
 from pathlib import Path
 from drnet_edge.verify.check import CPU_MODELS
 from drnet_edge.verify.userland import TOOLS, default_root, ensure_userland, find_userland, read_binfmt, show_cpu
 root, out = default_root(), Path(sys.argv[1])
-before = {**{c: shutil.which(c) is not None for c in TOOLS}, "binfmt": read_binfmt().ok, "userland": find_userland(root) is not None}
+before = {**{c: shutil.which(c) is not None for c in TOOLS}, "binfmt": read_binfmt().ok, "userland": find_userland(root) is not None,
+          "sshd": sys.argv[2] == "true", "date": time.strftime("%Y-%m-%d %H:%M %Z")}
 (out / "host-before.json").write_text(json.dumps(before) + "\n")
 land = ensure_userland(root, setup=True, log=lambda m: print(m, file=sys.stderr), log_file=out / "userland.log")
 show_cpu(land, CPU_MODELS["pixel7"].cpuinfo())

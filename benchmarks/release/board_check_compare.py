@@ -38,7 +38,7 @@ def check(out: Path, wrong_key: str) -> list[tuple[str, bool, str]]:
     return rows
 
 
-HOST_PARTS = {"qemu-aarch64-static": "qemu-user-static", "debootstrap": "debootstrap",
+HOST_PARTS = {"sshd": "an OpenSSH server", "qemu-aarch64-static": "qemu-user-static", "debootstrap": "debootstrap",
               "binfmt": "qemu's aarch64 binfmt handler", "userland": "the aarch64 userland"}  # fmt: skip
 
 
@@ -48,12 +48,15 @@ def host_before(out: Path) -> str:
     if not path.is_file():
         return ""
     had = json.loads(path.read_text())
-    missing = [what for key, what in HOST_PARTS.items() if not had.get(key)]
+    missing = [what for key, what in HOST_PARTS.items() if had.get(key) is False]  # a part not recorded: not said
+    when = f" (looked at {had['date']}, before the set-up)" if had.get("date") else " (looked at before the set-up)"
+    parts = list(HOST_PARTS.values())
     if not missing:
-        return "It started on a machine where the emulated board's parts were all there already."
+        return f"It started on a machine that already had {', '.join(parts[:-1])} and {parts[-1]}{when}."
+    listed = missing[0] if len(missing) == 1 else f"{', '.join(missing[:-1])} or {missing[-1]}"
     return (
-        f"It started on a machine without {', '.join(missing)}: the run's own set-up installed and built them "
-        "(apt-get's and debootstrap's output on stderr and in the build log, never in the captured userland path)."
+        f"It started on a machine without {listed}{when}: the run's own set-up installed, registered and built "
+        "them (apt-get's and debootstrap's output on stderr and in the build log, never in the captured userland path)."
     )
 
 
