@@ -7,14 +7,21 @@ the process's file descriptors 1 and 2 at the log while the block runs. Python-l
 into the log, while rich consoles (the tool's tables, messages and progress bars) still find the
 terminal: the streams are swapped for :class:`_Diverted` proxies whose ``rich_proxied_file`` is a copy
 of the terminal descriptor.
+
+The logs live in drnet-edge's cache folder (``$XDG_CACHE_HOME/drnet-edge/logs``, else
+``~/.cache/drnet-edge/logs``), one per command run (``<command>-<time>-<random>.log``), and only the
+newest :data:`KEEP` are kept: the runtimes write on every load, so every run leaves one. The CLI names a
+log only when the run failed or the log holds a warning or an error line (:func:`has_warning`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -25,15 +32,62 @@ from rich.file_proxy import FileProxy
 _QUIET_ENV = {"LITERT_TORCH_SHOW_PROGRESS": "n"}
 
 
-def log_path_next_to(output: str | Path | None, command: str) -> Path | None:
-    """``<output stem>.<command>.log`` beside ``output`` when its folder exists; else ``None`` (a temp file)."""
-    if output is None:
-        return None
-    out = Path(output)
-    if not out.parent.is_dir():
-        return None
-    path = out.with_name(f"{out.stem}.{command}.log")
-    return path if path != out else out.with_name(f"{out.name}.{command}.log")
+KEEP = 10  # logs kept in the folder; older ones are removed when a run ends
+
+# a line a runtime, converter or library writes when something is wrong: ``WARNING: ...``, ``Error: ...``,
+# glog's ``W1207 02:03:56.68 ...`` (absl, torch), ExecuTorch's ``W 00:00:00.123 ...``, Python's
+# ``...: UserWarning: ...`` and ``RuntimeError: ...``, a traceback
+_WARNING = re.compile(
+    r"^\s*(?:(?i:warning|warn|error|fatal|critical)\b|[WEF]\d{4} \d|[WEF] \d\d:\d\d:|Traceback \(most recent)"
+    r"|\b[A-Za-z]*(?:Warning|Error|Exception):"
+)
+# ... but not what is written on every run and says nothing about this one: absl's note that it logs to
+# stderr, and notices to developers that an API is deprecated
+_NOT_A_WARNING = re.compile(r"All log messages before absl::InitializeLog\(\) is called|(?i:deprecat)|FutureWarning")
+
+
+def logs_dir() -> Path:
+    """Where the third-party logs go: ``logs`` in drnet-edge's cache folder (not created here)."""
+    from ._io import cache_dir
+
+    return cache_dir() / "logs"
+
+
+def new_log(command: str, folder: Path | None = None) -> tuple[Path, list[Path]]:
+    """A new, empty ``<command>-<time>-<random>.log`` in ``folder`` (default :func:`logs_dir`, created),
+    and the folders created for it (deepest first); in the temporary folder when that cannot be written."""
+    folder = folder or logs_dir()
+    prefix = f"{command}-{time.strftime('%Y%m%d-%H%M%S')}-"
+    created = [d for d in (folder, *folder.parents) if not d.exists()]
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=prefix, suffix=".log", dir=folder)
+    except OSError:  # a read-only home: the temporary folder, as before
+        fd, name = tempfile.mkstemp(prefix=f"drnet-edge-{prefix}", suffix=".log")
+        created = []
+    os.close(fd)
+    return Path(name), created
+
+
+def prune_logs(folder: Path, keep: int = KEEP, pattern: str = "*.log") -> None:
+    """Remove all but the newest ``keep`` files named ``pattern`` in ``folder``."""
+    logs = []
+    for p in folder.glob(pattern):
+        with contextlib.suppress(OSError):
+            logs.append((p.stat().st_mtime, p.name, p))
+    for *_, p in sorted(logs, reverse=True)[keep:]:
+        with contextlib.suppress(OSError):
+            p.unlink()
+
+
+def has_warning(log: Path, limit: int = 4 << 20) -> bool:
+    """Whether ``log`` holds a warning or error line (the first ``limit`` bytes are read)."""
+    try:
+        with open(log, encoding="utf-8", errors="replace") as f:
+            text = f.read(limit)
+    except OSError:
+        return False
+    return any(_WARNING.search(ln) and not _NOT_A_WARNING.search(ln) for ln in text.splitlines())
 
 
 class _Diverted(FileProxy):
@@ -92,17 +146,13 @@ def third_party_output(
     log: str | Path | None = None, *, enabled: bool = True, command: str = "run"
 ) -> Iterator[Path | None]:
     """While the block runs, send everything written to file descriptors 1 and 2 by anyone but the
-    tool itself into ``log`` (a temporary file when ``None``); yields its path (``None`` when not
-    ``enabled``, e.g. under ``--verbose``). An empty log is removed afterwards."""
+    tool itself into ``log`` (by default a new one in :func:`logs_dir`, of which only the newest
+    :data:`KEEP` are kept); yields its path (``None`` when not ``enabled``, e.g. under ``--verbose``). An
+    empty log is removed afterwards."""
     if not enabled:
         yield None
         return
-    if log is None:
-        fd, name = tempfile.mkstemp(prefix=f"drnet-edge-{command}-", suffix=".log")
-        os.close(fd)
-        path = Path(name)
-    else:
-        path = Path(log)
+    path, created = (Path(log), []) if log is not None else new_log(command)
     _flush(sys.stdout, sys.stderr)
     sink = open(path, "ab")  # noqa: SIM115  (closed in the finally below)
     saved = {fd: os.dup(fd) for fd in (1, 2)}
@@ -145,3 +195,8 @@ def third_party_output(
         with contextlib.suppress(OSError):
             if path.stat().st_size == 0:
                 path.unlink()
+        for folder in created:  # nothing was logged: no folder left behind either
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        if log is None:  # the default folder, or the temporary one's drnet-edge logs where it was not writable
+            prune_logs(path.parent, pattern="*.log" if path.parent == logs_dir() else "drnet-edge-*.log")

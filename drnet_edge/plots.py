@@ -4,9 +4,13 @@ per policy."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ._io import atomic_write
 from .errors import DataError
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 def plot_skip_reason(report: dict, x_key: str | None = None) -> str | None:
@@ -78,8 +82,24 @@ def save_plot(
     ax.set_title(title or f"{report['backbone']}, n={report['n']}", fontsize=9 if title else None)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
-    fig.tight_layout()
+    _warnings_footnote(fig, report.get("warnings") or ())
     path = Path(path)
     atomic_write(path, lambda p: fig.savefig(p, format=path.suffix.lstrip(".") or "png"))
     plt.close(fig)
     return path
+
+
+def _warnings_footnote(fig: Figure, warnings: list[str] | tuple[str, ...], width: int = 115) -> None:
+    """The report's warnings (a busy machine, say) under the chart, which grows to hold them: a chart
+    passed on alone still says its numbers may not hold."""
+    import textwrap
+
+    if not warnings:
+        fig.tight_layout()
+        return
+    text = "\n".join(textwrap.fill(f"warning: {w}", width) for w in warnings)
+    extra = 0.13 * (text.count("\n") + 1) + 0.1  # inches: ~6.5 pt lines
+    w_in, h_in = fig.get_size_inches()
+    fig.set_size_inches(w_in, h_in + extra)
+    fig.text(0.015, 0.01, text, fontsize=6.5, color="tab:red", ha="left", va="bottom")
+    fig.tight_layout(rect=(0, extra / (h_in + extra), 1, 1))

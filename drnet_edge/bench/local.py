@@ -70,23 +70,35 @@ def local_device() -> dict:
 
 
 def decode_images(folder: ImageFolder, skip_bad: bool, progress: bool) -> tuple[list[np.ndarray], list[int], list[str]]:
-    """Decode every image up front (decode is excluded from timing)."""
+    """Decode every image up front (decode is excluded from timing). The photos are checked first: the
+    progress bar starts at the first readable one, so a folder of unreadable photos gives its one-line
+    error and nothing else."""
     images, labels, bad = [], [], []
-    with progress_bar(len(folder), "decoding", enabled=progress) as advance:
-        for path, label in zip(folder.paths, folder.labels, strict=True):
-            try:
-                images.append(load_image(path))
-                labels.append(label)
-            except BadImageError:
-                if not skip_bad:
-                    raise
-                bad.append(str(path))
-            advance(1)
+    todo = list(zip(folder.paths, folder.labels, strict=True))
+
+    def decode(path: Path, label: int) -> None:
+        try:
+            images.append(load_image(path))
+            labels.append(label)
+        except BadImageError:
+            if not skip_bad:
+                raise
+            bad.append(str(path))
+
+    done = 0
+    while done < len(todo) and not images:
+        decode(*todo[done])
+        done += 1
     if not images:
         raise DataError(
             f"no readable image in {folder.root}: all {len(bad)} were skipped as unreadable (--skip-bad); "
             "point --data at a folder with readable photos"
         )
+    with progress_bar(len(todo), "decoding", enabled=progress) as advance:
+        advance(done)
+        for path, label in todo[done:]:
+            decode(path, label)
+            advance(1)
     return images, labels, bad
 
 

@@ -219,6 +219,8 @@ def markdown(report: dict) -> str:
     lines = [f"# drnet-edge bench: {title(report)}", ""]
     if report.get("incomplete"):
         lines += [f"**Incomplete run**: {report['incomplete']}", ""]
+    for warning in report.get("warnings") or ():  # the console and the JSON carry them: so does the report
+        lines += [f"**Warning**: {warning}", ""]
     lines += ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     lines += ["| " + " | ".join(r) + " |" for r in _rows(report)]
     lines += ["", "## Per model", "", "| model | mean ms | p50 ms | p90 ms | std ms | runs | load ms | peak MB |"]

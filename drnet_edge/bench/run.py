@@ -107,13 +107,14 @@ def _measure_local(root: Path, manifest: Manifest, target: str, opts: BenchOptio
     from .timing import impossible_latency_warning, load_warning
 
     threads = opts.threads or min(4, _cpu_count())
+    # the photos first: a folder with none readable is said before any runtime loads (and logs)
+    folder = scan_folder(opts.data, classes=own_classes(manifest.classes), limit=opts.limit, subset=opts.subset)
+    images, labels, bad = decode_images(folder, opts.skip_bad, opts.progress)
     load_before = _others_busy()
     init_ms = warm_runtime(root, manifest.target(target, root), threads)
     rss0, t0 = current_rss_mb(), time.perf_counter()
     art = ArtifactDRNet(root, target, threads=threads)
     load_all_ms, rss1 = 1e3 * (time.perf_counter() - t0), current_rss_mb()
-    folder = scan_folder(opts.data, classes=own_classes(art.classes), limit=opts.limit, subset=opts.subset)
-    images, labels, bad = decode_images(folder, opts.skip_bad, opts.progress)
     body = bench_local(art, images, labels, opts)
     body["runtime_init_ms"] = init_ms
     rss = rss1 - rss0 if rss0 is not None and rss1 is not None else None

@@ -211,14 +211,24 @@ def save_plot_output(
 
 @contextmanager
 def quiet_runtimes(output: Path | None, command: str) -> Iterator[None]:
-    """Runtime and converter log lines (C++ included) into ``<output>.<command>.log`` (or a temp file)
-    instead of the console, unless ``--verbose``; the log's path is shown when it holds anything."""
-    from ..logs import log_path_next_to, third_party_output
+    """Runtime and converter log lines (C++ included) into a log in drnet-edge's cache folder (the newest
+    few are kept) instead of the console, unless ``--verbose``. The log's path is shown only when it holds
+    a warning or an error line, or the command failed unexpectedly (not a one-line ``DrnetEdgeError``, which
+    says all there is, nor Ctrl-C): the runtimes write on every load, so a log alone means nothing.
+    (``output``, the command's main output, is no longer used: the log used to go beside it.)"""
+    from ..logs import has_warning, third_party_output
 
     log: Path | None = None
+    failed = False
     try:
-        with third_party_output(log_path_next_to(output, command), enabled=not state.verbose, command=command) as log:
+        with third_party_output(enabled=not state.verbose, command=command) as log:
             yield
+    except DrnetEdgeError:
+        raise
+    except Exception:
+        failed = True
+        raise
     finally:
-        if log is not None and log.exists():
-            err.print(f"[dim]runtime and converter messages: {escape(str(log))} (--verbose shows them here)[/]")
+        if log is not None and log.exists() and (failed or has_warning(log)):
+            why = "" if failed else ", warnings among them"
+            err.print(f"[dim]runtime and converter messages{why}: {escape(str(log))} (--verbose shows them here)[/]")

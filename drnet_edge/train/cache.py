@@ -17,6 +17,7 @@ from ..data.preprocess import to_tensor
 from ..models.checkpoint import resolve_model
 from ..models.drnet import DRNet
 from ..progress import progress_bar
+from . import interrupt
 from .config import TrainConfig
 from .distributed import Dist
 from .views import ViewDataset
@@ -66,10 +67,13 @@ def outcome_cache(
             chunk = mine[start : start + 16]
             new.update(zip([keys[i] for i in chunk], _outcomes(model, ds, chunk, cfg.views, env.device), strict=True))
             advance(len(chunk))
-            if len(new) >= 256 and env.world == 1:
+            stop = interrupt.requested()  # Ctrl-C: keep what was computed, then stop
+            if (len(new) >= 256 or stop) and env.world == 1:
                 store.update(new)
                 new = {}
                 atomic_write(path, lambda p: torch.save(store, p))
+            if stop:
+                raise KeyboardInterrupt
     store = _write(store, new, path, env)
     return {k: torch.stack([store[p][k][: cfg.views] for p in keys]) for k in ("ce", "correct", "agree", "thumb")}
 

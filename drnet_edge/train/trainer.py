@@ -24,6 +24,7 @@ from ..models.checkpoint import make_checkpoint, read_checkpoint, save_checkpoin
 from ..models.drnet import gumbel_choice, macs_penalty
 from ..progress import fmt_duration, progress_bar
 from ..resolutions import parse_resolutions
+from . import interrupt
 from .cache import outcome_cache
 from .config import TrainConfig, resolve_joint_forward
 from .distributed import _ddp, close_distributed, init_distributed
@@ -168,6 +169,11 @@ class Trainer:
 
     # -- run ----------------------------------------------------------------------------------
     def run(self) -> dict[str, Any]:
+        """Train the remaining epochs; the first Ctrl-C stops after the batch in hand (one process)."""
+        with interrupt.stop_after_batch(enabled=self.env.world == 1):
+            return self._run()
+
+    def _run(self) -> dict[str, Any]:
         cfg = self.cfg
         ds = ViewDataset(
             self.folder,
@@ -197,6 +203,7 @@ class Trainer:
             self._epoch_seconds.append(metrics["seconds"])
             self._save(epoch, metrics)
             self.log(epoch_line(epoch, cfg.epochs, phase, metrics, self._epoch_seconds))
+            interrupt.check()
         return metrics
 
     def _predictor_step_loss(self, logits: torch.Tensor, ce: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -234,6 +241,8 @@ class Trainer:
                 totals["macs_m"] += expected.item()
                 steps += 1
                 advance(len(idx))
+                if start + self.cfg.batch_size < len(order):  # after the epoch's last batch: saved first
+                    interrupt.check()
         out = {k: self.env.mean(v / max(steps, 1)) for k, v in totals.items()}
         out.update(self._predictor_validation(cache))
         return out
@@ -307,6 +316,8 @@ class Trainer:
                 totals["macs_m"] += float(macs_m)
                 steps += 1
                 advance(1)
+                if steps < len(loader):  # after the epoch's last batch: saved first
+                    interrupt.check()
         return {k: env.mean(v / max(steps, 1)) for k, v in totals.items()}
 
 
