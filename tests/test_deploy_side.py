@@ -15,6 +15,7 @@ are not installed. (Not ``sys.modules["torch"] = None``: scipy's ``array_api_com
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -159,10 +160,10 @@ print(json.dumps({"exit": code, "torch_modules": loaded_blocked()}))
 
 def run_without_torch(code: str, *args: str, timeout: float = 600) -> dict:
     """``code`` in a fresh interpreter with torch, torchvision and timm blocked; its last stdout line
-    (JSON)."""
+    (JSON), with what it said on stderr under ``"stderr"`` (the end of it)."""
     done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=timeout)
     assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return {**json.loads(done.stdout.strip().splitlines()[-1]), "stderr": done.stderr[-3000:]}
 
 
 @pytest.fixture(scope="module")
@@ -191,7 +192,7 @@ def test_every_module_of_a_deploy_side_package_is_listed() -> None:
 def cli_without_torch(*args: str) -> None:
     """``drnet-edge ARGS`` in a torch-blocked interpreter; it must succeed without loading torch."""
     said = run_without_torch(_RUN_CLI, json.dumps(list(args)))
-    assert said == {"exit": 0, "torch_modules": []}, said
+    assert said["exit"] == 0 and said["torch_modules"] == [], said
 
 
 @pytest.fixture(scope="module")
@@ -322,3 +323,140 @@ def test_build_side_commands_name_the_extra_without_torch(tiny, tmp_path: Path, 
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "needs PyTorch" in lines[0] and "pip install 'drnet-edge[build]'" in lines[0], lines
     assert not (tmp_path / "m.pt").exists() and not (tmp_path / "art").exists()
+
+
+# -- #30: every option each deploy-side command documents, with PyTorch blocked ---------------------
+# The runs of a group execute one after another in one torch-blocked interpreter; together the groups
+# pass every option of predict, eval, calibrate and bench at least once, except those below that need
+# the build side or another test's stand-in (each with why). A new option fails the coverage test until
+# it is run here or listed.
+NOT_DEPLOY_SIDE = {
+    ("eval", "--model"): "a checkpoint: the build side (PyTorch)",
+    ("eval", "--backbone"): "a plain timm backbone: the build side",
+    ("eval", "--weights"): "a state dict for --backbone: the build side",
+    ("eval", "--baseline"): "a plain checkpoint: the build side",
+    ("calibrate", "--model"): "a checkpoint: the build side",
+    ("predict", "--model"): "a checkpoint through PyTorch: the build side (test_predict_on_a_checkpoint_...)",
+    ("bench", "--ssh-option"): "boards: tests/test_board.py runs them against the scripted ssh",
+    ("bench", "--remote-venv"): "boards: tests/test_board.py",
+    ("bench", "--wheel"): "boards: tests/test_board.py",
+    ("bench", "--board"): "boards: tests/test_board.py",
+}
+CLASSES_FILE = "cat cat\ndog dog\nfox fox\n"
+DEPLOY_MATRIX = {
+    "predict": [
+        ["predict", "--artifacts", "{cal}", "{photos}", "--runtime", "tflite", "--policy", "default", "--top", "2",
+         "--threads", "1", "--skip-bad", "--json", "{tmp}/p.json", "--quiet"],
+    ],
+    "eval": [
+        # the documented --policies on converted files (the defect: it asked for PyTorch)
+        ["eval", "--artifacts", "{cal}", "--runtime", "tflite", "--data", "{photos}", "--policies",
+         "fixed,default,drnet,random,oracle,oracle-agree,cascade-48:0.5-64", "--quiet"],
+        ["eval", "--artifacts", "{cal}", "--runtime", "tflite", "--data", "{photos}", "--resolutions", "64,48",
+         "--subset", "train:0/2", "--classes", "{tmp}/classes.txt", "--limit", "5", "--batch-size", "2",
+         "--threads", "1", "--skip-bad", "--json", "{tmp}/e.json", "--plot", "{tmp}/e.png"],
+    ],
+    "calibrate": [
+        ["calibrate", "--artifacts", "{art}", "--runtime", "tflite", "--data", "{photos}", "--out", "{tmp}/c1",
+         "--max-drop", "50", "--require-bound", "--folds", "2", "--min-photos", "0", "--threads", "1", "--quiet"],
+        ["calibrate", "--artifacts", "{art}", "--runtime", "tflite", "--data", "{photos}", "--out", "{tmp}/c2",
+         "--target-ratio", "0.9", "--folds", "2", "--min-photos", "4", "--subset", "train:0/4", "--classes",
+         "{tmp}/classes.txt", "--limit", "10", "--skip-bad", "--json", "{tmp}/c.json"],
+    ],
+    "bench-local": [
+        ["bench", "--artifacts", "{cal}", "--device", "local", "--runtime", "tflite", "--data", "{photos}",
+         "--limit", "6", "--subset", "train:0/2", "--threads", "1", "--runs", "2", "--warmup", "0", "--energy",
+         "--idle", "0.5", "--skip-bad", "--policies", "cascade-48:0.5-64,drnet-escalate:0.5", "--op-profile",
+         "--json", "{tmp}/b.json", "--report", "{tmp}/b.md", "--plot", "{tmp}/b.png", "--quiet"],
+    ],
+    "bench-phone": [  # the scripted adb (tests/data/adb/fake_adb): the phone's benchmark tools
+        ["bench", "--artifacts", "{cal}", "--device", "pixel7", "--runtime", "tflite", "--data", "{photos}",
+         "--runs", "4", "--rounds", "2", "--cooldown", "0", "--warmup", "1", "--energy", "--idle", "0.5",
+         "--profiles", "{tmp}/profiles.json", "--benchmark-binary", "{tmp}/benchmark_model", "--delegate", "cpu",
+         "--max-temp", "45", "--temp-timeout", "1", "--json", "{tmp}/phone.json", "--quiet"],
+        ["bench", "--artifacts", "{cal}", "--device", "pixel7", "--data", "{photos}", "--runs", "4", "--json",
+         "{tmp}/phone.json", "--resume", "--quiet"],  # nothing left to measure: the report is kept
+    ],
+    "bench-app": [  # the scripted adb: the installed demo app
+        ["bench", "--artifacts", "{cal}", "--device", "pixel7", "--data", "{photos}", "--app", "--app-timeout",
+         "5", "--limit", "6", "--runs", "4", "--warmup", "1", "--json", "{tmp}/app.json", "--quiet"],
+    ],
+}  # fmt: skip
+
+_RUN_MANY = (
+    BLOCKER
+    + """
+import json
+
+from drnet_edge.cli import main
+
+codes = [main(args) for args in json.loads(sys.argv[1])]
+print(json.dumps({"exits": codes, "torch_modules": loaded_blocked()}))
+"""
+)
+
+
+@pytest.fixture(scope="module")
+def calibrated_tflite(int8_tflite, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The int8 TFLite files with a calibrated default policy in their manifest (for --policies default)."""
+    from drnet_edge.calibrate import calibrate
+
+    art, photos = int8_tflite
+    out = tmp_path_factory.mktemp("calibrated") / "art"
+    calibrate(None, str(photos), str(out), artifacts=str(art), runtime="tflite", max_drop=50.0, min_photos=0,
+              folds=2, progress=False)  # fmt: skip
+    return out
+
+
+def _documented_options(command: str) -> set[str]:
+    import typer.main
+
+    from drnet_edge.cli import app
+
+    group = typer.main.get_command(app)
+    return {o for p in group.commands[command].params for o in p.opts if o.startswith("--")}  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("command", ["predict", "eval", "calibrate", "bench"])
+def test_the_matrix_passes_every_documented_option(command: str) -> None:
+    used = {a for group, runs in DEPLOY_MATRIX.items() if group.startswith(command) for run in runs for a in run}
+    exempt = {opt for (cmd, opt) in NOT_DEPLOY_SIDE if cmd == command}
+    missing = sorted(_documented_options(command) - used - exempt - {"--help"})
+    assert missing == [], f"{command}: options no deploy-side run passes (run them in DEPLOY_MATRIX or say why not)"
+
+
+@pytest.mark.parametrize("group", list(DEPLOY_MATRIX))
+def test_every_deploy_side_option_runs_without_torch(
+    group: str, int8_tflite, calibrated_tflite: Path, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    art, photos = int8_tflite
+    (tmp_path / "classes.txt").write_text(CLASSES_FILE)
+    (tmp_path / "profiles.json").write_text(json.dumps({"profiles": {}}))
+    (tmp_path / "benchmark_model").write_bytes(b"\x7fELF stand-in")
+    if group.startswith("bench-") and group != "bench-local":
+        from .test_bench import ADB_DATA  # the scripted phone, as the phone bench tests set it up
+
+        bindir, state = tmp_path / "bin", tmp_path / "phone"
+        bindir.mkdir()
+        state.mkdir()
+        (bindir / "adb").symlink_to(ADB_DATA / "fake_adb")
+        scenario = {
+            "devices": "devices_pixel7.txt",
+            "props": {"ro.product.model": "Pixel 7", "ro.product.manufacturer": "Google", "ro.soc.model": "GS201",
+                      "ro.build.version.release": "14"},
+            "latency_us": {"predictor.tflite": 900, "backbone_64.tflite": 8000, "backbone_48.tflite": 4500},
+            "active_mw": {"S2M_VDD_CPUCL2": 1500.0},
+            "device_binaries": ["/data/local/tmp/benchmark_model"],
+            "app_installed": True,
+        }  # fmt: skip
+        (tmp_path / "scenario.json").write_text(json.dumps(scenario))
+        mp = request.getfixturevalue("monkeypatch")
+        mp.setenv("PATH", f"{bindir}:{os.environ['PATH']}")
+        mp.delenv("ADB", raising=False)
+        mp.setenv("FAKE_ADB_STATE", str(state))
+        mp.setenv("FAKE_ADB_SCENARIO", str(tmp_path / "scenario.json"))
+        mp.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    runs = [[a.format(art=art, cal=calibrated_tflite, photos=photos, tmp=tmp_path) for a in run]
+            for run in DEPLOY_MATRIX[group]]  # fmt: skip
+    said = run_without_torch(_RUN_MANY, json.dumps(runs))
+    assert said["exits"] == [0] * len(runs) and said["torch_modules"] == [], said
