@@ -23,10 +23,9 @@ from ..errors import CheckpointError, DrnetEdgeError
 from ..models.checkpoint import make_checkpoint, read_checkpoint, save_checkpoint
 from ..models.drnet import gumbel_choice, macs_penalty
 from ..progress import fmt_duration, progress_bar
-from ..resolutions import parse_resolutions
 from . import interrupt
 from .cache import outcome_cache
-from .config import TrainConfig, resolve_joint_forward
+from .config import TrainConfig, pick_mode, resolve_joint_forward
 from .distributed import _ddp, close_distributed, init_distributed
 from .setup import (
     _classes_for,
@@ -35,7 +34,6 @@ from .setup import (
     init_from_checkpoint,
     load_weights,
     macs_table,
-    pick_mode,
     target_macs_m,
 )
 from .step import TrainStep
@@ -59,14 +57,15 @@ class Trainer:
     """Holds the state of one training run; ``run()`` trains from scratch or from ``--resume``."""
 
     def __init__(
-        self, cfg: TrainConfig, *, resume: bool = False, progress: bool = True, log: Callable[[str], None] = print
+        self,
+        cfg: TrainConfig,
+        *,
+        resume: bool = False,
+        overwrite: bool = False,
+        progress: bool = True,
+        log: Callable[[str], None] = print,
     ) -> None:
-        cfg.resolutions = parse_resolutions(cfg.resolutions)
-        note = None
-        if cfg.mode == "auto":
-            cfg.mode, note = pick_mode(cfg)  # in place: the caller's config says which mode ran
-        cfg.validate()
-        cfg.check_outputs(resume)
+        note = cfg.prepare(resume=resume, overwrite=overwrite)  # in place: the caller's config says which mode ran
         self.env = init_distributed()
         # the forward actually used (``auto`` resolved for this device) is what the checkpoint records
         cfg = dataclasses.replace(cfg, joint_forward=resolve_joint_forward(cfg.joint_forward, self.env.device))
@@ -331,10 +330,16 @@ def epoch_line(epoch: int, epochs: int, phase: str, metrics: dict[str, Any], sec
 
 
 def train(
-    cfg: TrainConfig, *, resume: bool = False, progress: bool = True, log: Callable[[str], None] = print
+    cfg: TrainConfig,
+    *,
+    resume: bool = False,
+    overwrite: bool = False,
+    progress: bool = True,
+    log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
-    """Train per ``cfg`` (see :class:`TrainConfig`); returns the last epoch's metrics."""
-    trainer = Trainer(cfg, resume=resume, progress=progress, log=log)
+    """Train per ``cfg`` (see :class:`TrainConfig`); returns the last epoch's metrics. An existing
+    checkpoint in ``cfg.out`` is continued with ``resume``, replaced only with ``overwrite``."""
+    trainer = Trainer(cfg, resume=resume, overwrite=overwrite, progress=progress, log=log)
     if trainer.start_epoch >= cfg.epochs:
         log(f"{cfg.out} already holds all {cfg.epochs} epochs; nothing to do")
         return {}
