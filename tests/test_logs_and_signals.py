@@ -3,6 +3,7 @@ stops after the batch; third-party logs in the cache folder, pruned, and named o
 
 from __future__ import annotations
 
+import importlib
 import os
 import signal
 import sys
@@ -152,6 +153,43 @@ def test_second_ctrl_c_stops_at_once(tiny, tmp_path: Path, monkeypatch: pytest.M
     lines = result.stderr.strip().splitlines()
     assert lines[0] == MESSAGE and len(lines) == 2 and "no checkpoint was written" in lines[1], lines
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+@pytest.mark.usefixtures("sigint_as_on_a_terminal")
+def test_ctrl_c_while_predictor_outcomes_are_computed_keeps_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Predictor mode: Ctrl-C during the backbone outcomes (16 photos a chunk) keeps the chunk in hand."""
+    cache_mod = importlib.import_module("drnet_edge.train.cache")
+
+    from .conftest import write_image
+
+    data = tmp_path / "inet"
+    for c, wnid in enumerate(["n01440764", "n01443537"]):
+        for i in range(10):
+            write_image(data / wnid / f"{i}.jpg", size=(80, 96), seed=10 * c + i)
+    chunks: list[int] = []
+    original = cache_mod._outcomes
+
+    def outcomes(model, ds, chunk, views, device):  # noqa: ANN001, ANN202
+        chunks.append(len(chunk))
+        if len(chunks) == 1:
+            os.kill(os.getpid(), signal.SIGINT)
+        return original(model, ds, chunk, views, device)
+
+    monkeypatch.setattr(cache_mod, "_outcomes", outcomes)
+    out = tmp_path / "p.pt"
+    args = ["train", "--quiet", "--data", str(data), "--out", str(out), "--epochs", "1", "--resolutions", "64,48",
+            "--thumb-size", "32", "--workers", "0", "--views", "1"]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code == 130, (result.exit_code, result.stderr, result.exception)
+    assert chunks == [16], chunks  # the second chunk never started
+    lines = result.stderr.strip().splitlines()
+    assert lines[0] == MESSAGE and len(lines) == 2 and "keeps the backbone outcomes computed so far" in lines[1], lines
+    import torch
+
+    (saved,) = (tmp_path / "p.pt.cache").glob("outcomes-*.pt")
+    assert len(torch.load(saved, weights_only=True)) == 16
 
 
 def test_stop_after_batch_leaves_ignored_sigint_and_other_threads_alone() -> None:
