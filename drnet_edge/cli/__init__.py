@@ -10,7 +10,7 @@ import sys
 import click
 import typer
 
-from . import evaluation, prediction, training, device, verification, info  # noqa: F401  isort: skip  (registers the commands in this order)
+from . import evaluation, prediction, training, conversion, benchmark, verification, info  # noqa: F401  isort: skip  (registers the commands in this order)
 from ._app import app, console, err, error, friendly
 
 __all__ = ["app", "console", "err", "friendly", "main"]

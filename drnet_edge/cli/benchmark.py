@@ -1,4 +1,4 @@
-"""``convert`` and ``bench``: from a checkpoint to deployable files, and to measured device numbers."""
+"""``bench``: converted artifacts measured on a device (latency, energy) against fixed resolutions."""
 
 from __future__ import annotations
 
@@ -8,95 +8,9 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from .._io import check_writable
-from ..errors import ConfigError, DrnetEdgeError
+from ..errors import DrnetEdgeError
 from ..policy.registry import policy_names
 from ._app import app, check_output_paths, console, err, friendly, quiet_runtimes, save_output, save_plot_output
-
-
-@app.command("convert")
-@friendly
-def convert_cmd(
-    out: Annotated[Path, typer.Option(help="Artifact directory to write (replaced only when every model passed).")],
-    target: Annotated[list[str], typer.Option(help="tflite, executorch, onnx or all (repeatable).")] = ["tflite"],  # noqa: B006
-    model: Annotated[str, typer.Option(help="DRNet checkpoint path or bundled model name.")] = "lite0-imagenet",
-    int8: Annotated[bool, typer.Option("--int8", help="Static int8 post-training quantization.")] = False,
-    via: Annotated[str, typer.Option(help="TFLite route: litert (default) or onnx2tf.")] = "litert",
-    calib: Annotated[Path | None, typer.Option(help="Calibration images (default: the bundled sample).")] = None,
-    calib_count: Annotated[
-        int, typer.Option(min=1, help="Calibration views per model (augmented when images are fewer).")
-    ] = 100,
-    threads: Annotated[int | None, typer.Option(min=1, help="torch intra-op threads.")] = None,
-    policy_data: Annotated[
-        Path | None,
-        typer.Option(
-            help="Last step: calibrate each target's default policy on its converted files over these photos "
-            "(as drnet-edge calibrate --artifacts; their held-aside fifth is left out when they are the --calib "
-            "photos). Use photos the model did not train on: on training photos every resolution looks right."
-        ),
-    ] = None,
-    max_drop: Annotated[
-        float | None, typer.Option(help="Objective for --policy-data (default: the checkpoint's own objective).")
-    ] = None,
-    target_ratio: Annotated[
-        float | None, typer.Option(help="Objective for --policy-data (default: the checkpoint's own objective).")
-    ] = None,
-    min_photos: Annotated[
-        int, typer.Option(min=0, help="With --policy-data: refuse fewer photos than this (0: no check).")
-    ] = 100,
-) -> None:
-    """Convert the predictor and one backbone per resolution for each target, with parity checks."""
-    from ..policy.selection import objective_of
-
-    check_writable(out, "--out", directory=True)
-    objective = None
-    if max_drop is not None or target_ratio is not None:
-        if policy_data is None:
-            raise ConfigError("--max-drop/--target-ratio set the objective of --policy-data: add --policy-data DIR")
-        objective = objective_of(max_drop, target_ratio, False)
-    if policy_data is not None and not policy_data.is_dir():
-        raise ConfigError(f"--policy-data {policy_data} is not a folder of photos (one sub-folder per class)")
-    import torch
-    from rich.table import Table
-
-    from ..convert import convert
-
-    if threads:
-        torch.set_num_threads(threads)
-    existed = out.exists()
-    try:
-        with quiet_runtimes(out, "convert"):
-            parity = convert(
-                model, targets=target, out=out, int8=int8, calib=calib, calib_count=calib_count, via=via,
-                policy_data=policy_data, policy_objective=objective, policy_min_photos=min_photos,
-                log=lambda m: console.print(m, highlight=False, markup=False),
-            )  # fmt: skip
-    except KeyboardInterrupt:  # every converter (onnx2tf's child process included) is stopped by now
-        state = "is as it was" if existed else "was not created"
-        err.print(f"interrupted: conversion stopped, nothing half-written: --out {out} {state}", markup=False,
-                  highlight=False, soft_wrap=True)  # fmt: skip
-        raise typer.Exit(130) from None
-    table = Table(title=f"parity against PyTorch ({'int8' if int8 else 'fp32'}; fp32 tolerance {parity['atol_fp32']})")
-    for col in (
-        "target",
-        "model",
-        "max |logit diff|",
-        "top-1 agree (calib)",
-        "top-1 agree (held)",
-        "held top-1 fp32 -> int8",
-    ):
-        table.add_column(col)
-    for tname, models in parity["targets"].items():  # the "policy" section is logged by convert
-        for mname, r in models.items():
-            held = (
-                f"{100 * r['top1_fp32_held']:.1f}% -> {100 * r['top1_int8_held']:.1f}%" if "top1_int8_held" in r else ""
-            )
-            agree_held = f"{100 * r['top1_agreement_held']:.1f}%" if "top1_agreement_held" in r else ""
-            table.add_row(
-                tname, mname, f"{r['max_abs_diff']:.2e}", f"{100 * r['top1_agreement_calib']:.1f}%", agree_held, held
-            )
-    console.print(table)
-    console.print(f"artifacts: {out} (manifest.json, parity.json)")
 
 
 @app.command("bench")
