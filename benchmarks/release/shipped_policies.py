@@ -1,10 +1,11 @@
 """The shipped default policies: calibrated on what ships, on enough photos, reported out of fold.
 
     .venv/bin/python benchmarks/release/shipped_policies.py [--out benchmarks/results/shipped_policies] \\
-        [--artifacts runs/convert] [--bundle out/bundle]
+        [--artifacts runs/convert] [--bundle out/bundle] [--precisions fp32,int8]
 
-Needs the TFLite int8 files made by ``bash benchmarks/release/convert_shipped.sh`` (onnx2tf route) and the
-shared photos (not shipped with the repository; public sources in the data notes of docs/RESULTS.md).
+Needs the TFLite int8 files made by ``bash benchmarks/release/convert_shipped.sh`` (onnx2tf route; not with
+``--precisions fp32``, which writes the fp32 rows alone) and the shared photos (not shipped with the
+repository; public sources in the data notes of docs/RESULTS.md).
 
 Per model, per-image outcomes at every resolution (cached under ``--out`` as ``*.outcomes.pkl``)
 from the PyTorch fp32 checkpoint and from its TFLite int8 files:
@@ -156,11 +157,11 @@ def bundle(model: str, preds: Predictions, macs: dict, pred_macs: int, objective
     return record
 
 
-def run_model(model: str, out: Path, arts: Path, dest: Path | None) -> dict:
+def run_model(model: str, out: Path, arts: Path, dest: Path | None, precisions: tuple = ("fp32", "int8")) -> dict:
     sets, objective, base_name, bundle_sets, bundle_on = MODELS[model]
     result: dict = {"model": model, "objective": objective, "photos": [f"{n}{f' ({s})' if s else ''}" for n, s in sets]}
     per = {}
-    for precision in ("fp32", "int8"):
+    for precision in precisions:
         preds, macs, pm = outcomes(model, precision, sets, arts, out / f"{model}.{precision}.outcomes.pkl")
         base = None
         if base_name:
@@ -175,9 +176,10 @@ def run_model(model: str, out: Path, arts: Path, dest: Path | None) -> dict:
             src = {"model": model, "runtime": "tflite" if precision == "int8" else "pytorch", "precision": precision,
                    "route": "onnx2tf" if precision == "int8" else None}  # fmt: skip
             result["bundled"] = bundle(model, cal, macs, pm, objective, src, where, dest)
-    a, b = np.array(per["int8"].pop("correct")), np.array(per["fp32"].pop("correct"))
+    correct = {prec: np.array(row.pop("correct")) for prec, row in per.items()}
     result["crossfit"] = per
-    result["int8_vs_fp32"] = paired(a, b)
+    if len(correct) == 2:
+        result["int8_vs_fp32"] = paired(correct["int8"], correct["fp32"])
     return result
 
 
@@ -187,11 +189,13 @@ def main() -> None:
     ap.add_argument("--artifacts", type=Path, default=Path("runs/convert"), help="where convert_shipped.sh wrote")
     ap.add_argument("--bundle", type=Path, default=None, help="write the calibrated checkpoints here")
     ap.add_argument("--models", default=",".join(MODELS))
+    ap.add_argument("--precisions", default="fp32,int8", help="fp32 alone needs no converted files (no int8 rows)")
     args = ap.parse_args()
+    precisions = tuple(p for p in ("fp32", "int8") if p in args.precisions.split(","))
     if not SHARED.is_dir():
         raise SystemExit(f"{SHARED}: the shared photos are not here (they are not shipped with the repository)")
     args.out.mkdir(parents=True, exist_ok=True)
-    results = [run_model(m, args.out, args.artifacts, args.bundle) for m in args.models.split(",")]
+    results = [run_model(m, args.out, args.artifacts, args.bundle, precisions) for m in args.models.split(",")]
     report = {"hardware": {"machine": platform.machine(), "processor": platform.processor()}, "models": results}
     atomic_write_json(args.out / "results.json", report)
     for r in results:
@@ -200,7 +204,8 @@ def main() -> None:
             print(f"{r['model']} {prec} n={row['n']}: {100 * row['top1']:.1f}% at {row['macs_ratio']:.3f}x; "
                   f"frontier {f(row['vs_fixed_frontier'])} control {f(row['vs_control'])} largest {f(row['vs_largest'])} "
                   f"base {f(row['vs_base'])}; {sorted(set(row['policies']))}")  # fmt: skip
-        print(f"{r['model']} int8 - fp32: {r['int8_vs_fp32']}; bundled {r['bundled']['name']}")
+        bundled = r["bundled"]["name"] if "bundled" in r else "- (its precision not run)"
+        print(f"{r['model']} int8 - fp32: {r.get('int8_vs_fp32', '-')}; bundled {bundled}")
 
 
 if __name__ == "__main__":
