@@ -4,8 +4,9 @@ Public API (everything the CLI does is one of these calls)::
 
     import drnet_edge as de
     drnet, classes, _ = de.load_model("lite0-imagenet")       # bundled DRNet
-    report = de.evaluate(de.sample_dir(), model="lite0-imagenet")
-    print(report.policies["drnet"].top1, report.policies["drnet"].macs_m)
+    report = de.evaluate(de.sample_dir(), model="lite0-imagenet")  # fixed-R rows, the default policy, its control
+    row = report.policies[report.default_policy]  # the calibrated default (policies=[..., "drnet"] for the predictor)
+    print(report.default_policy, row.top1, row.macs_m)
 """
 
 import importlib
@@ -27,6 +28,7 @@ _LAZY = {
     "EvalReport": "evaluate",
     "ImageFolder": "data.folders",
     "Manifest": "runtime.manifest",
+    "ModelSource": "runtime.source",
     "Policy": "policy.registry",
     "PolicyRow": "policy.rows",
     "Predictions": "policy.registry",
@@ -53,6 +55,7 @@ _LAZY = {
     "load_image": "data.preprocess",
     "load_model": "models.checkpoint",
     "make_resolution_aware": "models.drnet",
+    "open_model": "runtime.source",
     "parse_resolutions": "resolutions",
     "predict_folder": "runtime.outputs",
     "read_class_file": "data.classes",
@@ -112,12 +115,14 @@ if TYPE_CHECKING:  # static analysers see the eager imports
     from .runtime.interface import RunnableDRNet
     from .runtime.manifest import Manifest, read_manifest
     from .runtime.outputs import predict_folder
+    from .runtime.source import ModelSource, open_model
     from .train import TrainConfig, train
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Manifest",
+    "ModelSource",
     "PolicyRow",
     "RunnableDRNet",
     "calibrate",
@@ -132,6 +137,7 @@ __all__ = [
     "list_models",
     "load_model",
     "make_resolution_aware",
+    "open_model",
     "set_resolution",
     "train",
     "TrainConfig",

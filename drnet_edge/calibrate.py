@@ -107,36 +107,43 @@ def calibrate(
     place or, with ``out``, in a copy of the directory. Atomic; nothing is written when no policy
     qualifies."""
     from .runtime.interface import macs_by_resolution
-    from .runtime.manifest import write_target_policy
+    from .runtime.manifest import read_manifest, write_target_policy
+    from .runtime.source import ModelSource, open_model
 
     objective = objective_of(max_drop, target_ratio, require_bound)
     if artifacts is not None:
-        from .runtime.artifacts import ArtifactDRNet
-
-        if model is not None or runtime is None:
-            raise ConfigError("--artifacts goes with --runtime tflite|executorch|onnx, without --model")
+        if model is not None:
+            raise ConfigError("--artifacts already fix the model: drop --model")
         if out is None:
             check_manifest_writable(artifacts)
-        net: Any = ArtifactDRNet(artifacts, runtime, threads=threads)
-        own = net.classes
-        source = {"artifacts": str(artifacts), "runtime": runtime, "route": net.entry.route,
-                  "precision": net.precision}  # fmt: skip
+        source = ModelSource(artifacts=artifacts, runtime=runtime).resolved()  # the manifest's runtime by default
     else:
-        from .models.checkpoint import load_model
-
-        model = model or "lite0-imagenet"
-        net, own, _ = load_model(model)
-        source = {"model": str(model), "runtime": "pytorch", "precision": "fp32"}
+        if runtime is not None:
+            raise ConfigError("--runtime picks among converted files: give --artifacts DIR with it")
+        source = ModelSource(model=model).resolved()  # the bundled default model without --model
+        model = str(source.model)
+    net, own = open_model(source, threads=threads)
+    if source.kind == "artifacts":
+        assert source.runtime is not None
+        route = read_manifest(source.artifacts).target(source.runtime).route
+        source_info = {
+            "artifacts": str(artifacts),
+            "runtime": source.runtime,
+            "route": route,
+            "precision": net.precision,
+        }
+    else:
+        source_info = {"model": str(model), "runtime": "pytorch", "precision": "fp32"}
     preds = calibration_outcomes(
         net, data, classes=classes, own_classes=own, subset=subset, limit=limit, skip_bad=skip_bad, batch_size=batch_size,
         progress=progress, min_photos=min_photos, folds=folds,
     )  # fmt: skip
     sel = select_policy(preds, macs_by_resolution(net), net.predictor_macs(), folds=folds, **objective)
     where = f"{data}" + (f" (--subset {subset})" if subset else "")
-    record = calibration_record(sel, preds, objective=objective, data=where, source=source)
+    record = calibration_record(sel, preds, objective=objective, data=where, source=source_info)
     if artifacts is not None:
-        assert runtime is not None
-        written = write_target_policy(artifacts, runtime, record, out)
+        assert source.runtime is not None
+        written = write_target_policy(artifacts, source.runtime, record, out)
         return CalibrationResult(record, pareto(sel.cands), str(written), sel.chosen)
     if out is not None:
         from .models.checkpoint import read_checkpoint, resolve_model, save_checkpoint

@@ -1,6 +1,6 @@
 """``drnet-edge convert``: a trained DRNet -> deployable files for each target, checked against PyTorch.
 
-Stages (each failure names the model and the stage): load -> calibration data -> per target and
+Stages (each failure names the model and the stage): load -> quantisation data -> per target and
 per module (predictor; backbone folded to each resolution's BN) export -> parity -> manifest. The
 output is assembled in a temporary directory next to ``out`` and moved into place only when every
 model converted and passed its checks.
@@ -35,16 +35,17 @@ FP32_ATOL = 1e-3  # largest |logit difference| allowed between a converted fp32 
 
 
 @dataclass
-class CalibrationSet:
-    """Calibration crops (augmented views of the calibration images) and held-aside labelled images."""
+class QuantSet:
+    """The ``--quant-data`` photos: crops (augmented views) for int8 quantisation and the parity checks,
+    and held-aside labelled images for accuracy. (Not policy calibration: that is ``calibrate``.)"""
 
-    calib: dict[int, list[torch.Tensor]]  # size -> batch-1 tensors
+    views: dict[int, list[torch.Tensor]]  # size -> batch-1 tensors
     held: dict[int, torch.Tensor]  # size -> N x 3 x s x s
     held_labels: np.ndarray
-    n_calib_images: int
+    n_images: int  # photos the views come from (the first n_images views are their centre crops)
 
 
-def calibration_set(model: DRNet, folder: ImageFolder, count: int, seed: int = 0) -> CalibrationSet:
+def quant_set(model: DRNet, folder: ImageFolder, count: int, seed: int = 0) -> QuantSet:
     """Views of 4/5 of the images (centre crop first, then random resized crops) until ``count``
     tensors per size; the other fifth (hash-based, ``test:0/5``) is held aside for accuracy."""
     sizes = model.resolutions + ([model.thumb_size] if model.predictor is not None else [])
@@ -55,16 +56,16 @@ def calibration_set(model: DRNet, folder: ImageFolder, count: int, seed: int = 0
     )
     pool = [p for p in folder.paths if str(p) not in held_paths] or list(folder.paths)
     held = [(p, y) for p, y in zip(folder.paths, folder.labels, strict=True) if str(p) in held_paths]
-    calib: dict[int, list[torch.Tensor]] = {s: [] for s in sizes}
+    views: dict[int, list[torch.Tensor]] = {s: [] for s in sizes}
     images = [load_image(p) for p in pool]
     view = 0
-    while len(calib[sizes[0]]) < count:
+    while len(views[sizes[0]]) < count:
         for i, img in enumerate(images):
             g = None if view == 0 else torch.Generator().manual_seed(seed * 7919 + view * 104729 + i)
             crops = view_crops(img, sizes, model.preprocess, g)
             for s in sizes:
-                calib[s].append(to_tensor(crops[s], model.preprocess))
-            if len(calib[sizes[0]]) >= count:
+                views[s].append(to_tensor(crops[s], model.preprocess))
+            if len(views[sizes[0]]) >= count:
                 break
         view += 1
     held_t = {
@@ -75,7 +76,7 @@ def calibration_set(model: DRNet, folder: ImageFolder, count: int, seed: int = 0
         else torch.zeros(0, 3, s, s)
         for s in sizes
     }
-    return CalibrationSet(calib, held_t, np.array([y for _, y in held], dtype=np.int64), len(pool))
+    return QuantSet(views, held_t, np.array([y for _, y in held], dtype=np.int64), len(pool))
 
 
 def modules_to_export(model: DRNet) -> dict[str, tuple[nn.Module, int, int | None]]:
@@ -94,8 +95,8 @@ def convert(
     targets: list[str],
     out: str | Path,
     int8: bool = False,
-    calib: str | Path | None = None,
-    calib_count: int = 100,
+    quant_data: str | Path | None = None,
+    quant_count: int = 100,
     via: str = "litert",
     policy_data: str | Path | None = None,
     policy_objective: dict[str, Any] | None = None,
@@ -104,10 +105,12 @@ def convert(
 ) -> dict[str, Any]:
     """Convert a DRNet checkpoint (path or bundled name) for each target; returns the parity report.
 
-    With ``policy_data``, each target's default policy is then calibrated on its converted files
-    over those photos (``calibrate --artifacts``; the calibration folder's held-aside fifth is never
-    used) under ``policy_objective`` (``max_drop``/``target_ratio``; default: the checkpoint's own
-    calibration objective). Either way ``parity.json`` records, per target, how often the files'
+    ``quant_data`` (default: the bundled sample) gives ``quant_count`` views per model for int8
+    quantisation and the parity checks, a fifth of its photos held aside for accuracy. With
+    ``policy_data``, each target's default policy is then calibrated on its converted files over those
+    photos (``calibrate --artifacts``; the ``quant_data`` folder's held-aside fifth is never used) under
+    ``policy_objective`` (``max_drop``/``target_ratio``; default: the checkpoint's own calibration
+    objective). Either way ``parity.json`` records, per target, how often the files'
     policy decisions match PyTorch fp32's on the held-aside photos."""
     from drnet_edge.converters import get_target, list_routes, list_targets
 
@@ -118,8 +121,8 @@ def convert(
         raise ConfigError(f"--via {via} is a TFLite route: add --target tflite")
     # unknown target -> ConfigError before any work
     tgts = [get_target(t, via=via if t == "tflite" else None) for t in names]
-    if calib_count < 1:
-        raise ConfigError("--calib-count must be at least 1")
+    if quant_count < 1:
+        raise ConfigError("--quant-count must be at least 1")
     for t in tgts:
         t.check_export()
     out = Path(out)
@@ -132,17 +135,17 @@ def convert(
 
     net, classes, ckpt = load_model(model)
     own = classes.ids != imagenet_classes().ids
-    if calib is None and own:
+    if quant_data is None and own:
         raise ConfigError(
             f"--model {model} has its own {len(classes)} classes ({', '.join(classes.names[:3])}"
-            f"{', ...' if len(classes) > 3 else ''}) and the bundled sample photos are ImageNet's: pass --calib DIR "
+            f"{', ...' if len(classes) > 3 else ''}) and the bundled sample photos are ImageNet's: pass --quant-data DIR "
             "with photos of the model's own classes (one sub-folder per class, e.g. its training or validation folder)"
         )
-    folder = scan_folder(calib or sample_dir(), classes=classes if own else None)
+    folder = scan_folder(quant_data or sample_dir(), classes=classes if own else None)
     if len(folder) < 2:
-        raise DataError(f"calibration folder {folder.root} needs at least 2 images")
-    log(f"calibration: {calib_count} views from {folder.root} ({len(folder)} images; a fifth held aside for accuracy)")
-    cal = calibration_set(net, folder, calib_count)
+        raise DataError(f"--quant-data folder {folder.root} needs at least 2 images")
+    log(f"quantisation data: {quant_count} views from {folder.root} ({len(folder)} images; a fifth held aside)")
+    qset = quant_set(net, folder, quant_count)
     mods = modules_to_export(net)
 
     tmp = staging_dir(out)
@@ -150,7 +153,7 @@ def convert(
         manifest = _manifest_head(net, classes, ckpt, model)
         parity: dict[str, Any] = {"atol_fp32": FP32_ATOL, "targets": {}}
         for t in tgts:
-            manifest["targets"][t.name], parity["targets"][t.name] = _convert_target(t, net, mods, cal, tmp, int8, log)
+            manifest["targets"][t.name], parity["targets"][t.name] = _convert_target(t, net, mods, qset, tmp, int8, log)
         write_manifest(tmp, manifest)
         if policy_data is not None:
             objective = policy_objective or _checkpoint_objective(ckpt)
@@ -158,7 +161,7 @@ def convert(
                 _calibrate_target(
                     tmp, t.name, Path(policy_data), folder, {**objective, "min_photos": policy_min_photos}, log
                 )
-        parity["policy"] = {t.name: policy_agreement(net, tmp, t.name, cal, log) for t in tgts}
+        parity["policy"] = {t.name: policy_agreement(net, tmp, t.name, qset, log) for t in tgts}
         atomic_write_json(tmp / "parity.json", parity)
         replace_dir(tmp, out)
     except BaseException:
@@ -168,7 +171,7 @@ def convert(
 
 
 def _convert_target(
-    t: Any, net: DRNet, mods: dict, cal: CalibrationSet, tmp: Path, int8: bool, log: Callable[[str], None]
+    t: Any, net: DRNet, mods: dict, qset: QuantSet, tmp: Path, int8: bool, log: Callable[[str], None]
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Export every module for target ``t`` into ``tmp/<target>``, load each back and check parity;
     returns the target's manifest entry and parity report."""
@@ -184,20 +187,20 @@ def _convert_target(
         path = tmp / t.name / f"{name}{t.suffix}"
         log(f"{t.name}: converting {name} ({size}px, {'int8' if int8 else 'fp32'})")
         with _stage(t.name, name, "export"):
-            calib = cal.calib[size] if int8 else ()
-            exported[name] = (path, t.export(module, cal.calib[size][0], path, int8=int8, calib=calib), None)
+            views = qset.views[size] if int8 else ()
+            exported[name] = (path, t.export(module, qset.views[size][0], path, int8=int8, quant_views=views), None)
     if shared:
         path = tmp / t.name / f"backbone{t.suffix}"
         names = [n for n, (_, _, k) in mods.items() if k is not None]
         log(f"{t.name}: converting {', '.join(names)} into one file (shared weights, one entry point each)")
         with _stage(t.name, "backbone", "export"):
-            specs = t.export_shared(mods[names[0]][0], {n: cal.calib[mods[n][1]][0] for n in names}, path)
+            specs = t.export_shared(mods[names[0]][0], {n: qset.views[mods[n][1]][0] for n in names}, path)
         exported.update({n: (path, specs[n], n) for n in names})
     for name, (path, spec, entry_point) in exported.items():
         module, size, k = mods[name]
         with _stage(t.name, name, "load and run"):
             runner = t.load(path, threads=2, entry=entry_point)
-            check = _parity(module, runner, cal, size, int8, is_backbone=k is not None)
+            check = _parity(module, runner, qset, size, int8, is_backbone=k is not None)
         if not int8 and check["max_abs_diff"] > FP32_ATOL:
             raise ConversionError(
                 f"{t.name}/{name}", "fp32 parity", f"max |logit diff| {check['max_abs_diff']:.2e} > {FP32_ATOL}"
@@ -249,25 +252,24 @@ def _manifest_head(net: DRNet, classes: Any, ckpt: dict[str, Any], model: str | 
 
 
 @torch.no_grad()
-def _parity(
-    module: nn.Module, runner: Any, cal: CalibrationSet, size: int, int8: bool, is_backbone: bool
-) -> dict[str, Any]:
-    """fp32: largest |logit diff| on up to 16 calibration crops. int8 (backbones): top-1 agreement with
-    fp32 PyTorch and top-1 change on the held-aside images."""
-    xs = torch.cat(cal.calib[size][:16])
+def _parity(module: nn.Module, runner: Any, qset: QuantSet, size: int, int8: bool, is_backbone: bool) -> dict[str, Any]:
+    """fp32: largest |logit diff| on up to 16 ``--quant-data`` views. int8 (backbones): top-1 agreement
+    with fp32 PyTorch and top-1 change on the held-aside images. (parity.json's keys ``n_calib_checked``
+    and ``top1_agreement_calib`` keep their names: there ``calib`` means those views.)"""
+    xs = torch.cat(qset.views[size][:16])
     ref = module(xs).numpy()
     got = runner(xs.numpy())
     res: dict[str, Any] = {"n_calib_checked": len(xs), "max_abs_diff": float(np.abs(ref - got).max())}
     res["top1_agreement_calib"] = float((ref.argmax(1) == got.argmax(1)).mean())
-    if int8 and len(cal.held_labels):
-        held = cal.held[size]
+    if int8 and len(qset.held_labels):
+        held = qset.held[size]
         r = module(held).numpy().argmax(1)
         g = runner(held.numpy()).argmax(1)
         res["n_held"] = len(held)
         res["top1_agreement_held"] = float((r == g).mean())
         if is_backbone:
-            res["top1_fp32_held"] = float((r == cal.held_labels).mean())
-            res["top1_int8_held"] = float((g == cal.held_labels).mean())
+            res["top1_fp32_held"] = float((r == qset.held_labels).mean())
+            res["top1_int8_held"] = float((g == qset.held_labels).mean())
     return res
 
 
@@ -284,56 +286,59 @@ def _checkpoint_objective(ckpt: dict[str, Any]) -> dict[str, Any]:
 
 
 def _calibrate_target(
-    root: Path, target: str, data: Path, calib: ImageFolder, objective: dict[str, Any], log: Callable[[str], None]
+    root: Path, target: str, data: Path, quant: ImageFolder, objective: dict[str, Any], log: Callable[[str], None]
 ) -> None:
     """``calibrate --artifacts`` on the files just converted (the held-aside fifth left out when the
-    policy photos are the calibration photos)."""
+    policy photos are the ``--quant-data`` photos)."""
     from .calibrate import calibrate
 
-    same = data.resolve() == Path(calib.root).resolve()
+    same = data.resolve() == Path(quant.root).resolve()
     subset = "train:0/5" if same else None
     log(f"{target}: calibrating the default policy on the converted files ({data}{' ' + subset if subset else ''})")
     with _stage(target, "policy", "calibrate"):
         rec = calibrate(None, str(data), None, artifacts=str(root), runtime=target, subset=subset,
-                        classes=calib.classes, progress=False, **objective).record  # fmt: skip
+                        classes=quant.classes, progress=False, **objective).record  # fmt: skip
     exp = rec["calibration"]["expected"]
     log(f"{target}: default policy {rec['name']} (expected {100 * exp['top1']:.1f}% at {exp['macs_ratio']:.2f}x)")
 
 
-def held_predictions(model: Any, cal: CalibrationSet, batch: int = 32) -> Predictions:
-    """``model`` (a DRNet or converted artifacts) at every resolution on the held-aside photos."""
-    from .runtime.outputs import as_numpy, per_image_outputs
+def held_predictions(model: Any, qset: QuantSet, batch: int = 32) -> Predictions:
+    """``model`` (a :class:`~drnet_edge.runtime.interface.RunnableDRNet`: converted files or a PyTorch
+    DRNet behind :class:`~drnet_edge.models.runnable.TorchRunnable`) at every resolution on the held-aside
+    photos."""
+    from .runtime.outputs import per_image_outputs
 
-    net = as_numpy(model, model.resolutions, model.preprocess)
+    net = model
     res = list(net.resolutions)
-    n = len(cal.held_labels)
+    n = len(qset.held_labels)
     top1, conf = np.zeros((n, len(res)), dtype=np.int64), np.zeros((n, len(res)), dtype=np.float32)
     margin = np.zeros_like(conf)
     choice = np.zeros(n, dtype=np.int64) if net.has_predictor else None
     for i in range(0, n, batch):
         rows = slice(i, i + batch)
         for k, r in enumerate(res):
-            logits = net.backbone_at(cal.held[r][rows].numpy(), k)
+            logits = net.backbone_at(qset.held[r][rows].numpy(), k)
             top1[rows, k], conf[rows, k], margin[rows, k] = per_image_outputs(logits)
         if choice is not None:
-            choice[rows] = net.choose(cal.held[net.thumb_size][rows].numpy())
-    return Predictions(res, cal.held_labels, top1, conf, predictor_choice=choice, margin=margin)
+            choice[rows] = net.choose(qset.held[net.thumb_size][rows].numpy())
+    return Predictions(res, qset.held_labels, top1, conf, predictor_choice=choice, margin=margin)
 
 
-def policy_agreement(net: DRNet, root: Path, target: str, cal: CalibrationSet, log: Callable[[str], None]) -> dict:
+def policy_agreement(net: DRNet, root: Path, target: str, qset: QuantSet, log: Callable[[str], None]) -> dict:
     """How often ``target``'s files make PyTorch fp32's decisions (resolutions run and the one
     answered) under the policy they will run, on the held-aside photos; logs a warning when the policy
     moved and the sample is large enough to say so."""
-    from .runtime.artifacts import ArtifactDRNet
+    from .models.runnable import TorchRunnable
     from .runtime.interface import macs_by_resolution
+    from .runtime.source import ModelSource, open_model
 
-    art = ArtifactDRNet(root, target, threads=2)
+    art, _ = open_model(ModelSource(artifacts=root, runtime=target), threads=2)
     name = (art.policy or {}).get("name") or ("drnet" if art.has_predictor else None)
-    n = len(cal.held_labels)
+    n = len(qset.held_labels)
     if name is None or n == 0:
         return {"policy": name, "n": n, "note": "no dynamic policy or no labelled held-aside photos"}
     pol = expand_policies([name], art.resolutions, with_controls=False)[0]
-    ref, got = held_predictions(net, cal), held_predictions(art, cal)
+    ref, got = held_predictions(TorchRunnable(net, art.classes), qset), held_predictions(art, qset)
     dr, dg = pol.decide(ref), pol.decide(got)
     macs = macs_by_resolution(art)
     cost = np.array([macs[r] for r in art.resolutions], dtype=np.float64)

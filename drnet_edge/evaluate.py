@@ -12,12 +12,12 @@ from pathlib import Path
 
 from .data.classes import ClassList, imagenet_classes
 from .data.folders import ImageFolder, scan_folder
-from .errors import ConfigError, DataError, DrnetEdgeError
+from .errors import ConfigError, DataError
 from .policy.registry import Policy, Predictions, check_policy_syntax, expand_policies, policy_names
 from .policy.rows import PolicyRow, compare_to_fixed_line, score
-from .resolutions import parse_resolutions
 from .runtime.interface import RunnableDRNet, macs_by_resolution
-from .runtime.outputs import as_runnable, predict_folder  # noqa: F401  (re-exported: part of evaluate's API)
+from .runtime.outputs import predict_folder
+from .runtime.source import ModelFacts, ModelSource, model_facts, open_model
 
 
 @dataclass
@@ -84,117 +84,18 @@ def default_policy_names(net: RunnableDRNet) -> list[str]:
     return ["fixed", "drnet", "random"] if net.has_predictor else ["fixed"]
 
 
-def default_model(model: str | Path | None, backbone: str | None) -> tuple[str | Path | None, str | None]:
-    """With neither a model nor a backbone: the bundled default model (plain Lite0 when none is bundled)."""
-    from .models.checkpoint import DEFAULT_MODEL, list_models
-
-    if model is not None or backbone is not None:
-        return model, backbone
-    return (DEFAULT_MODEL, None) if DEFAULT_MODEL in list_models() else (None, "efficientnet_lite0")
-
-
-def load_runnable(
-    *,
-    backbone: str | None = None,
-    weights: str | Path | None = None,
-    model: str | Path | None = None,
-    runtime: str | None = None,
-    artifacts: str | Path | None = None,
-    threads: int | None = None,
-    resolutions: list[int] | str | None = None,
-) -> tuple[RunnableDRNet, ClassList | None]:
-    """The model to evaluate (artifacts, a checkpoint or bundled name, or a plain backbone; with none
-    of these the bundled default model) and its class list when it is not ImageNet's."""
-    if runtime is not None or artifacts is not None:
-        from .runtime.artifacts import ArtifactDRNet
-
-        if runtime is None or artifacts is None:
-            raise ConfigError("--runtime and --artifacts go together: --runtime tflite|executorch|onnx --artifacts DIR")
-        if model is not None or backbone is not None or weights is not None:
-            raise ConfigError("--artifacts already fix the model; drop --model/--backbone/--weights")
-        art = ArtifactDRNet(artifacts, runtime, threads=threads)
-        return art, art.classes
-    model, backbone = default_model(model, backbone)
-    if model is not None:
-        if weights is not None:
-            raise ConfigError("--weights applies to --backbone; a --model checkpoint carries its own weights")
-        from .models.checkpoint import load_model
-
-        res = parse_resolutions(resolutions) if resolutions else None
-        net, classes, _ = load_model(model, backbone=backbone, resolutions=res)
-        return net, classes
-    from .models.backbones import create_backbone, get_backbone_cfg
-    from .models.drnet import DRNet
-
-    assert backbone is not None
-    cfg = get_backbone_cfg(backbone)
-    res = parse_resolutions(resolutions) if resolutions is not None else list(cfg.resolutions)
-    return DRNet(create_backbone(backbone, weights=weights), res, None, cfg.preprocess, backbone_name=backbone), None
-
-
-@dataclass(frozen=True)
-class ModelFacts:
-    """What the policies are checked against, read from a model's metadata before it loads."""
-
-    resolutions: list[int]
-    default_policy: str | None
-    has_predictor: bool
-
-
-def model_facts(
-    *,
-    model: str | Path | None,
-    backbone: str | None,
-    runtime: str | None,
-    artifacts: str | Path | None,
-    resolutions: list[int] | str | None,
-) -> ModelFacts | None:
-    """The resolutions, default policy and predictor of the model ``load_runnable`` would load, from its
-    checkpoint's metadata or its artifacts' manifest (no model built); None where only loading can tell
-    (the loading then says what is wrong)."""
-    if runtime is not None or artifacts is not None:
-        from .runtime.manifest import read_manifest  # the deploy side: no checkpoint code, no PyTorch
-
-        if runtime is None or artifacts is None:
-            return None
-        try:
-            m = read_manifest(artifacts)
-            entry = m.target(runtime)
-        except DrnetEdgeError:
-            return None
-        return ModelFacts(list(m.resolutions), (m.policy_for(runtime) or {}).get("name"), entry.predictor is not None)
-    model, backbone = default_model(model, backbone)
-    if model is not None:
-        from .models.checkpoint import describe_checkpoint
-
-        info = describe_checkpoint(model)
-        res = parse_resolutions(resolutions) if resolutions else None
-        if (backbone is not None and backbone != info.backbone) or (res is not None and res != info.resolutions):
-            return None
-        return ModelFacts(info.resolutions, info.default_policy, info.has_predictor)
-    from .models.backbones import get_backbone_cfg
-
-    assert backbone is not None
-    res = parse_resolutions(resolutions) if resolutions is not None else list(get_backbone_cfg(backbone).resolutions)
-    return ModelFacts(res, None, False)
-
-
-def check_policies_early(
-    policies: list[str] | str,
-    baseline: str | Path | None,
-    *,
-    model: str | Path | None = None,
-    backbone: str | None = None,
-    runtime: str | None = None,
-    artifacts: str | Path | None = None,
-    resolutions: list[int] | str | None = None,
-) -> None:
+def check_policies_early(policies: list[str] | str, baseline: str | Path | None, source: ModelSource) -> None:
     """The policy names checked before any model loads: their syntax, then against the resolutions,
     default policy and predictor the model's metadata records (a typo costs no model load)."""
     check_policy_syntax(policy_names(policies))
-    facts = model_facts(model=model, backbone=backbone, runtime=runtime, artifacts=artifacts, resolutions=resolutions)
+    facts = model_facts(source)
     if facts is not None:
-        select_policies(facts, policies, baseline, f"--model {model}" if model else None)
+        select_policies(facts, policies, baseline, _named(source))
+
+
+def _named(source: ModelSource) -> str | None:
+    """How the model is named in a policy refusal (the flag the user gave)."""
+    return f"--model {source.model}" if source.kind == "checkpoint" else None
 
 
 def select_policies(
@@ -262,26 +163,18 @@ def evaluate(
     """
     if batch_size < 1:
         raise ConfigError("--batch-size must be at least 1")
-    if runtime is None and artifacts is None:
-        model, backbone = default_model(model, backbone)  # resolved here so the report names it
     if policies is not None:
-        check_policies_early(
-            policies, baseline, model=model, backbone=backbone, runtime=runtime, artifacts=artifacts,
-            resolutions=resolutions,
-        )  # fmt: skip
-    net, own_classes = load_runnable(
-        backbone=backbone,
-        weights=weights,
-        model=model,
-        runtime=runtime,
-        artifacts=artifacts,
-        threads=threads,
-        resolutions=resolutions,
-    )
+        check_policy_syntax(policy_names(policies))  # a typo answers before even the manifest is read
+    source = ModelSource(
+        artifacts=artifacts, runtime=runtime, model=model, backbone=backbone, weights=weights, resolutions=resolutions
+    ).resolved()  # the default model filled in, the runtime of converted files chosen: the report names them
+    if policies is not None:
+        check_policies_early(policies, baseline, source)
+    net, own_classes = open_model(source, threads=threads)
     if classes is None and own_classes is not None and own_classes.ids != imagenet_classes().ids:
         classes = own_classes
     res = list(net.resolutions)
-    pols, want_baseline = select_policies(net, policies, baseline, f"--model {model}" if model else None)
+    pols, want_baseline = select_policies(net, policies, baseline, _named(source))
     folder = data if isinstance(data, ImageFolder) else scan_folder(data, classes=classes, limit=limit, subset=subset)
     if folder.classes is not None and len(folder.classes) != net.num_classes:
         raise DataError(
@@ -303,10 +196,10 @@ def evaluate(
     pred_macs = net.predictor_macs()
     results = score_policies(preds, pols, macs, pred_macs)
     extra: dict = {"predictor_macs_m": pred_macs / 1e6} if pred_macs else {}
-    if model is not None:
-        extra["model"] = str(model)
-    if runtime is not None:
-        extra.update(runtime=runtime, artifacts=str(artifacts), precision=getattr(net, "precision", None))
+    if source.model is not None:
+        extra["model"] = str(source.model)
+    if source.kind == "artifacts":
+        extra.update(runtime=source.runtime, artifacts=str(source.artifacts), precision=net.precision)
     if want_baseline:
         assert baseline is not None
         results["baseline"] = _baseline_result(baseline, folder, batch_size, skip_bad, progress)
@@ -331,9 +224,7 @@ def _baseline_result(
     ckpt: str | Path, folder: ImageFolder, batch_size: int, skip_bad: bool, progress: bool
 ) -> PolicyRow:
     """A plain model at its own (largest) resolution, on the same images."""
-    from .models.checkpoint import load_model
-
-    net, _, _ = load_model(ckpt)
+    net, _ = open_model(ModelSource(model=ckpt))
     r = net.resolutions[0]
     preds, _ = predict_folder(
         net, folder, [r], net.preprocess, batch_size=batch_size, skip_bad=skip_bad, progress=progress

@@ -107,7 +107,7 @@ def choose_policy(
     """The policy to run, its spec and where it came from: ``policy`` (checked against the model's
     resolutions before any model loads), else the model's default (``own``, recorded in ``where``), else
     the predictor's choice, else the largest resolution."""
-    from .bench.pipelines import default_policy, deployable_policies
+    from .policy.deploy import default_policy, deployable_policies
 
     found = default_policy(own, has_predictor)
     if policy:
@@ -135,7 +135,9 @@ def predict(
     side) with ``model``, a checkpoint or bundled model run in PyTorch (fp32), under ``policy`` (a spec such
     as ``cascade-160:0.6-224``; default: the policy the manifest, or the checkpoint, records). Unreadable
     photos stop the run, or with ``skip_bad`` are counted and named."""
-    from .bench.pipelines import Pipeline
+    from .runtime.loop import Pipeline
+    from .runtime.manifest import read_manifest
+    from .runtime.source import ModelSource, open_model
 
     if top_k < 1:
         raise ConfigError("--top must be at least 1")
@@ -145,26 +147,22 @@ def predict(
     if model is not None:
         if runtime is not None:
             raise ConfigError("--runtime picks among converted files: with --model the checkpoint runs in PyTorch")
-        from .runtime.interface import CheckpointModel
-
-        art: Any = CheckpointModel(model, threads=threads)
-        name, spec, source = choose_policy(policy, art.policy, art.resolutions, art.has_predictor, "checkpoint")
-        source_name, runtime = str(model), "pytorch"
+        source = ModelSource(model=model)
     else:
-        from .bench.run import choose_runtime
-        from .runtime.artifacts import ArtifactDRNet
-        from .runtime.manifest import read_manifest
-
-        manifest = read_manifest(artifacts)
-        runtime = choose_runtime(manifest, runtime, "local")
-        has_predictor = manifest.target(runtime).predictor is not None
-        name, spec, source = choose_policy(
-            policy, manifest.policy_for(runtime), list(manifest.resolutions), has_predictor, "manifest"
-        )
-        art = ArtifactDRNet(artifacts, runtime, threads=threads)
-        source_name = str(artifacts)
+        source = ModelSource(artifacts=artifacts, runtime=runtime).resolved()  # the manifest's runtime by default
+        manifest = read_manifest(artifacts)  # the policy checked against it before any model loads
+        assert source.runtime is not None
+        has_predictor = manifest.target(source.runtime).predictor is not None
+        found = choose_policy(policy, manifest.policy_for(source.runtime), list(manifest.resolutions), has_predictor,
+                              "manifest")  # fmt: skip
+    art, _ = open_model(source, threads=threads)
+    if source.kind == "checkpoint":
+        found = choose_policy(policy, art.policy, art.resolutions, art.has_predictor, "checkpoint")
+    name, spec, how = found
+    runtime = source.runtime if source.kind == "artifacts" else "pytorch"
+    source_name = str(artifacts if model is None else model)
     pipeline = Pipeline(name, spec, art)
-    report = PredictReport(source_name, runtime, art.precision, name, source)
+    report = PredictReport(source_name, runtime, art.precision, name, how)
     with progress_bar(len(paths), "predicting", enabled=progress) as advance:
         for path in paths:
             try:

@@ -73,6 +73,7 @@ DEPLOY_MODULES = (
     "drnet_edge.policy.candidates",
     "drnet_edge.policy.crossfit",
     "drnet_edge.policy.selection",
+    "drnet_edge.policy.deploy",
     # the target registry and each target's loader
     "drnet_edge.converters",
     "drnet_edge.converters.base",
@@ -87,6 +88,9 @@ DEPLOY_MODULES = (
     "drnet_edge.runtime.interface",
     "drnet_edge.runtime.artifacts",
     "drnet_edge.runtime.outputs",
+    "drnet_edge.runtime.loop",
+    "drnet_edge.runtime.source",  # the one door to a model: converted files here, checkpoints via openers
+    "drnet_edge.runtime.bundled",
     # what runs converted files: predict, eval/calibrate --artifacts, the bench, verify
     "drnet_edge.predict",
     "drnet_edge.evaluate",
@@ -103,7 +107,6 @@ DEPLOY_MODULES = (
     "drnet_edge.bench.op_profile",
     "drnet_edge.bench.options",
     "drnet_edge.bench.parsers",
-    "drnet_edge.bench.pipelines",
     "drnet_edge.bench.profiles",
     "drnet_edge.bench.resident",
     "drnet_edge.bench.run",
@@ -460,3 +463,75 @@ def test_every_deploy_side_option_runs_without_torch(
             for run in DEPLOY_MATRIX[group]]  # fmt: skip
     said = run_without_torch(_RUN_MANY, json.dumps(runs))
     assert said["exits"] == [0] * len(runs) and said["torch_modules"] == [], said
+
+
+# -- #31: the deploy/build line in the tree ------------------------------------------------------------
+BUILD_SIDE_IMPORTS = ("torch", "torchvision", "timm", "onnx2tf", "litert_torch", "drnet_edge.models",
+                      "drnet_edge.train", "drnet_edge.convert", "drnet_edge.data.augment")  # fmt: skip
+
+
+def _imports(path: Path, package: str) -> set[str]:
+    """Every module ``path`` imports, at any depth (inside functions too), relative names resolved."""
+    import ast
+
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = package.split(".")
+            base = base[: len(base) - node.level + 1] if node.level else []
+            mod = ".".join([*base, *([node.module] if node.module else [])])
+            found |= {mod} | {f"{mod}.{a.name}" for a in node.names}
+    return found
+
+
+@pytest.mark.parametrize("layer", ["runtime", "policy"])
+def test_runtime_and_policy_import_nothing_of_the_build_side(layer: str) -> None:
+    """No module of runtime/ or policy/ imports PyTorch, an export tool or a build-side module, not even
+    lazily inside a function (the build side opens its models through runtime.source's openers)."""
+    pkg = Path(__file__).resolve().parents[1] / "drnet_edge" / layer
+    bad = {
+        f"{p.name}: {m}"
+        for p in pkg.rglob("*.py")
+        for m in _imports(p, f"drnet_edge.{layer}.{p.stem}")
+        if any(m == b or m.startswith(b + ".") for b in BUILD_SIDE_IMPORTS)
+    }
+    assert sorted(bad) == []
+
+
+def test_the_loop_reads_only_the_runnable_interface(int8_tflite, tiny) -> None:
+    """The deployed loop (runtime.loop.Pipeline) and evaluation read nothing of a model beyond
+    RunnableDRNet: a proxy that exposes only the Protocol's members runs both; ArtifactDRNet and the
+    build side's TorchRunnable implement the whole Protocol."""
+    import numpy as np
+
+    from drnet_edge.data.folders import scan_folder
+    from drnet_edge.data.preprocess import load_image
+    from drnet_edge.models.runnable import TorchRunnable
+    from drnet_edge.runtime.interface import RunnableDRNet
+    from drnet_edge.runtime.loop import Pipeline
+    from drnet_edge.runtime.outputs import predict_folder
+    from drnet_edge.runtime.source import ModelSource, open_model
+
+    art_dir, photos = int8_tflite
+    art, _ = open_model(ModelSource(artifacts=art_dir))
+    members = {n for n in dir(RunnableDRNet) if not n.startswith("_")} | set(RunnableDRNet.__annotations__)
+
+    class OnlyTheInterface:
+        def __getattr__(self, name: str) -> object:
+            if name not in members:
+                raise AssertionError(f"read {name}, which RunnableDRNet does not declare")
+            return getattr(art, name)
+
+    proxy = OnlyTheInterface()
+    photo = sorted(photos.rglob("*.png"))[0]
+    for spec in ({"kind": "drnet"}, {"kind": "fixed", "resolution_index": 0}):
+        a, b = Pipeline("p", spec, proxy)(load_image(photo)), Pipeline("p", spec, art)(load_image(photo))  # type: ignore[arg-type]
+        assert (a.top1, a.final, a.ran) == (b.top1, b.final, b.ran)
+    got, _ = predict_folder(proxy, scan_folder(photos), art.resolutions, art.preprocess, progress=False)  # type: ignore[arg-type]
+    ref, _ = predict_folder(art, scan_folder(photos), art.resolutions, art.preprocess, progress=False)
+    assert np.array_equal(got.top1, ref.top1)
+    assert isinstance(art, RunnableDRNet)
+    torch_model, _ = open_model(ModelSource(model=tiny[0]))
+    assert isinstance(torch_model, TorchRunnable) and isinstance(torch_model, RunnableDRNet)

@@ -21,7 +21,7 @@ from drnet_edge.models.drnet import (
     make_resolution_aware,
     set_resolution,
 )
-from drnet_edge.runtime.interface import run_at_chosen
+from drnet_edge.models.runnable import run_at_chosen
 from drnet_edge.train import TrainStep
 
 RES = [64, 48]

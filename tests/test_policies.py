@@ -150,6 +150,7 @@ def test_eval_breaks_top1_ties_to_the_lower_class_like_the_deployed_runtimes(tin
 
     from drnet_edge.data.folders import scan_folder
     from drnet_edge.data.preprocess import Preprocess
+    from drnet_edge.models.runnable import as_numpy
     from drnet_edge.runtime.outputs import predict_folder
 
     class Tied(nn.Module):
@@ -158,7 +159,8 @@ def test_eval_breaks_top1_ties_to_the_lower_class_like_the_deployed_runtimes(tin
             z[:, [1, 500, 900]] = 2.0
             return z
 
-    preds, _ = predict_folder(Tied(), scan_folder(tiny_folder), [32, 24], Preprocess(), progress=False)
+    net = as_numpy(Tied(), [32, 24], Preprocess())  # a plain PyTorch model behind numpy batches (build side)
+    preds, _ = predict_folder(net, scan_folder(tiny_folder), [32, 24], Preprocess(), progress=False)
     assert (preds.top1 == 1).all()
 
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from drnet_edge._io import sha256_file
-from drnet_edge.bench.pipelines import default_spec
 from drnet_edge.calibrate import calibrate
 from drnet_edge.convert import convert
+from drnet_edge.policy.deploy import default_spec
 from drnet_edge.runtime.artifacts import ArtifactDRNet
 from drnet_edge.runtime.manifest import read_manifest, verify_artifacts
 from drnet_edge.verify.score import policies_for
@@ -77,7 +77,7 @@ def test_convert_policy_data_calibrates_each_target_and_parity_reports_agreement
     ckpt, data = tiny
     out = tmp_path / "art"
     lines: list[str] = []
-    parity = convert(ckpt, targets=["onnx"], out=out, calib=data, calib_count=4, policy_data=data,
+    parity = convert(ckpt, targets=["onnx"], out=out, quant_data=data, quant_count=4, policy_data=data,
                      policy_objective={"target_ratio": 0.8}, policy_min_photos=5, log=lines.append)  # fmt: skip
     pol = read_manifest(out).target("onnx").policy
     assert pol is not None and pol["calibration"]["source"]["runtime"] == "onnx"

@@ -41,13 +41,14 @@ from drnet_edge._io import atomic_write, atomic_write_json, atomic_write_text
 from drnet_edge.data.classes import imagenet_classes
 from drnet_edge.data.folders import fold_of, scan_folder
 from drnet_edge.evaluate import score_policies
-from drnet_edge.models.checkpoint import load_model, read_checkpoint, resolve_model, save_checkpoint
+from drnet_edge.models.checkpoint import read_checkpoint, resolve_model, save_checkpoint
 from drnet_edge.policy.candidates import pick, reference, replay_candidates
 from drnet_edge.policy.registry import expand_policies
 from drnet_edge.policy.rows import fixed_line_at, paired, score
 from drnet_edge.policy.selection import calibration_record, select_policy
 from drnet_edge.runtime.interface import macs_by_resolution
 from drnet_edge.runtime.outputs import predict_folder
+from drnet_edge.runtime.source import ModelSource, open_model
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 BASELINES = {"lite0-imagewoof": "lite0-imagewoof-base"}  # a plain model trained on the same photos, at 224
@@ -62,8 +63,10 @@ SETS = {
 def outcomes(model: str, data: Path, subset: str | None, cache: Path):  # noqa: ANN201
     if cache.is_file():
         return pickle.loads(cache.read_bytes())
-    net, classes, _ = load_model(model)
-    folder = scan_folder(data, classes=None if classes.ids == imagenet_classes().ids else classes, subset=subset)
+    net, classes = open_model(ModelSource(model=model))
+    folder = scan_folder(
+        data, classes=None if classes is None or classes.ids == imagenet_classes().ids else classes, subset=subset
+    )
     preds, _ = predict_folder(net, folder, net.resolutions, net.preprocess)
     macs = macs_by_resolution(net)
     out = (preds, macs, net.predictor_macs())

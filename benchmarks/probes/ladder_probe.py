@@ -43,10 +43,11 @@ import torch
 
 from drnet_edge._io import atomic_write, atomic_write_json
 from drnet_edge.data.folders import fold_of, scan_folder
-from drnet_edge.models.backbones import create_backbone, get_backbone_cfg
+from drnet_edge.models.backbones import get_backbone_cfg
 from drnet_edge.models.macs import backbone_macs
 from drnet_edge.policy.rows import paired, upper_hull
 from drnet_edge.runtime.outputs import predict_folder
+from drnet_edge.runtime.source import ModelSource, open_model
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "imagenet-sample-dev"
 OUT = Path(__file__).resolve().parents[1] / "results" / "ladder_probe.json"
@@ -74,7 +75,8 @@ def outcomes(cache: Path) -> Outcomes:
     for short, name in NETS.items():
         cfg = get_backbone_cfg(name)
         res = list(cfg.resolutions)
-        preds, skipped = predict_folder(create_backbone(name), folder, res, cfg.preprocess, progress=False)
+        net, _ = open_model(ModelSource(backbone=name, resolutions=res))
+        preds, skipped = predict_folder(net, folder, res, cfg.preprocess, progress=False)
         assert not skipped and out["paths"] in (None, preds.paths), "every network must see the same photos"
         out["paths"], out["labels"] = preds.paths, preds.labels
         for k, r in enumerate(res):

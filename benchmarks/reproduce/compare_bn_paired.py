@@ -25,7 +25,7 @@ VARIANTS = ("resolution-bn", "shared-bn")  # ref, new
 def compare(data: Path, runs: Path, epochs: int) -> dict:
     preds = {}
     for v in VARIANTS:
-        net, classes, _ = de.load_model(runs / f"{v}-e{epochs}.pt")
+        net, classes = de.open_model(de.ModelSource(model=runs / f"{v}-e{epochs}.pt"))
         folder = de.scan_folder(data, classes=classes, subset=SUBSET)
         preds[v], _ = de.predict_folder(net, folder, net.resolutions, net.preprocess, progress=False)
     ref, new = (preds[v] for v in VARIANTS)

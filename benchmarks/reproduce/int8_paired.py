@@ -25,7 +25,6 @@ import drnet_edge as de
 from drnet_edge._io import atomic_write_text
 from drnet_edge.policy.registry import Predictions
 from drnet_edge.policy.stats import paired_top1
-from drnet_edge.runtime.artifacts import ArtifactDRNet
 
 ROUTES = {
     "TFLite via onnx2tf": ("runs/convert/onnx2tf-int8", "tflite"),
@@ -51,7 +50,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results/int8_paired"))
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    net, _, _ = de.load_model("lite0-imagenet")
+    net, _ = de.open_model(de.ModelSource(model="lite0-imagenet"))
     res = {"reference": "PyTorch fp32 lite0-imagenet", "data": args.data, "subsets": {}}
     lines = []
     for subset in args.subsets.split(","):
@@ -63,7 +62,7 @@ def main() -> None:
             if not Path(root, "manifest.json").is_file():
                 print(f"{route}: {root} missing (run the convert benchmarks first); skipped")
                 continue
-            art = ArtifactDRNet(root, target, threads=args.threads)
+            art, _ = de.open_model(de.ModelSource(artifacts=root, runtime=target), threads=args.threads)
             got, _ = de.predict_folder(art, folder, net.resolutions, net.preprocess, progress=False)
             assert got.paths == ref.paths
             rows[route] = {name: paired_top1(ref.labels, ref_cols[name], col) for name, col in columns(got).items()}

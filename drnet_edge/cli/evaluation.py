@@ -54,7 +54,11 @@ def eval_cmd(
         str | None, typer.Option(help="Hash-based split: test:K/N keeps fold K of N, train:K/N the rest.")
     ] = None,
     runtime: Annotated[
-        str | None, typer.Option(help="Run converted artifacts with this runtime: tflite, executorch or onnx.")
+        str | None,
+        typer.Option(
+            help="With --artifacts: the runtime to run them in (tflite, executorch, onnx). Default: the manifest's "
+            "choice (TFLite when it holds TFLite files)."
+        ),
     ] = None,
     artifacts: Annotated[Path | None, typer.Option(help="Artifact directory written by drnet-edge convert.")] = None,
     classes: Annotated[
@@ -95,7 +99,7 @@ def eval_cmd(
         torch.set_num_threads(threads)
     _existing_file(weights, "--weights")
     class_list = read_class_file(classes) if classes else None
-    with quiet_runtimes(json_out or plot, "eval") if runtime else nullcontext():
+    with quiet_runtimes(json_out or plot, "eval") if artifacts is not None else nullcontext():
         check_runtime(runtime)  # inside: importing the runtimes prints (ExecuTorch's cpuinfo lines)
         result = evaluate(
             data or sample_dir(),
@@ -116,6 +120,8 @@ def eval_cmd(
             progress=not quiet,
         )
     report = result.to_json()
+    if artifacts is not None:
+        console.print(_ran_in(report["runtime"], report.get("precision"), runtime))
     console.print(policy_table(report))
     console.print(f"[dim]{table_footer(report)}[/]")
     ok = save_output("--json", json_out, lambda p: atomic_write_json(p, report), "JSON")
@@ -146,7 +152,11 @@ def calibrate_cmd(
         ),
     ] = None,
     runtime: Annotated[
-        str | None, typer.Option(help="With --artifacts: the runtime to run them in (tflite, executorch, onnx).")
+        str | None,
+        typer.Option(
+            help="With --artifacts: the runtime to run them in (tflite, executorch, onnx). Default: the manifest's "
+            "choice (TFLite when it holds TFLite files)."
+        ),
     ] = None,
     max_drop: Annotated[
         float | None,
@@ -205,7 +215,7 @@ def calibrate_cmd(
         import torch
 
         torch.set_num_threads(threads)
-    with quiet_runtimes(json_out, "calibrate") if runtime else nullcontext():
+    with quiet_runtimes(json_out, "calibrate") if artifacts is not None else nullcontext():
         check_runtime(runtime)
         result = calibrate(
             model,
@@ -225,13 +235,22 @@ def calibrate_cmd(
             folds=folds,
             progress=not quiet,
         )
+    if artifacts is not None:
+        ran = result.record["source"]
+        console.print(_ran_in(ran["runtime"], ran.get("precision"), runtime))
     console.print(calibration_table(result))
     if not save_output("--json", json_out, lambda p: atomic_write_json(p, result.record), "JSON"):
         raise typer.Exit(2)
     if artifacts is not None:
-        console.print(f"policy recorded for {runtime} in {result.out}")
+        console.print(f"policy recorded for {result.record['source']['runtime']} in {result.out}")
     else:
         console.print(f"checkpoint: {out}" if out else "[dim]no --out: nothing written[/]")
+
+
+def _ran_in(runtime: str, precision: str | None, asked: str | None) -> str:
+    """Which runtime ran converted files: the one asked for, or the manifest's choice."""
+    how = "--runtime" if asked else "chosen from the manifest; --runtime picks another"
+    return f"[dim]runtime: {runtime} ({precision or '?'}, {how})[/]"
 
 
 def _artifact_dir(path: Path) -> None:

@@ -3,24 +3,22 @@ registry of bundled models (``--model lite0-imagenet`` works wherever a path doe
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from .._io import atomic_write, load_error_reason, sha256_file, wrong_file_note
+from .._io import atomic_write, load_error_reason, wrong_file_note
 from ..data.classes import ClassList, imagenet_classes
 from ..data.preprocess import Preprocess
 from ..errors import CheckpointError, DrnetEdgeError
+from ..runtime.bundled import DEFAULT_MODEL, BundledModel, bundled_models, list_models, resolve_model  # noqa: F401
 from .backbones import create_backbone, get_backbone_cfg
 from .drnet import DRNet, PredictorCfg, ResolutionPredictor, make_resolution_aware
 
 FORMAT = "drnet-edge/checkpoint"
 VERSION = 1
-DEFAULT_MODEL = "lite0-imagenet"
 
 
 def make_checkpoint(
@@ -164,42 +162,6 @@ def build_model(ckpt: dict[str, Any], *, pretrained_trunk: bool = False) -> tupl
             tuple(c["ids"]), tuple(c["names"]), f"the checkpoint's class list ({len(c['ids'])} classes)"
         )
     return model, classes
-
-
-@dataclass(frozen=True)
-class BundledModel:
-    name: str
-    file: str
-    sha256: str
-    description: str
-
-
-def bundled_models() -> dict[str, BundledModel]:
-    """The models shipped inside the package, by name (from ``resources/models/models.json``)."""
-    ref = resources.files("drnet_edge") / "resources" / "models" / "models.json"
-    if not ref.is_file():
-        return {}
-    return {k: BundledModel(name=k, **v) for k, v in json.loads(ref.read_text()).items()}
-
-
-def list_models() -> list[str]:
-    """Names of the models shipped inside the package."""
-    return sorted(bundled_models())
-
-
-def resolve_model(name_or_path: str | Path) -> Path:
-    """A bundled model's file (checked against its sha256) or the given path."""
-    models = bundled_models()
-    key = str(name_or_path)
-    if key in models:
-        m = models[key]
-        path = Path(str(resources.files("drnet_edge") / "resources" / "models" / m.file))
-        if not path.is_file() or sha256_file(path) != m.sha256:
-            raise CheckpointError(
-                f"bundled model {key} ({path}) is missing or does not match its sha256; reinstall drnet-edge"
-            )
-        return path
-    return Path(name_or_path)
 
 
 def load_model(

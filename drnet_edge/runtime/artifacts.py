@@ -10,15 +10,19 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..errors import ConfigError
+from ..errors import ConfigError, DrnetEdgeError
 from .manifest import Manifest, ModelEntry, verify_artifacts
 
 if TYPE_CHECKING:
     from drnet_edge.converters.base import Runner
 
+    from ..data.classes import ClassList
+    from .source import ModelFacts, ModelSource
+
 
 class ArtifactDRNet:
-    """Converted models behind the :class:`~drnet_edge.runtime.interface.RunnableDRNet` interface."""
+    """Converted models behind the :class:`~drnet_edge.runtime.interface.RunnableDRNet` interface (its
+    whole interface: what evaluation replays and what the deployed loop reads)."""
 
     def __init__(self, artifacts: str | Path, target: str, threads: int | None = None) -> None:
         from drnet_edge.converters import get_target
@@ -99,3 +103,27 @@ class ArtifactDRNet:
         if name not in self._runners:
             raise ConfigError(f"no {name} in the artifacts (they hold: {', '.join(self._runners)})")
         return self._runners[name]
+
+
+def open_artifacts(source: ModelSource, threads: int | None) -> tuple[ArtifactDRNet, ClassList | None]:
+    """:func:`~drnet_edge.runtime.source.open_model`'s opener for converted files (``source`` resolved:
+    its runtime chosen)."""
+    assert source.artifacts is not None and source.runtime is not None
+    art = ArtifactDRNet(source.artifacts, source.runtime, threads=threads)
+    return art, art.classes
+
+
+def artifact_facts(source: ModelSource) -> ModelFacts | None:
+    """Converted files' resolutions, default policy and predictor, from their manifest alone."""
+    from .manifest import read_manifest
+    from .source import ModelFacts
+
+    assert source.artifacts is not None and source.runtime is not None
+    try:
+        m = read_manifest(source.artifacts)
+        entry = m.target(source.runtime)
+    except DrnetEdgeError:
+        return None
+    return ModelFacts(
+        list(m.resolutions), (m.policy_for(source.runtime) or {}).get("name"), entry.predictor is not None
+    )

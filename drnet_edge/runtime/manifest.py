@@ -23,7 +23,7 @@ from typing import Any
 from .._io import atomic_write_json, replace_dir, sha256_file, staging_dir
 from ..data.classes import ClassList
 from ..data.preprocess import Preprocess
-from ..errors import ArtifactError
+from ..errors import ArtifactError, ConfigError
 
 MANIFEST_FORMAT = "drnet-edge/artifacts"
 MANIFEST_VERSION = 2
@@ -260,3 +260,18 @@ def verify_artifacts(artifacts: str | Path, target: str) -> Manifest:
     if extra:
         raise ArtifactError(f"{root}: files not in the manifest: {', '.join(extra)}; remove them or reconvert")
     return manifest
+
+
+def choose_runtime(manifest: Manifest, runtime: str | None, device: str) -> str:
+    """Which of the artifacts' runtimes runs them, decided here once for every command (predict, eval,
+    calibrate, the bench): ``runtime`` if they hold it; else TFLite, then ExecuTorch, then ONNX (ONNX
+    Runtime only on this machine or a board, not on a phone's tools)."""
+    have = list(manifest.targets)
+    if runtime:
+        if runtime not in have:
+            raise ConfigError(f"--runtime {runtime}: the artifacts hold {', '.join(have) or 'no models'}")
+        return runtime
+    for pref in ("tflite", "executorch", "onnx"):
+        if pref in have and (device == "local" or device.startswith("ssh://") or pref != "onnx"):
+            return pref
+    raise ConfigError(f"the artifacts hold no model that runs on {device} (they hold: {', '.join(have)})")

@@ -2,16 +2,13 @@
 its top-1, max softmax and top-1 minus top-2 margin, and the predictor's choice. What ``eval`` and
 ``calibrate`` replay the policies on.
 
-Torch-free: batches are numpy arrays. Converted artifacts (:class:`~drnet_edge.runtime.artifacts.ArtifactDRNet`)
-run as they are; a PyTorch model (only possible when PyTorch is loaded) goes behind
-:class:`~drnet_edge.runtime.interface.TorchAsNumpy`, so both go through the same loop and the same arithmetic
-(:func:`per_image_outputs`).
+Torch-free: batches are numpy arrays, and the model is a :class:`~drnet_edge.runtime.interface.RunnableDRNet`
+(converted files, or a PyTorch model behind :class:`~drnet_edge.models.runnable.TorchRunnable` or
+:func:`~drnet_edge.models.runnable.as_numpy` on the build side), so every model goes through the same loop and
+the same arithmetic (:func:`per_image_outputs`).
 """
 
 from __future__ import annotations
-
-import sys
-from typing import Any
 
 import numpy as np
 
@@ -21,7 +18,7 @@ from ..errors import ConfigError, DataError
 from ..policy.registry import Predictions
 from ..policy.spec import softmax
 from ..progress import progress_bar
-from .interface import RunnableDRNet, TorchAsNumpy
+from .interface import RunnableDRNet
 
 
 def per_image_outputs(logits: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -36,32 +33,9 @@ def per_image_outputs(logits: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nd
     return z.argmax(axis=1).astype(np.int64), conf.astype(np.float32), (conf - top2[:, 0]).astype(np.float32)
 
 
-def _torch_module(model: Any) -> bool:
-    """Whether ``model`` is a PyTorch module (never when PyTorch was not imported: none can exist)."""
-    torch = sys.modules.get("torch")
-    return torch is not None and isinstance(model, torch.nn.Module)
-
-
-def as_runnable(model: Any, resolutions: list[int], pre: Preprocess) -> RunnableDRNet:
-    """A plain backbone becomes a DRNet without predictor (shared BN); a DRNet or artifacts pass through."""
-    if not _torch_module(model):
-        return model  # converted artifacts
-    from ..models.drnet import DRNet
-
-    if isinstance(model, DRNet):
-        return model  # type: ignore[return-value]
-    return DRNet(model, sorted(resolutions, reverse=True), None, pre, backbone_name="")
-
-
-def as_numpy(model: Any, resolutions: list[int], pre: Preprocess) -> RunnableDRNet:
-    """:func:`as_runnable`, with a PyTorch model behind numpy batches (:class:`TorchAsNumpy`)."""
-    net = as_runnable(model, resolutions, pre)
-    return TorchAsNumpy(net) if _torch_module(net) else net  # type: ignore[return-value]
-
-
 # Long because it records four per-image outputs (top-1, confidence, margin, choice) in one pass.
 def predict_folder(
-    model: Any,
+    model: RunnableDRNet,
     folder: ImageFolder,
     resolutions: list[int],
     pre: Preprocess,
@@ -73,11 +47,11 @@ def predict_folder(
 ) -> tuple[Predictions, list[str]]:
     """Run ``model`` on every image at every resolution (one decode per image).
 
-    ``model`` is a :class:`~drnet_edge.runtime.interface.RunnableDRNet` (a DRNet or converted artifacts) or a
-    plain backbone. With ``chosen_only`` each image runs at its predictor-chosen resolution alone, as
+    ``model`` is a :class:`~drnet_edge.runtime.interface.RunnableDRNet` (converted files, or a PyTorch model
+    behind :func:`drnet_edge.models.runnable.as_numpy`). With ``chosen_only`` each image runs at its predictor-chosen resolution alone, as
     deployed; the other columns of ``top1`` hold -2. Returns the predictions and the skipped paths.
     """
-    net = as_numpy(model, resolutions, pre)
+    net = model
     if chosen_only and not net.has_predictor:
         raise ConfigError("chosen-only evaluation needs a DRNet with a predictor")
     index = [net.resolutions.index(r) for r in resolutions]

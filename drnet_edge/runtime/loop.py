@@ -1,9 +1,11 @@
-"""End-to-end per-image pipelines for the local bench: decoded photo -> answer, under one policy.
+"""The deployed loop: a decoded photo -> an answer under one policy, over converted models. The one
+loop every deploy-side path runs (``predict``, the local bench, a board's bench, and the Android core
+held to it by its golden cases).
 
 Preprocessing costs what the policy runs: one centre crop (a view, no copy) per photo, then one resize
 and one table lookup (normalise, and for an int8 input quantise too: a single OpenCV call) per
-resolution actually run; the thumbnail only for a policy that runs the predictor. Preprocessing time is measured inside the pipeline so the report can show
-where time goes.
+resolution actually run; the thumbnail only for a policy that runs the predictor. Preprocessing time is
+measured inside the loop so a report can show where time goes.
 """
 
 from __future__ import annotations
@@ -15,11 +17,9 @@ from typing import Any
 import numpy as np
 
 from ..data.preprocess import center_crop_square, resize_square, to_model_input
-from ..errors import ConfigError
-from ..policy.registry import Policy, expand_policies
+from ..policy.deploy import default_spec, deployable_policies
 from ..policy.spec import run_spec, softmax_signals
-from ..runtime.artifacts import ArtifactDRNet
-from .options import naming_policy
+from .artifacts import ArtifactDRNet
 
 
 @dataclass
@@ -81,47 +81,6 @@ class Pipeline:
 
         top, final, ran = run_spec(self.spec, art.resolutions, run_at, choose if art.has_predictor else None)
         return Outcome(top, final, ran, 1e3 * spent, used_predictor, pass_ms, predictor_ms, logits_at[final])
-
-
-def default_spec(art: ArtifactDRNet) -> tuple[str, dict[str, Any]] | None:
-    """The artifacts' default policy (name, spec): the manifest's policy for this target (calibrated on
-    these files, else the checkpoint's), else ``drnet`` when there is a predictor, else none."""
-    return default_policy(art.policy, art.has_predictor)
-
-
-def default_policy(policy: dict[str, Any] | None, has_predictor: bool) -> tuple[str, dict[str, Any]] | None:
-    """:func:`default_spec` from the manifest alone (its policy for the target, and whether it holds a
-    predictor), so policies can be checked before any model loads."""
-    if policy:
-        return policy["name"], policy["spec"]
-    return ("drnet", {"kind": "drnet"}) if has_predictor else None
-
-
-_NOT_DEPLOYABLE = (
-    "not a deployable policy (oracles, random controls and the baseline are scored offline by drnet-edge "
-    "eval); give fixed-R, drnet, drnet-escalate:T or cascade-R:T-...-R"
-)
-
-
-def deployable_policies(
-    names: tuple[str, ...], resolutions: list[int], default: str | None, has_predictor: bool
-) -> list[Policy]:
-    """The deployable policies ``names`` (``--policies``) stand for, checked against the artifacts'
-    resolutions, default policy and predictor (what the manifest says: no model needs to load);
-    ``ConfigError`` naming ``--policies`` and the policy for one that does not fit or only replays offline."""
-    out: list[Policy] = []
-    for name in names:
-        if name == "baseline":
-            raise ConfigError(f"--policies baseline: {_NOT_DEPLOYABLE}")
-        with naming_policy(name):
-            found = expand_policies([name], list(resolutions), default=default, with_controls=False)
-        for pol in found:
-            if pol.spec is None:
-                raise ConfigError(f"--policies {pol.name}: {_NOT_DEPLOYABLE}")
-            if pol.needs_predictor and not has_predictor:
-                raise ConfigError(f"--policies {pol.name}: these artifacts hold no resolution predictor")
-        out += found
-    return out
 
 
 def pipelines(art: ArtifactDRNet, extra: tuple[str, ...] = ()) -> dict[str, Pipeline]:
