@@ -1,4 +1,6 @@
+import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,7 +15,7 @@ from drnet_edge.policy.registry import (
     smallest_true,
 )
 from drnet_edge.policy.rows import compare_to_fixed_line, fixed_frontier_at, score, upper_hull
-from drnet_edge.policy.spec import Chain, run_cascade
+from drnet_edge.policy.spec import DEPLOYED_RULES, Chain, run_cascade, run_spec
 
 RES = [224, 160, 96]
 MACS = {224: 300_000_000, 160: 150_000_000, 96: 50_000_000}
@@ -95,16 +97,47 @@ def test_cascade_replay_counts_every_pass() -> None:
     assert control.macs_m == row.macs_m and control.control_of == pol[0].name
 
 
-@pytest.mark.parametrize("chain", [Chain((96, 160, 224), (0.9, 0.7)), Chain((96, 160), (0.8,))])
-def test_deployed_cascade_loop_matches_the_replay(chain: Chain) -> None:
-    """Also for a chain that ends below the largest resolution (224 never runs)."""
-    preds = make_preds()
-    d = cascade_decision(CONF, chain, RES)
-    for i in range(4):
-        top, r, ran = run_cascade(
-            chain, lambda r, i=i: (int(preds.top1[i, RES.index(r)]), float(CONF[i, RES.index(r)]), 0.0)
-        )
-        assert r == RES[d.final[i]] and len(ran) == d.ran[i].sum() and top == preds.top1[i, d.final[i]]
+# One example per deployable kind (policy spec kind), two where a kind has two signals. A kind registered
+# in DEPLOYED_RULES without an example here fails the test below: a new kind cannot skip it.
+KIND_EXAMPLES = {
+    "fixed": ["fixed-160", "fixed-224"],
+    "cascade": ["cascade-128:0.6-224", "cascade-128:0.5-160:0.7-224", "cascade-margin-128:0.3-160:0.4-224"],
+    "drnet": ["drnet"],
+    "drnet-escalate": ["drnet-escalate:0.6"],
+}
+GOLDEN = Path(__file__).resolve().parents[1] / "android_demo" / "core" / "src" / "test" / "resources" / "golden"
+
+
+@pytest.mark.parametrize("kind", sorted(DEPLOYED_RULES))
+def test_every_deployable_kind_decides_alike_in_replay_loop_and_android_core(kind: str) -> None:
+    """The one rule, in its three shapes: the vectorised replay (eval, calibrate), the per-image deployed
+    rule (runtime.loop, predict, the bench: ``run_spec``) on 300 random images, and the Android core's golden
+    cases (replayed through ``run_spec`` by test_android_golden.py and through the Java core by its JVM
+    tests), which must hold a case of every kind."""
+    rng = np.random.default_rng(7)
+    n, res = 300, [224, 160, 128]
+    logits = rng.normal(size=(n, len(res), 10)) * rng.uniform(0.3, 5.0, size=(n, len(res), 1))
+    p = np.exp(logits - logits.max(-1, keepdims=True))
+    p /= p.sum(-1, keepdims=True)
+    top2 = np.sort(p, axis=-1)[..., -2:]
+    preds = Predictions(res, labels=rng.integers(0, 10, n), top1=p.argmax(-1),
+                        confidence=top2[..., 1].astype(np.float32), predictor_choice=rng.integers(0, len(res), n),
+                        margin=(top2[..., 1] - top2[..., 0]).astype(np.float32))  # fmt: skip
+    for name in KIND_EXAMPLES[kind]:
+        pol = expand_policies([name], res, with_controls=False)[0]
+        assert pol.spec is not None and pol.spec["kind"] == kind
+        d = pol.decide(preds)
+        for i in range(n):
+
+            def run_at(k: int, i: int = i) -> tuple[int, float, float]:
+                return int(preds.top1[i, k]), float(preds.confidence[i, k]), float(preds.margin[i, k])
+
+            top, final, ran = run_spec(pol.spec, res, run_at, lambda i=i: int(preds.predictor_choice[i]))
+            assert (final, sorted(ran)) == (d.final[i], np.flatnonzero(d.ran[i]).tolist()), (name, i)
+            assert top == preds.top1[i, d.final[i]]
+        assert len({int(x) for x in d.final}) > 1 or kind == "fixed", f"{name}: the random images should split"
+    golden = json.loads((GOLDEN / "golden.json").read_text(encoding="utf-8"))
+    assert kind in {c["spec"]["kind"] for c in golden["policies"]["cases"]}, f"no golden case of {kind}"
 
 
 def test_escalating_predictor_and_its_control() -> None:

@@ -135,28 +135,66 @@ def run_cascade(chain: Chain, run: Callable[[int], tuple[int, float, float]]) ->
 RunAt = Callable[[int], tuple[int, float, float]]  # resolution index -> (top-1, max softmax, margin)
 
 
+Choose = Callable[[], int]  # runs the predictor on the image's thumbnail -> resolution index
+DeployedRule = Callable[[dict[str, Any], list[int], RunAt, Choose | None], tuple[int, int, list[int]]]
+DEPLOYED_RULES: dict[str, DeployedRule] = {}  # spec kind -> the per-image rule the deployed loop runs
+
+
+def deployed_rule(kind: str) -> Callable[[DeployedRule], DeployedRule]:
+    """Register the per-image rule of policy spec ``kind`` (what :func:`run_spec` runs). Every kind is held
+    to its vectorised replay and to the Android core's golden cases by one test over this registry."""
+
+    def deco(fn: DeployedRule) -> DeployedRule:
+        DEPLOYED_RULES[kind] = fn
+        return fn
+
+    return deco
+
+
+@deployed_rule("fixed")
+def _run_fixed(spec: dict[str, Any], resolutions: list[int], run_at: RunAt, choose: Choose | None) -> tuple:
+    k = int(spec["resolution_index"])
+    return run_at(k)[0], k, [k]
+
+
+@deployed_rule("cascade")
+def _run_cascade(spec: dict[str, Any], resolutions: list[int], run_at: RunAt, choose: Choose | None) -> tuple:
+    chain = Chain.from_json(spec)
+    top, r, ran = run_cascade(chain, lambda r: run_at(resolutions.index(r)))
+    return top, resolutions.index(r), [resolutions.index(q) for q in ran]
+
+
+def _predictor(kind: str, choose: Choose | None) -> Choose:
+    if choose is None:
+        raise ConfigError(f"policy {kind} needs the resolution predictor, and these models have none")
+    return choose
+
+
+@deployed_rule("drnet")
+def _run_drnet(spec: dict[str, Any], resolutions: list[int], run_at: RunAt, choose: Choose | None) -> tuple:
+    k = _predictor("drnet", choose)()
+    return run_at(k)[0], k, [k]
+
+
+@deployed_rule("drnet-escalate")
+def _run_escalate(spec: dict[str, Any], resolutions: list[int], run_at: RunAt, choose: Choose | None) -> tuple:
+    k = _predictor("drnet-escalate", choose)()
+    top, conf, _ = run_at(k)
+    if k != 0 and conf < float(spec["threshold"]):
+        return run_at(0)[0], 0, [k, 0]
+    return top, k, [k]
+
+
 def run_spec(
-    spec: dict[str, Any], resolutions: list[int], run_at: RunAt, choose: Callable[[], int] | None = None
+    spec: dict[str, Any], resolutions: list[int], run_at: RunAt, choose: Choose | None = None
 ) -> tuple[int, int, list[int]]:
     """Run one image under policy ``spec``: ``run_at(k)`` runs the backbone at ``resolutions[k]``;
     ``choose()`` runs the predictor. Returns (top-1, index answered at, indices run in order)."""
     kind = spec.get("kind")
-    if kind == "fixed":
-        k = int(spec["resolution_index"])
-        return run_at(k)[0], k, [k]
-    if kind == "cascade":
-        chain = Chain.from_json(spec)
-        top, r, ran = run_cascade(chain, lambda r: run_at(resolutions.index(r)))
-        return top, resolutions.index(r), [resolutions.index(q) for q in ran]
-    if kind in ("drnet", "drnet-escalate"):
-        if choose is None:
-            raise ConfigError(f"policy {kind} needs the resolution predictor, and these models have none")
-        k = choose()
-        top, conf, _ = run_at(k)
-        if kind == "drnet-escalate" and k != 0 and conf < float(spec["threshold"]):
-            return run_at(0)[0], 0, [k, 0]
-        return top, k, [k]
-    raise ConfigError(f"unknown policy kind {kind!r} in the policy spec; upgrade drnet-edge or recalibrate")
+    rule = DEPLOYED_RULES.get(str(kind))
+    if rule is None:
+        raise ConfigError(f"unknown policy kind {kind!r} in the policy spec; upgrade drnet-edge or recalibrate")
+    return rule(spec, resolutions, run_at, choose)
 
 
 def max_softmax(logits: np.ndarray) -> float:
