@@ -76,7 +76,8 @@ DEPLOY := out/deploy
 deploy-check: $(STAMP)
 	bash benchmarks/release/deploy_check.sh $(DEPLOY)
 
-# The Android demo's core logic (plain Java) and its golden vectors, on the JVM (JDK 17 + JUnit 5).
+# The Android demo's core logic (plain Java 11) and its golden vectors, on the JVM (JDK 11 or newer + JUnit 5;
+# the app itself builds with JDK 17).
 android-test:
 	bash android_demo/run-jvm-tests.sh
 

@@ -70,9 +70,15 @@ class Target(ABC):
 
     @abstractmethod
     def export(
-        self, module: nn.Module, example: torch.Tensor, path: Path, *, int8: bool, calib: Sequence[torch.Tensor] = ()
+        self,
+        module: nn.Module,
+        example: torch.Tensor,
+        path: Path,
+        *,
+        int8: bool,
+        quant_views: Sequence[torch.Tensor] = (),
     ) -> ExportedModel:
-        """Convert ``module`` (eval mode, batch-1 ``example``) into ``path``; int8 uses ``calib``."""
+        """Convert ``module`` (eval mode, batch-1 ``example``) into ``path``; int8 quantisation uses ``quant_views`` (the ``--quant-data`` views)."""
 
     @abstractmethod
     def load(self, path: Path, threads: int | None = None, entry: str | None = None) -> Runner:

@@ -29,7 +29,13 @@ class ExecuTorchTarget(Target):
     runtime_extra = "executorch"
 
     def export(
-        self, module: nn.Module, example: torch.Tensor, path: Path, *, int8: bool, calib: Sequence[torch.Tensor] = ()
+        self,
+        module: nn.Module,
+        example: torch.Tensor,
+        path: Path,
+        *,
+        int8: bool,
+        quant_views: Sequence[torch.Tensor] = (),
     ) -> ExportedModel:
         import torch
         from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
@@ -49,7 +55,7 @@ class ExecuTorchTarget(Target):
             quantizer = XNNPACKQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=True))
             graph = prepare_with_relu6_fused(torch.export.export(module, (example,)).module(), quantizer)
             with torch.no_grad():
-                for c in calib:
+                for c in quant_views:
                     graph(c)
             module = convert_pt2e(graph)
         program = torch.export.export(module, (example,))

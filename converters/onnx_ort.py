@@ -47,7 +47,13 @@ class OnnxTarget(Target):
     runtime_extra = "ort"
 
     def export(
-        self, module: nn.Module, example: torch.Tensor, path: Path, *, int8: bool, calib: Sequence[torch.Tensor] = ()
+        self,
+        module: nn.Module,
+        example: torch.Tensor,
+        path: Path,
+        *,
+        int8: bool,
+        quant_views: Sequence[torch.Tensor] = (),
     ) -> ExportedModel:
         fp32 = path if not int8 else path.with_suffix(".fp32.onnx")
         export_onnx(module, example, fp32)
@@ -58,7 +64,7 @@ class OnnxTarget(Target):
 
             class Reader(CalibrationDataReader):
                 def __init__(self) -> None:
-                    self.it = iter([{"input": c.numpy()} for c in calib])
+                    self.it = iter([{"input": c.numpy()} for c in quant_views])
 
                 def get_next(self) -> dict | None:
                     return next(self.it, None)

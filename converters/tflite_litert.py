@@ -42,7 +42,13 @@ class TFLiteTarget(Target):
     runtime_extra = ""
 
     def export(
-        self, module: nn.Module, example: torch.Tensor, path: Path, *, int8: bool, calib: Sequence[torch.Tensor] = ()
+        self,
+        module: nn.Module,
+        example: torch.Tensor,
+        path: Path,
+        *,
+        int8: bool,
+        quant_views: Sequence[torch.Tensor] = (),
     ) -> ExportedModel:
         import litert_torch
         import torch
@@ -60,7 +66,7 @@ class TFLiteTarget(Target):
             graph = torch.export.export(module, (example,)).module()
             graph = prepare_with_relu6_fused(graph, quantizer)
             with torch.no_grad():
-                for c in calib:
+                for c in quant_views:
                     graph(c)
             graph = quantize_pt2e.convert_pt2e(graph, fold_quantize=False)
             edge = litert_torch.convert(graph, (example,), quant_config=QuantConfig(pt2e_quantizer=quantizer))

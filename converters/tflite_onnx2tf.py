@@ -3,12 +3,12 @@
 torch.onnx.export (opset 17) -> onnxsim (folds the shape arithmetic of TF-style "same" padding, which
 onnx2tf cannot convert unsimplified) -> onnx2tf, keeping the NCHW input so the artifacts take the same
 tensors as every other target. int8: TensorFlow Lite's post-training full-integer quantization
-(per-channel weights, int8 activations) calibrated on the given, already normalised, tensors; the
+(per-channel weights, int8 activations) with ranges from the given, already normalised, tensors; the
 model's input is int8 (``*_full_integer_quant.tflite``), as on the litert route, so the runtimes fill it
 straight from the pixels (``preprocess.to_model_input``); its output stays float32 (the logits, and the
 max softmax a cascade thresholds, at full precision).
 
-onnx2tf downloads a calibration sample from the internet when it finds none; here it runs in a
+onnx2tf downloads a quantisation sample from the internet when it finds none; here it runs in a
 temporary directory that holds a placeholder sample, with its HTTP client disabled, so it never
 reaches the network. It runs in a child process, which Ctrl-C stops within seconds (onnx2tf's bare
 ``except:`` clauses would swallow the interrupt in this one, and TensorFlow's C++ would hold it off).
@@ -83,13 +83,19 @@ class TFLiteOnnx2tfTarget(TFLiteTarget):
     shares_weights = False  # onnx2tf writes one graph per file
 
     def export(
-        self, module: nn.Module, example: torch.Tensor, path: Path, *, int8: bool, calib: Sequence[torch.Tensor] = ()
+        self,
+        module: nn.Module,
+        example: torch.Tensor,
+        path: Path,
+        *,
+        int8: bool,
+        quant_views: Sequence[torch.Tensor] = (),
     ) -> ExportedModel:
         with tempfile.TemporaryDirectory(prefix="onnx2tf-") as tmp_name:
             tmp = Path(tmp_name)
             export_onnx(module, example, tmp / "model_sim.onnx")  # simplified: onnx2tf needs the folded pads
             if int8:
-                np.save(tmp / "calib.npy", np.concatenate([c.numpy() for c in calib]).astype(np.float32))
+                np.save(tmp / "quant_views.npy", np.concatenate([c.numpy() for c in quant_views]).astype(np.float32))
             self._run_onnx2tf(tmp, int8)
             produced = tmp / "tf" / ("model_sim_full_integer_quant.tflite" if int8 else "model_sim_float32.tflite")
             if not produced.is_file():
@@ -111,8 +117,8 @@ class TFLiteOnnx2tfTarget(TFLiteTarget):
 
 
 def onnx2tf_command(workdir: Path, int8: bool) -> list[str]:
-    """The child process converting ``workdir/model_sim.onnx`` into ``workdir/tf`` (int8: calibrated on
-    ``workdir/calib.npy``)."""
+    """The child process converting ``workdir/model_sim.onnx`` into ``workdir/tf`` (int8: ranges from
+    ``workdir/quant_views.npy``)."""
     code = "from drnet_edge.converters.tflite_onnx2tf import child_main; child_main()"
     return [sys.executable, "-c", code, str(workdir), "int8" if int8 else "fp32", str(os.getpid())]
 
@@ -131,7 +137,7 @@ def child_main(argv: Sequence[str] | None = None) -> None:
             "quant_type": "per-channel",
             "input_quant_dtype": "int8",
             "output_quant_dtype": "float32",
-            "custom_input_op_name_np_data_path": [["input", str(tmp / "calib.npy"), zero, one]],
+            "custom_input_op_name_np_data_path": [["input", str(tmp / "quant_views.npy"), zero, one]],
         }
     with _offline_in(tmp):
         onnx2tf.convert(

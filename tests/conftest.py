@@ -223,7 +223,14 @@ def tiny_converted(tiny, tmp_path_factory: pytest.TempPathFactory):
             name = "-".join([*targets, via, "int8" if int8 else "fp32"])
             out = tmp_path_factory.mktemp(f"tiny-{name}") / "art"
             parity = convert(
-                ckpt, targets=list(targets), via=via, out=out, int8=int8, calib=data, calib_count=8, log=lambda m: None
+                ckpt,
+                targets=list(targets),
+                via=via,
+                out=out,
+                int8=int8,
+                quant_data=data,
+                quant_count=8,
+                log=lambda m: None,
             )
             made[key], hashes[out] = (out, parity), _tree_hashes(out)
         return made[key]

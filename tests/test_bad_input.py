@@ -105,7 +105,7 @@ def onnx_artifacts(tiny, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     ckpt, data = tiny
     out = tmp_path_factory.mktemp("art") / "onnx"
-    convert(ckpt, targets=["onnx"], out=out, calib=data, calib_count=2, log=lambda m: None)
+    convert(ckpt, targets=["onnx"], out=out, quant_data=data, quant_count=2, log=lambda m: None)
     return out
 
 
@@ -263,8 +263,8 @@ BAD = [
      ["Remove the folder"]),
     ("train-one-resolution", [*TRAIN, "--out", "{out}/m.pt", "--resolutions", "224"],
      ["--mode joint", "at least two --resolutions", "--mode plain trains at one"], []),
-    ("convert-own-classes-no-calib", [*CONVERT, "--out", "{out}/art"],
-     ["3 classes (cat, dog, fox)", "pass --calib DIR", "photos of the model's own classes"],
+    ("convert-own-classes-no-quant-data", [*CONVERT, "--out", "{out}/art"],
+     ["3 classes (cat, dog, fox)", "pass --quant-data DIR", "photos of the model's own classes"],
      ["--classes", "Remove the folder", "unknown"]),
     ("verify-no-qemu", ["verify", "--quiet", "--artifacts", "{badmanifest}"],
      ["qemu-aarch64-static not found", "drnet-edge verify --setup installs it", "registers it",
@@ -353,7 +353,7 @@ BEFORE_WORK = [
      "--target-ratio", "60"], ["--target-ratio", "got 60"]),
     ("convert-policy-data-target-ratio", [*CONVERT, "--out", "{out}/art", "--policy-data", "{data}", "--target-ratio",
      "1.5"], ["--target-ratio", "got 1.5"]),
-    ("convert-calib-count-zero", [*CONVERT, "--out", "{out}/art", "--calib-count", "0"], ["--calib-count", "greater than or equal to 1"]),
+    ("convert-quant-count-zero", [*CONVERT, "--out", "{out}/art", "--quant-count", "0"], ["--quant-count", "greater than or equal to 1"]),
 ]  # fmt: skip
 
 _BEFORE_WORK_CLI = """
@@ -671,7 +671,7 @@ def test_ctrl_c_stops_the_onnx2tf_child_and_leaves_nothing(
     temp_dirs = set(Path(tempfile.gettempdir()).glob("onnx2tf-*"))
     out = tmp_path / "art"
     args = ["convert", "--model", str(inputs["ckpt"]), "--target", "tflite", "--via", "onnx2tf",
-            "--calib", str(inputs["data"]), "--calib-count", "2", "--out", str(out)]  # fmt: skip
+            "--quant-data", str(inputs["data"]), "--quant-count", "2", "--out", str(out)]  # fmt: skip
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         result = runner.invoke(app, args)

@@ -96,6 +96,30 @@ def test_train_and_model_mistakes(args: list[str], message: str) -> None:
     assert message in p.stderr and "Traceback" not in p.stderr
 
 
+def test_convert_old_quantisation_flags_still_work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--calib and --calib-count, the old names of --quant-data and --quant-count (not policy
+    calibration), still work with a one-line notice each, hidden from --help; beside the new name refused."""
+    import drnet_edge.convert
+
+    seen: dict = {}
+    monkeypatch.setattr(
+        drnet_edge.convert, "convert", lambda model, **kw: seen.update(kw) or {"atol_fp32": 0, "targets": {}}
+    )
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    p = run_cli("convert", "--out", str(tmp_path / "art"), "--calib", str(photos), "--calib-count", "7")
+    assert p.returncode == 0, p.stderr
+    assert (seen["quant_data"], seen["quant_count"]) == (photos, 7)
+    assert [line for line in p.stderr.splitlines() if "--calib" in line] == [
+        "notice: --calib is now --quant-data",
+        "notice: --calib-count is now --quant-count",
+    ]
+    p = run_cli("convert", "--out", str(tmp_path / "art"), "--calib", str(photos), "--quant-data", str(photos))
+    assert p.returncode == 2 and "--calib is the old name of --quant-data" in p.stderr, p.stderr
+    help_text = run_cli("convert", "--help").stdout
+    assert "--quant-data" in help_text and "--quant-count" in help_text and "--calib" not in help_text
+
+
 def test_default_model_is_the_bundled_drnet(tmp_path: Path) -> None:
     js = tmp_path / "r.json"
     p = run_cli("eval", "--limit", "6", "--quiet", "--json", str(js))

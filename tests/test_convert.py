@@ -95,7 +95,7 @@ def test_fp32_parity_on_registered_backbones(tiny, tiny_checkpoints, tmp_path: P
     ckpt = tiny_checkpoints(backbone, resolutions=(48,), predictor=False)
     out = tmp_path / "art"
     parity = convert(
-        ckpt, targets=[target], via=_via(target, route), out=out, calib=tiny[1], calib_count=4, log=lambda m: None
+        ckpt, targets=[target], via=_via(target, route), out=out, quant_data=tiny[1], quant_count=4, log=lambda m: None
     )
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["backbone"] == backbone and manifest["targets"][target]["route"] == route
@@ -261,7 +261,7 @@ def test_bad_convert_requests_leave_nothing_behind(tiny, tmp_path: Path) -> None
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(DataError, match="holds no images"):
-        convert(ckpt, targets=["onnx"], out=tmp_path / "x", calib=empty)
+        convert(ckpt, targets=["onnx"], out=tmp_path / "x", quant_data=empty)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["empty"]  # no half-written output
 
 
@@ -273,7 +273,7 @@ def test_export_failure_names_model_and_stage(tiny, tmp_path: Path, monkeypatch)
 
     monkeypatch.setattr(get_target("onnx"), "export", boom)
     with pytest.raises(ConversionError, match="onnx/predictor: export failed: RuntimeError: unsupported op"):
-        convert(tiny[0], targets=["onnx"], out=tmp_path / "x", calib=tiny[1], calib_count=2, log=lambda m: None)
+        convert(tiny[0], targets=["onnx"], out=tmp_path / "x", quant_data=tiny[1], quant_count=2, log=lambda m: None)
     assert not (tmp_path / "x").exists() and not list(tmp_path.glob(".x.*"))
 
 
@@ -283,7 +283,7 @@ def test_shared_weights_stored_once(tmp_path: Path, tiny, tiny_checkpoints, targ
     _, data = tiny
     ckpt = tiny_checkpoints("mobilenet_v2", predictor=False, resolution_bn=False)
     out = tmp_path / "art"
-    convert(ckpt, targets=[target], out=out, calib=data, calib_count=4, log=lambda m: None)
+    convert(ckpt, targets=[target], out=out, quant_data=data, quant_count=4, log=lambda m: None)
     entry = json.loads((out / "manifest.json").read_text())["targets"][target]
     assert entry["shared_backbone_weights"]
     b64, b48 = entry["models"]["backbone_64"], entry["models"]["backbone_48"]
@@ -299,7 +299,7 @@ def test_shared_weights_stored_once(tmp_path: Path, tiny, tiny_checkpoints, targ
 def test_real_default_model_converts_with_parity(tmp_path: Path) -> None:
     """Integration tier: the bundled lite0-imagenet (real predictor, real Lite0 backbones) to ONNX."""
     out = tmp_path / "art"
-    parity = convert("lite0-imagenet", targets=["onnx"], out=out, calib_count=8, log=lambda m: None)
+    parity = convert("lite0-imagenet", targets=["onnx"], out=out, quant_count=8, log=lambda m: None)
     assert set(parity["targets"]["onnx"]) == {
         "predictor",
         "backbone_224",

@@ -56,19 +56,21 @@ def test_bundled_imagewoof_models_on_held_out_photos() -> None:
 
 @needs_imagenet_dev
 def test_lite0_int8_keeps_fp32_top1(tmp_path: Path) -> None:
-    """The default model (real predictor and Lite0 backbones) to ONNX int8, calibrated on 32 views of
-    dev photos: on the 30 photos convert holds aside (never calibrated on) and on the calibration
+    """The default model (real predictor and Lite0 backbones) to ONNX int8, quantised on 32 views of
+    dev photos: on the 30 photos convert holds aside (never quantised on) and on the quantisation
     crops, int8 predicts fp32's class nearly always (measured: 93-100% per model; mean 96% over the
     backbones; deterministic). About a minute on 2 cores."""
     from drnet_edge.convert import convert
 
-    calib = tmp_path / "calib"  # 150 of the 500 dev photos (one per class): convert holds a fifth aside
+    quant = tmp_path / "quant"  # 150 of the 500 dev photos (one per class): convert holds a fifth aside
     for d in sorted(p for p in IMAGENET_DEV.iterdir() if p.is_dir())[:150]:
-        (calib / d.name).mkdir(parents=True)
+        (quant / d.name).mkdir(parents=True)
         for f in d.iterdir():
-            (calib / d.name / f.name).symlink_to(f.resolve())
+            (quant / d.name / f.name).symlink_to(f.resolve())
     out = tmp_path / "art"
-    convert("lite0-imagenet", targets=["onnx"], out=out, int8=True, calib=calib, calib_count=32, log=lambda m: None)
+    convert(
+        "lite0-imagenet", targets=["onnx"], out=out, int8=True, quant_data=quant, quant_count=32, log=lambda m: None
+    )
 
     entry = json.loads((out / "manifest.json").read_text())["targets"]["onnx"]
     assert entry["precision"] == "int8" and all(m["precision"] == "int8" for m in entry["models"].values())

@@ -71,8 +71,8 @@ def test_own_photos_to_a_calibrated_int8_model_and_a_bench(tmp_path: Path) -> No
         cal,
         "--quiet",
     )
-    out = cli("convert", "--model", cal, "--target", "tflite", "--int8", "--via", "litert", "--calib", train,
-              "--calib-count", "8", "--policy-data", calib, "--min-photos", "0", "--out", art)  # fmt: skip
+    out = cli("convert", "--model", cal, "--target", "tflite", "--int8", "--via", "litert", "--quant-data", train,
+              "--quant-count", "8", "--policy-data", calib, "--min-photos", "0", "--out", art)  # fmt: skip
     policy = read_manifest(art).policy_for("tflite")
     assert policy and policy["calibration"]["source"]["precision"] == "int8"  # calibrated on what ships
 

@@ -194,7 +194,7 @@ def int8_tflite(tiny, tmp_path_factory) -> Path:
         root / "one.pt", make_checkpoint(net, ClassList(CLASSES, CLASSES, "test"), include_backbone=True)
     )
     out = root / "art"
-    convert(ckpt, targets=["tflite"], out=out, int8=True, calib=tiny[1], calib_count=4, log=lambda m: None)
+    convert(ckpt, targets=["tflite"], out=out, int8=True, quant_data=tiny[1], quant_count=4, log=lambda m: None)
     return out
 
 

@@ -10,7 +10,7 @@
 #   policy the same fold chose under --target-ratio 0.7 (read from dynamic_policies/results.json).
 #   Writes benchmarks/results/bench_default_policy_int8_tflite.{json,md,png}.
 # MODEL=lite0-imagewoof: default policy calibrated on fold 0/10 of its 628 held-out Imagewoof photos
-#   (--target-ratio 0.6); benched on the other held-out fold, test:5/10 (331 photos). int8 calibration
+#   (--target-ratio 0.6); benched on the other held-out fold, test:5/10 (331 photos). int8 quantisation
 #   views come from its training photos (train:0/5, linked into a folder), never the benched ones.
 #   lite0-imagewoof-base (the plain fine-tune the issue compares against) is converted the same way
 #   and evaluated on the same photos (its latency is that of fixed-224: the same network at 224).
@@ -48,13 +48,13 @@ print(next(x for x in r if x["model"] == "lite0-imagenet" and "target_ratio" in 
     ART="$RUNS/default-policy-lite0-imagewoof-onnx2tf-int8"
     BASE="$RUNS/default-policy-lite0-imagewoof-base-onnx2tf-int8"
     STEM="$OUT/bench_default_policy_lite0-imagewoof_int8_tflite"
-    CALIB="$RUNS/imagewoof-train-links"
-    if [ ! -d "$CALIB" ]; then
-      .venv/bin/python benchmarks/release/cv_imagewoof_holdout_links.py "$DATA" "$CALIB.tmp" --subset train:0/5
-      mv "$CALIB.tmp" "$CALIB"
+    QUANT="$RUNS/imagewoof-train-links"
+    if [ ! -d "$QUANT" ]; then
+      .venv/bin/python benchmarks/release/cv_imagewoof_holdout_links.py "$DATA" "$QUANT.tmp" --subset train:0/5
+      mv "$QUANT.tmp" "$QUANT"
     fi
-    convert lite0-imagewoof "$ART" --calib "$CALIB"
-    convert lite0-imagewoof-base "$BASE" --calib "$CALIB"
+    convert lite0-imagewoof "$ART" --quant-data "$QUANT"
+    convert lite0-imagewoof-base "$BASE" --quant-data "$QUANT"
     .venv/bin/drnet-edge eval --runtime tflite --artifacts "$BASE" --data "$DATA" --subset "$SUBSET" \
       --threads "$THREADS" --quiet --json "${STEM}_base_eval.json" > /dev/null
     EXTRA=()

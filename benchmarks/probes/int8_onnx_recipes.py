@@ -20,7 +20,7 @@ from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, 
 from onnxruntime.quantization.calibrate import CalibrationDataReader
 
 import drnet_edge as de
-from drnet_edge.convert import calibration_set, modules_to_export
+from drnet_edge.convert import modules_to_export, quant_set
 
 RECIPES = {
     "u8 act / s8 weight, minmax": {},
@@ -40,7 +40,7 @@ def main() -> None:
     ap.add_argument("--json", type=Path, default=Path("benchmarks/results/int8_onnx_recipes.json"))
     args = ap.parse_args()
     net, _, _ = de.load_model("lite0-imagenet")
-    cal = calibration_set(net, de.scan_folder(de.sample_dir()), 100)
+    cal = quant_set(net, de.scan_folder(de.sample_dir()), 100)
     module = modules_to_export(net)["backbone_224"][0]
     test = de.scan_folder(args.data, subset="test:0/5", limit=args.n)
     x = torch.cat(
@@ -54,7 +54,7 @@ def main() -> None:
     fp32 = tmp / "fp32.onnx"
     torch.onnx.export(
         module,
-        (cal.calib[224][0],),
+        (cal.views[224][0],),
         str(fp32),
         opset_version=17,
         input_names=["input"],
@@ -70,7 +70,7 @@ def main() -> None:
     import onnx
 
     convs = [n.name for n in onnx.load(str(fp32)).graph.node if n.op_type in ("Conv", "Gemm")]
-    n_centre = cal.n_calib_images  # the first views are the centre crops, one per calibration image
+    n_centre = cal.n_images  # the first views are the centre crops, one per photo
 
     class Reader(CalibrationDataReader):
         def __init__(self, views: list[torch.Tensor]) -> None:
@@ -85,7 +85,7 @@ def main() -> None:
         kw = dict(quant_format=QuantFormat.QDQ, per_channel=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                   calibrate_method=CalibrationMethod.MinMax)  # fmt: skip
         extra = dict(extra)
-        views = cal.calib[224][:n_centre] if extra.pop("centre_only", False) else cal.calib[224]
+        views = cal.views[224][:n_centre] if extra.pop("centre_only", False) else cal.views[224]
         if extra.get("nodes_to_exclude") == "stem+classifier":
             extra["nodes_to_exclude"] = [convs[0], convs[-1]]
         kw.update(extra)

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 import drnet_edge as de
-from drnet_edge.convert import calibration_set, modules_to_export
+from drnet_edge.convert import modules_to_export, quant_set
 from drnet_edge.converters._pt2e import prepare_with_relu6_fused
 
 
@@ -64,7 +64,7 @@ def main() -> None:
     torch.manual_seed(0)
     net, _, _ = de.load_model("lite0-imagenet")
     module, size, _ = modules_to_export(net)[f"backbone_{args.resolution}"]
-    cal = calibration_set(net, de.scan_folder(de.sample_dir()), max(v for v, _ in RECIPES.values()))
+    cal = quant_set(net, de.scan_folder(de.sample_dir()), max(v for v, _ in RECIPES.values()))
     dev = de.scan_folder(args.data, subset=args.subset)
     x = torch.cat(
         [
@@ -90,8 +90,8 @@ def main() -> None:
     for name in chosen:
         views, centre = RECIPES[name]
         quantizer = QUANTIZERS[args.quantizer]()
-        graph = prepare_with_relu6_fused(torch.export.export(module, (cal.calib[size][0],)).module(), quantizer)
-        calib = cal.calib[size][: cal.n_calib_images] if centre else cal.calib[size][:views]
+        graph = prepare_with_relu6_fused(torch.export.export(module, (cal.views[size][0],)).module(), quantizer)
+        calib = cal.views[size][: cal.n_images] if centre else cal.views[size][:views]
         with torch.no_grad():
             for c in calib:
                 graph(c)

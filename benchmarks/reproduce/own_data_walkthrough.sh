@@ -61,7 +61,7 @@ step 4-eval $DRNET eval --model $WORK/dogs-pred.pt --baseline $WORK/dogs-base.pt
 step 5-calibrate $DRNET calibrate --model $WORK/dogs-pred.pt --data $D/calib --target-ratio 0.6 \
   --out $WORK/dogs-cal.pt --json $LOG/5-calibrate.json
 step 6-eval-calibrated $DRNET eval --model $WORK/dogs-cal.pt --data $D/val --json $LOG/6-eval-calibrated.json
-step 7-convert $DRNET convert --model $WORK/dogs-cal.pt --target tflite --int8 --via onnx2tf --calib $D/train \
+step 7-convert $DRNET convert --model $WORK/dogs-cal.pt --target tflite --int8 --via onnx2tf --quant-data $D/train \
   --policy-data $D/calib --target-ratio 0.6 --out $WORK/dogs-tflite
 step 8-eval-int8 $DRNET eval --artifacts $WORK/dogs-tflite --runtime tflite --data $D/val --json $LOG/8-eval-int8.json
 step 9-bench $DRNET bench --artifacts $WORK/dogs-tflite --data $D/val --json $LOG/9-bench.json --report $LOG/9-bench.md

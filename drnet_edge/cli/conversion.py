@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -20,17 +20,24 @@ def convert_cmd(
     model: Annotated[str, typer.Option(help="DRNet checkpoint path or bundled model name.")] = "lite0-imagenet",
     int8: Annotated[bool, typer.Option("--int8", help="Static int8 post-training quantization.")] = False,
     via: Annotated[str, typer.Option(help="TFLite route: litert (default) or onnx2tf.")] = "litert",
-    calib: Annotated[Path | None, typer.Option(help="Calibration images (default: the bundled sample).")] = None,
-    calib_count: Annotated[
-        int, typer.Option(min=1, help="Calibration views per model (augmented when images are fewer).")
+    quant_data: Annotated[
+        Path | None,
+        typer.Option(
+            help="Photos for int8 quantisation and the parity checks; a fifth is held aside for accuracy "
+            "(default: the bundled sample)."
+        ),
+    ] = None,
+    quant_count: Annotated[
+        int, typer.Option(min=1, help="Views of --quant-data per model (augmented when photos are fewer).")
     ] = 100,
     threads: Annotated[int | None, typer.Option(min=1, help="torch intra-op threads.")] = None,
     policy_data: Annotated[
         Path | None,
         typer.Option(
             help="Last step: calibrate each target's default policy on its converted files over these photos "
-            "(as drnet-edge calibrate --artifacts; their held-aside fifth is left out when they are the --calib "
-            "photos). Use photos the model did not train on: on training photos every resolution looks right."
+            "(as drnet-edge calibrate --artifacts; their held-aside fifth is left out when they are the "
+            "--quant-data photos). Use photos the model did not train on: on training photos every resolution "
+            "looks right."
         ),
     ] = None,
     max_drop: Annotated[
@@ -42,10 +49,14 @@ def convert_cmd(
     min_photos: Annotated[
         int, typer.Option(min=0, help="With --policy-data: refuse fewer photos than this (0: no check).")
     ] = 100,
+    old_quant_data: Annotated[Path | None, typer.Option("--calib", hidden=True)] = None,
+    old_quant_count: Annotated[int | None, typer.Option("--calib-count", min=1, hidden=True)] = None,
 ) -> None:
     """Convert the predictor and one backbone per resolution for each target, with parity checks."""
     from ..policy.selection import objective_of
 
+    quant_data = _renamed("--calib", old_quant_data, "--quant-data", quant_data, None)
+    quant_count = _renamed("--calib-count", old_quant_count, "--quant-count", quant_count, 100)
     check_writable(out, "--out", directory=True)
     objective = None
     if max_drop is not None or target_ratio is not None:
@@ -65,7 +76,8 @@ def convert_cmd(
     try:
         with quiet_runtimes(out, "convert"):
             parity = convert(
-                model, targets=target, out=out, int8=int8, calib=calib, calib_count=calib_count, via=via,
+                model, targets=target, out=out, int8=int8, quant_data=quant_data, quant_count=quant_count,
+                via=via,
                 policy_data=policy_data, policy_objective=objective, policy_min_photos=min_photos,
                 log=lambda m: console.print(m, highlight=False, markup=False),
             )  # fmt: skip
@@ -79,7 +91,7 @@ def convert_cmd(
         "target",
         "model",
         "max |logit diff|",
-        "top-1 agree (calib)",
+        "top-1 agree (quant views)",
         "top-1 agree (held)",
         "held top-1 fp32 -> int8",
     ):
@@ -95,3 +107,13 @@ def convert_cmd(
             )
     console.print(table)
     console.print(f"artifacts: {out} (manifest.json, parity.json)")
+
+
+def _renamed(old: str, old_value: Any, new: str, value: Any, default: Any) -> Any:
+    """An option's old name still works, with a one-line notice on stderr; both names at once are refused."""
+    if old_value is None:
+        return value
+    err.print(f"notice: {old} is now {new}", markup=False, highlight=False)
+    if value != default:
+        raise ConfigError(f"{old} is the old name of {new}: give {new} alone")
+    return old_value
