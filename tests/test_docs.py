@@ -130,3 +130,42 @@ def test_the_checker_sees_paths() -> None:
         slug("## 4b. int8 against fp32, paired, on 2,372 photos".lstrip("# "))
         == "4b-int8-against-fp32-paired-on-2372-photos"
     )
+
+
+def test_cli_reference_tables_are_the_commands_own() -> None:
+    """docs/cli.md's command list and every command's option table are what the commands say (rendered by
+    drnet_edge/cli/reference.py from the typer app, hidden options left out), one table per command, so no
+    flag, type, default or help line can drift from ``--help``."""
+    from drnet_edge.cli.reference import BLOCK, commands, render, stale_blocks
+
+    text = (REPO / "docs" / "cli.md").read_text()
+    blocks = [m.group("what") for m in BLOCK.finditer(text)]
+    assert sorted(blocks) == sorted(["commands", *(f"options {name}" for name in commands())]), blocks
+    stale = stale_blocks(text)
+    assert not stale, f"docs/cli.md's tables {stale} differ from the commands: run python -m drnet_edge.cli.reference"
+    convert = render("options convert")
+    assert "`--quant-data`" in convert and "`--calib`" not in convert  # the old name works, hidden
+    drifted = text.replace("| `--quant-count` | int x>=1 | `100` |", "| `--quant-count` | int | `100` |")
+    assert stale_blocks(drifted) == ["options convert"]
+
+
+def test_help_texts_lose_no_bracketed_words() -> None:
+    """Rich renders ``--help``: an unescaped ``[word]`` is taken for markup and vanishes (``needs the [build]
+    extra`` printed as ``needs the  extra``)."""
+    from drnet_edge.cli.reference import swallowed_markup
+
+    assert swallowed_markup() == [], "escape the bracket as \\[ in these help texts"
+
+
+def test_the_package_docstring_example_runs(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    """``drnet_edge``'s docstring example, as written (on 8 photos): it once read ``policies["drnet"]``, a
+    KeyError where the bundled model's calibrated default is the policy evaluated."""
+    import drnet_edge as de
+
+    example = de.__doc__.split("::", 1)[1].split('"""')[0]
+    evaluate = de.evaluate
+    monkeypatch.setattr(de, "evaluate", lambda *a, **kw: evaluate(*a, **kw, limit=8, progress=False))
+    scope: dict = {}
+    exec(compile(example.replace("\n    ", "\n").strip(), "drnet_edge.__doc__", "exec"), scope)
+    name, top1, macs_m = capsys.readouterr().out.split()
+    assert name == scope["report"].default_policy != "drnet" and 0 <= float(top1) <= 1 and float(macs_m) > 0

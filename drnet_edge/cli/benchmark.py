@@ -21,7 +21,7 @@ def bench_cmd(
         str,
         typer.Option(
             help="local, a device profile (e.g. pixel7), an adb serial, android (the one phone), or a board: "
-            "ssh://[user@]host[:port]."
+            "ssh://\\[user@]host\\[:port]."
         ),
     ] = "local",
     runtime: Annotated[

@@ -23,7 +23,7 @@ def predict_cmd(
     model: Annotated[
         str | None,
         typer.Option(
-            help="Instead of --artifacts: a checkpoint or bundled model, run in PyTorch (fp32; needs the [build] extra)."
+            help="Instead of --artifacts: a checkpoint or bundled model, run in PyTorch (fp32; needs the \\[build] extra)."
         ),
     ] = None,
     runtime: Annotated[
