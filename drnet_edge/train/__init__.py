@@ -13,8 +13,9 @@
 
 One job per module: :mod:`.config` (``TrainConfig``), :mod:`.views` (the data set),
 :mod:`.distributed` (torchrun), :mod:`.setup` (the model to train and weights from checkpoints),
-:mod:`.cache` (predictor mode's outcome cache), :mod:`.step` (``TrainStep``) and
-:mod:`.trainer` (``Trainer`` and ``train()``).
+:mod:`.cache` (predictor mode's outcome cache), :mod:`.step` (``TrainStep``), :mod:`.interrupt`
+(Ctrl-C: stop after the batch in hand), :mod:`.summary` (the closing summary) and :mod:`.trainer`
+(``Trainer`` and ``train()``).
 """
 
 import importlib
