@@ -18,6 +18,7 @@ install: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 # Two pytest-xdist workers: the suite is mostly single-threaded conversions; on a 2-core machine it takes
 # about 7 minutes this way against about 9.5 serially (TEST_WORKERS=0 runs it in one process).

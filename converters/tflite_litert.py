@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ._int8_io import quant_params, tflite_run_one
+from ..runtime.int8_io import quant_params, tflite_run_one
 from .base import ExportedModel, Runner, Target, TensorSpec, per_image, register_target
 
 if TYPE_CHECKING:  # export only: PyTorch is imported inside the export methods, so loading needs none
@@ -113,7 +113,7 @@ class TFLiteTarget(Target):
     def load(self, path: Path, threads: int | None = None, entry: str | None = None) -> Runner:
         from ai_edge_litert.interpreter import Interpreter
 
-        # the float <-> int8 edges live in numpy-only _int8_io, which the aarch64 worker of verify runs too
+        # the float <-> int8 edges live in numpy-only runtime/int8_io, which every machine runs alike
         return per_image(tflite_run_one(Interpreter(str(path), num_threads=threads), entry))
 
     def describe(self, path: Path, threads: int | None = None, entry: str | None = None) -> str:

@@ -106,8 +106,8 @@ def test_to_model_input_is_normalise_then_quantise_bit_for_bit(dtype: str, zero_
     missing) input spec gives the float tensor."""
     import numpy as np
 
-    from drnet_edge.converters._int8_io import quantize
     from drnet_edge.data.preprocess import Preprocess, to_array, to_model_input
+    from drnet_edge.runtime.int8_io import quantize
 
     x = np.random.default_rng(1).integers(0, 256, size=(2, 9, 9, 3), dtype=np.uint8)
     for pre in (Preprocess(), Preprocess(mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5))):

@@ -164,7 +164,7 @@ def _lut_nchw(batch: np.ndarray, lut: np.ndarray) -> np.ndarray:
 def input_lut(pre: Preprocess, scale: float, zero_point: int, dtype: str) -> np.ndarray:
     """(256, 1, 3) ``dtype`` table for ``cv2.LUT``: each uint8 value of each channel normalised, then
     quantised with ``(scale, zero_point)``, by the same float32 arithmetic as the two steps apart."""
-    from drnet_edge.converters._int8_io import quantize
+    from ..runtime.int8_io import quantize
 
     key = (pre.mean, pre.std, float(scale), int(zero_point), dtype)
     if key not in _LUTS:

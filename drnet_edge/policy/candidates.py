@@ -19,7 +19,7 @@ import numpy as np
 from scipy.stats import beta
 
 from ..errors import ConfigError
-from .registry import Chain, Decision, Policy, Predictions, cascade_decision, expand_policies
+from .registry import Chain, Decision, Predictions, cascade_decision, expand_policies
 
 CONFIDENCE = 0.95
 GRID = 24  # thresholds per stage (quantiles of the calibration values)
@@ -121,8 +121,8 @@ def replay_candidates(
     if preds.predictor_choice is not None and want("drnet-escalate"):
         rows = np.arange(preds.n)
         for t in _grid(preds.confidence[rows, preds.predictor_choice], GRID):
-            pol: Policy = expand_policies([f"drnet-escalate:{t:g}"], res, with_controls=False)[0]
-            out.append(cand(pol.name, pol.decide(preds), pol.spec or {}))
+            esc = expand_policies([f"drnet-escalate:{t:g}"], res, with_controls=False)[0]
+            out.append(cand(esc.name, esc.decide(preds), esc.spec or {}))
     return out
 
 

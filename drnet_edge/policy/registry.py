@@ -172,9 +172,13 @@ def _fixed(resolutions: list[int], arg: str | None) -> list[Policy]:
 
     def make(r: int) -> Policy:
         k = resolutions.index(r)
+
+        def decide(p: Predictions) -> Decision:
+            return Decision.single(np.full(p.n, k), len(p.resolutions))
+
         return Policy(
             f"fixed-{r}",
-            lambda p, k=k: Decision.single(np.full(p.n, k), len(p.resolutions)),
+            decide,
             f"every image at {r}px",
             spec={"kind": "fixed", "resolution_index": k},
         )

@@ -139,16 +139,20 @@ def fixed_frontier_at(rows: dict[str, PolicyRow], macs_m: float) -> tuple[np.nda
     top-1) points, any point of which is reached by sending photos at random to its two neighbouring
     vertices. Returns its per-image expected correctness there (the two vertices' correctness mixed
     by that share), its top-1, and which vertices it joins; None outside the fixed points' range."""
-    pts = [(r.macs_m, name, r) for name, r in rows.items() if name.startswith("fixed-") and r.correct is not None]
+    pts = [
+        (r.macs_m, name, np.asarray(r.correct, dtype=np.float64))
+        for name, r in rows.items()
+        if name.startswith("fixed-") and r.correct is not None
+    ]
     if not pts:
         return None
-    hull = [pts[i] for i in upper_hull([(m, float(r.correct.mean())) for m, _, r in pts])]  # type: ignore[union-attr]
+    hull = [pts[i] for i in upper_hull([(m, float(c.mean())) for m, _, c in pts])]
     if len(hull) == 1 and hull[0][0] == macs_m:
-        return hull[0][2].correct.astype(np.float64), float(hull[0][2].correct.mean()), hull[0][1]  # type: ignore[union-attr]
-    for (x0, n0, r0), (x1, n1, r1) in zip(hull, hull[1:], strict=False):
+        return hull[0][2], float(hull[0][2].mean()), hull[0][1]
+    for (x0, n0, c0), (x1, n1, c1) in zip(hull, hull[1:], strict=False):
         if x0 <= macs_m <= x1:
             w = 0.0 if x1 == x0 else (macs_m - x0) / (x1 - x0)
-            line = (1 - w) * r0.correct + w * r1.correct  # type: ignore[operator]
+            line = (1 - w) * c0 + w * c1
             return line, float(line.mean()), f"{n0}..{n1}"
     return None
 

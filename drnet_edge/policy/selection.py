@@ -111,7 +111,7 @@ def select_policy(
     if folds < 2:
         raise ConfigError(f"--folds must be at least 2, got {folds}")
     require_folds(fold_ids(preds, folds), folds)  # an empty fold: said once, not as every family's error
-    objective = {"max_drop": max_drop, "target_ratio": target_ratio, "require_bound": require_bound}
+    objective: dict[str, Any] = {"max_drop": max_drop, "target_ratio": target_ratio, "require_bound": require_bound}
     cands = replay_candidates(preds, macs, predictor_macs)
     pick(cands, **objective)  # the objective's own errors first, on every candidate
     families = family_estimates(preds, macs, predictor_macs, objective, folds)

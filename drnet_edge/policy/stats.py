@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 
 
@@ -20,10 +23,11 @@ def paired_top1(labels: np.ndarray, ref: np.ndarray, new: np.ndarray) -> dict[st
 
 def bootstrap_ratio(
     num: np.ndarray, den: np.ndarray, stat: str = "mean", n_boot: int = 2000, seed: int = 0
-) -> dict[str, float]:
+) -> dict[str, Any]:
     """``stat(num) / stat(den)`` over paired samples (the same images), with a 95% percentile bootstrap
     interval that resamples images (``stat``: ``mean`` or ``median``)."""
-    fn = {"mean": np.mean, "median": np.median}[stat]
+    stats: dict[str, Callable[..., Any]] = {"mean": np.mean, "median": np.median}
+    fn = stats[stat]
     num, den = np.asarray(num, dtype=np.float64), np.asarray(den, dtype=np.float64)
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, len(num), size=(n_boot, len(num)))

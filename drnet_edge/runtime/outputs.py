@@ -67,12 +67,12 @@ def predict_folder(
                 t1 = np.full((n, len(resolutions)), -2, dtype=np.int64)
                 cf = np.zeros((n, len(resolutions)), dtype=np.float32)
                 mg = np.zeros((n, len(resolutions)), dtype=np.float32)
-                choice = None
+                choice: np.ndarray | None = None
                 if net.has_predictor:
                     choice = np.asarray(net.choose(to_array(batch["crops"][net.thumb_size], pre)), dtype=np.int64)
                     choices.append(choice)
                 for j, (k, r) in enumerate(zip(index, resolutions, strict=True)):
-                    rows = np.arange(n) if not chosen_only else np.nonzero(choice == k)[0]
+                    rows = np.arange(n) if choice is None or not chosen_only else np.nonzero(choice == k)[0]
                     if not len(rows):
                         continue
                     logits = net.backbone_at(to_array(batch["crops"][r][rows], pre), k)

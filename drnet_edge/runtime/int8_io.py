@@ -1,8 +1,7 @@
-"""A TFLite model's float <-> int8 edges, in numpy alone.
-
-Shared by the host runner (:mod:`drnet_edge.converters.tflite_litert`) and the aarch64 worker of
-``drnet-edge verify``, which copies this file into the emulated userland, so both sides quantise the
-input and dequantise the output with the same code. Imports nothing but numpy: keep it that way.
+"""A TFLite model's float <-> int8 edges, in numpy alone (deploy side): the TFLite runner
+(:mod:`drnet_edge.converters.tflite_litert`) and the int8 input tables of preprocessing
+(:func:`drnet_edge.data.preprocess.input_lut`) quantise and dequantise with this one code, on this machine,
+on a board and in ``verify``'s aarch64 userland alike. Imports nothing but numpy: keep it that way.
 """
 
 from __future__ import annotations
