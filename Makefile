@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-dev
 EXTRAS ?= dev
 
-.PHONY: demo test lint install clean android-test arm64-check deploy-check board-check
+.PHONY: demo test test-fast lint install clean android-test arm64-check deploy-check board-check
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,11 @@ lint: $(STAMP)
 TEST_WORKERS ?= 2
 test: $(STAMP) lint
 	$(PY) -m pytest -q -ra $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS))
+
+# The quick loop while editing: no conversion, no shared photos, nothing slow (about 1.5 minutes on 2 cores).
+# `make test` (all of it) stays the README's command and CI's.
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -ra -n 2 -m "not conversion and not integration and not slow and not arm64"
 
 # The default model end to end: accuracy per policy, then TFLite int8 (through onnx2tf, the int8 recipe
 # that keeps accuracy) and ExecuTorch int8 artifacts,

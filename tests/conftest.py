@@ -52,6 +52,18 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[_OWN_TMP] = own
 
 
+# Fixtures that convert a model (seconds to a minute each): a test using one is marked ``conversion`` (so is
+# every test of a module that converts in its body), and ``make test-fast`` leaves them out.
+CONVERSION_FIXTURES = {"tiny_converted", "tiny_artifacts", "onnx_artifacts", "int8_tflite", "calibrated_tflite"}
+CONVERSION_MODULES = {"test_convert.py", "test_own_data.py", "test_verify.py", "test_policy_on_artifacts.py"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if CONVERSION_FIXTURES & set(getattr(item, "fixturenames", ())) or item.path.name in CONVERSION_MODULES:
+            item.add_marker(pytest.mark.conversion)
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     own = config.stash.get(_OWN_TMP, None)
     if own is not None:

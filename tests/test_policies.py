@@ -181,9 +181,11 @@ def test_eval_breaks_top1_ties_to_the_lower_class_like_the_deployed_runtimes(tin
     import torch
     from torch import nn
 
+    from drnet_edge.data.classes import ClassList
     from drnet_edge.data.folders import scan_folder
     from drnet_edge.data.preprocess import Preprocess
-    from drnet_edge.models.runnable import as_numpy
+    from drnet_edge.models.drnet import DRNet
+    from drnet_edge.models.runnable import TorchRunnable
     from drnet_edge.runtime.outputs import predict_folder
 
     class Tied(nn.Module):
@@ -192,7 +194,8 @@ def test_eval_breaks_top1_ties_to_the_lower_class_like_the_deployed_runtimes(tin
             z[:, [1, 500, 900]] = 2.0
             return z
 
-    net = as_numpy(Tied(), [32, 24], Preprocess())  # a plain PyTorch model behind numpy batches (build side)
+    classes = ClassList(tuple(map(str, range(1000))), tuple(map(str, range(1000))), "test")
+    net = TorchRunnable(DRNet(Tied(), [32, 24], None, Preprocess()), classes)  # a plain PyTorch model, numpy in/out
     preds, _ = predict_folder(net, scan_folder(tiny_folder), [32, 24], Preprocess(), progress=False)
     assert (preds.top1 == 1).all()
 

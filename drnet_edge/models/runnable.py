@@ -1,7 +1,7 @@
 """PyTorch models behind the deploy side's :class:`~drnet_edge.runtime.interface.RunnableDRNet` (build side):
 :class:`TorchRunnable` (a checkpoint, a bundled model or a plain backbone, fp32 on this CPU, numpy in and
 out), the openers :func:`drnet_edge.runtime.source.open_model` resolves for ``--model`` and ``--backbone``,
-and the PyTorch helpers evaluation and training share (:class:`TorchAsNumpy`, :func:`run_at_chosen`)."""
+and :class:`TorchAsNumpy` (a PyTorch DRNet's batches as numpy arrays)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ import numpy as np
 import torch
 
 from ..data.classes import ClassList
-from ..data.preprocess import Preprocess
 from ..runtime.source import ModelFacts, ModelSource
 from .drnet import DRNet
 
@@ -35,33 +34,6 @@ class TorchAsNumpy:
     def choose(self, thumb: np.ndarray) -> np.ndarray:
         with torch.no_grad():
             return self.model.choose(torch.from_numpy(thumb)).numpy().astype(np.int64)
-
-
-def as_numpy(model: torch.nn.Module, resolutions: list[int], pre: Preprocess) -> TorchAsNumpy:
-    """A DRNet, or a plain backbone as a DRNet without predictor (shared BN), behind numpy batches: what
-    :func:`~drnet_edge.runtime.outputs.predict_folder` runs."""
-    net = (
-        model
-        if isinstance(model, DRNet)
-        else DRNet(model, sorted(resolutions, reverse=True), None, pre, backbone_name="")
-    )
-    return TorchAsNumpy(net)
-
-
-def run_at_chosen(model: Any, crops: dict[int, torch.Tensor], choice: torch.Tensor) -> torch.Tensor:
-    """Logits when image ``i`` runs once, at ``resolutions[choice[i]]`` (``crops[r]``: the batch at ``r``;
-    a PyTorch model's tensors).
-
-    Images are grouped by resolution so each group is one backbone call."""
-    out: torch.Tensor | None = None
-    for k in choice.unique().tolist():
-        idx = (choice == k).nonzero(as_tuple=True)[0]
-        logits = model.backbone_at(crops[model.resolutions[k]][idx], k)
-        if out is None:
-            out = logits.new_zeros(choice.shape[0], logits.shape[1])
-        out[idx] = logits
-    assert out is not None, "empty batch"
-    return out
 
 
 class TorchRunnable:

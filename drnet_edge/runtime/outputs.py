@@ -3,8 +3,8 @@ its top-1, max softmax and top-1 minus top-2 margin, and the predictor's choice.
 ``calibrate`` replay the policies on.
 
 Torch-free: batches are numpy arrays, and the model is a :class:`~drnet_edge.runtime.interface.RunnableDRNet`
-(converted files, or a PyTorch model behind :class:`~drnet_edge.models.runnable.TorchRunnable` or
-:func:`~drnet_edge.models.runnable.as_numpy` on the build side), so every model goes through the same loop and
+(converted files, or a PyTorch model behind :class:`~drnet_edge.models.runnable.TorchRunnable` on the build
+side), so every model goes through the same loop and
 the same arithmetic (:func:`per_image_outputs`).
 """
 
@@ -48,7 +48,7 @@ def predict_folder(
     """Run ``model`` on every image at every resolution (one decode per image).
 
     ``model`` is a :class:`~drnet_edge.runtime.interface.RunnableDRNet` (converted files, or a PyTorch model
-    behind :func:`drnet_edge.models.runnable.as_numpy`). With ``chosen_only`` each image runs at its predictor-chosen resolution alone, as
+    behind :class:`drnet_edge.models.runnable.TorchRunnable`). With ``chosen_only`` each image runs at its predictor-chosen resolution alone, as
     deployed; the other columns of ``top1`` hold -2. Returns the predictions and the skipped paths.
     """
     net = model
