@@ -246,7 +246,7 @@ def test_tampered_artifacts_are_refused(artifacts: Path, tiny, tamper, message: 
 
 
 def test_wrong_runtime_for_artifacts(artifacts: Path, tiny) -> None:
-    with pytest.raises(ArtifactError, match="holds no tflite models"):
+    with pytest.raises(ConfigError, match="--runtime tflite: the artifacts hold onnx"):  # said before any load
         evaluate(tiny[1], runtime="tflite", artifacts=artifacts, progress=False)
 
 
