@@ -47,6 +47,7 @@ def _describe(name_or_path: str) -> Table:
     from rich.table import Table
 
     from ..models.checkpoint import describe_checkpoint
+    from ..train.split import describe_split
 
     info = describe_checkpoint(name_or_path)
     meta = info.meta
@@ -70,6 +71,9 @@ def _describe(name_or_path: str) -> Table:
         "default policy": info.default_policy or calibrate,
         "training": trained or "-",
     }
+    split = describe_split(meta.get("data"))
+    if split:
+        rows["trained on"] = split
     table = Table(title=escape(name_or_path), show_header=False)
     table.add_column("", style="bold")
     table.add_column("")

@@ -44,6 +44,13 @@ def train_cmd(
         str | None,
         typer.Option(help="Start from this DRNet checkpoint's backbone and predictor (path or bundled name)."),
     ] = None,
+    fresh_predictor: Annotated[
+        bool,
+        typer.Option(
+            "--fresh-predictor",
+            help="predictor mode with --init-from: train a new predictor on that frozen backbone, not its own.",
+        ),
+    ] = False,
     target_ratio: Annotated[
         float | None, typer.Option(help="Target mean MACs as a fraction of the largest resolution's.")
     ] = 0.6,
@@ -114,7 +121,7 @@ def train_cmd(
         data=str(data), out=str(out), backbone=backbone, resolutions=resolutions, mode=mode,
         weights=str(weights) if weights else None, classes=str(classes) if classes else None, subset=subset,
         extra_data=[str(p) for p in extra_data or []], cache_dir=str(cache_dir) if cache_dir else None, init_from=init_from,
-        epochs=epochs, pretrain_epochs=pretrain_epochs, batch_size=batch_size, lr=lr,
+        fresh_predictor=fresh_predictor, epochs=epochs, pretrain_epochs=pretrain_epochs, batch_size=batch_size, lr=lr,
         target_ratio=target_ratio, target_macs=target_macs, eta=eta, tau=tau, thumb_size=thumb_size, views=views,
         resolution_bn=resolution_bn, joint_forward=joint_forward, distill=distill, augment=augment, workers=workers, seed=seed, limit=limit,
     )  # fmt: skip

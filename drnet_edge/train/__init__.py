@@ -13,7 +13,8 @@
 
 One job per module: :mod:`.config` (``TrainConfig``), :mod:`.views` (the data set),
 :mod:`.distributed` (torchrun), :mod:`.setup` (the model to train and weights from checkpoints),
-:mod:`.cache` (predictor mode's outcome cache), :mod:`.step` (``TrainStep``), :mod:`.interrupt`
+:mod:`.cache` (predictor mode's outcome cache), :mod:`.split` (which photos trained the backbone and
+which the predictor, recorded in the checkpoint), :mod:`.step` (``TrainStep``), :mod:`.interrupt`
 (Ctrl-C: stop after the batch in hand), :mod:`.summary` (the closing summary) and :mod:`.trainer`
 (``Trainer`` and ``train()``).
 """

@@ -36,6 +36,7 @@ class TrainConfig:
     extra_data: list[str] = field(default_factory=list)  # more folders, always used whole (not split)
     cache_dir: str | None = None  # predictor mode: outcome cache (default <out>.cache)
     init_from: str | None = None  # start from this DRNet checkpoint's backbone and predictor
+    fresh_predictor: bool = False  # predictor mode with init_from: a new predictor, not the checkpoint's
     epochs: int = 10
     pretrain_epochs: int | None = None  # joint: multi-resolution epochs before joint ones (default half)
     batch_size: int = 32
@@ -105,6 +106,11 @@ class TrainConfig:
             )
         if self.distill > 0 and self.pretrain_epochs == 0:
             raise ConfigError("--distill applies to multi-resolution epochs, and --pretrain-epochs 0 leaves none")
+        if self.fresh_predictor and (self.mode != "predictor" or not self.init_from):
+            raise ConfigError(
+                "--fresh-predictor applies to --mode predictor --init-from CKPT (a new predictor on that frozen "
+                "backbone instead of the checkpoint's); other runs start with a new predictor anyway"
+            )
         if self.pretrain_epochs is not None and not 0 <= self.pretrain_epochs <= self.epochs:
             raise ConfigError("--pretrain-epochs must be between 0 and --epochs")
 

@@ -102,7 +102,7 @@ def _with_classes(cfg: TrainConfig, classes: ClassList) -> TrainConfig:
 
 def build_for_training(cfg: TrainConfig, classes: ClassList, imagenet_head: bool, frozen: DRNet | None = None) -> DRNet:
     if frozen is not None:  # predictor mode on a trained DRNet: keep its backbone (and its BN layout)
-        if frozen.predictor is None or frozen.thumb_size != cfg.thumb_size:
+        if frozen.predictor is None or frozen.thumb_size != cfg.thumb_size or cfg.fresh_predictor:
             frozen.predictor = ResolutionPredictor(PredictorCfg(len(cfg.resolutions), thumb_size=cfg.thumb_size))
         return frozen
     bcfg = get_backbone_cfg(cfg.backbone)

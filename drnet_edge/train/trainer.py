@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict
@@ -36,6 +37,7 @@ from .setup import (
     macs_table,
     target_macs_m,
 )
+from .split import run_data_record, start_lines
 from .step import TrainStep
 from .views import ViewDataset, collate_views
 
@@ -77,6 +79,9 @@ class Trainer:
         frozen = _frozen_drnet(cfg)
         self.folder, self.classes, imagenet_head = _classes_for(cfg, frozen[1] if frozen else None)
         self.model = build_for_training(cfg, self.classes, imagenet_head, frozen[0] if frozen else None)
+        self.data = run_data_record(cfg, self.folder)  # which photos trained what: kept in meta (split.py)
+        for line in start_lines(self.data) if self.env.main else []:
+            print(line, file=sys.stderr, flush=True)
         self.macs, self.pred_macs = macs_table(self.model, len(self.classes))
         self.target = target_macs_m(cfg, self.macs)
         self.start_epoch = 0
@@ -132,6 +137,7 @@ class Trainer:
         }
         include_backbone = self.cfg.mode != "predictor" or self.cfg.weights is not None or bool(self.cfg.init_from)
         meta = {"mode": self.cfg.mode, "epochs_done": epoch + 1, "target_macs_m": self.target, "metrics": metrics}
+        meta["data"] = self.data
         ckpt = make_checkpoint(
             self.model, self.classes, include_backbone=include_backbone, train_state=state, meta=meta
         )
