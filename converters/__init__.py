@@ -1,32 +1,17 @@
-"""Conversion targets, installed as ``drnet_edge.converters``.
+"""Conversion targets, installed as ``drnet_edge.converters``: one registry, keyed by target name (and
+route, for TFLite), whose two halves live apart.
 
-Each target turns one PyTorch module (the predictor, or the backbone folded to one resolution) into
-one file its runtime loads, and loads such a file back as a :class:`~drnet_edge.converters.base.Runner`.
-Adding a target is one file: a module in this package whose :class:`~drnet_edge.converters.base.Target`
-subclass carries ``@register_target``. Every module here except ``base`` and private (``_``) ones is
-imported on first import of the package, which registers its targets; nothing else needs editing.
+- :mod:`.base`: the :class:`~drnet_edge.converters.base.Target` interface and the registry
+  (``get_target``, ``list_targets``, ``list_routes``), torch-free.
+- :mod:`.targets`: the registered targets, each naming its loader and its exporter.
+- ``load/``: the loaders, deploy side (numpy and the runtime package): run a file as a
+  :class:`~drnet_edge.converters.base.Runner` and say what runs it.
+- ``export/``: the exporters, build side (PyTorch, litert-torch, onnx2tf, executorch.exir,
+  onnxruntime's quantizer): turn one PyTorch module into one file. ``Target.export`` imports its
+  exporter on first use, so importing this package, or loading a file, never imports them.
 """
 
-import importlib
-import pkgutil
-
+from . import targets  # noqa: F401  (registers every target)
 from .base import ExportedModel, Runner, Target, get_target, list_routes, list_targets, register_target
-
-_NOT_TARGETS = {"base"}
-
-
-def _import_target_modules() -> list[str]:
-    """Import (and so register) every target module of this package, in name order."""
-    names = sorted(
-        m.name
-        for m in pkgutil.iter_modules(__path__)
-        if not m.ispkg and m.name not in _NOT_TARGETS and not m.name.startswith("_")
-    )
-    for name in names:
-        importlib.import_module(f"{__name__}.{name}")
-    return names
-
-
-TARGET_MODULES = _import_target_modules()
 
 __all__ = ["ExportedModel", "Runner", "Target", "get_target", "list_routes", "list_targets", "register_target"]

@@ -1,19 +1,17 @@
-"""The target interface and registry, torch-free: looking a target up, checking its runtime and loading
-its files (``Target.load``) need numpy and the target's runtime package only. Each target module
-imports PyTorch and its export tools inside its export methods; the PT2E helper they share lives in
-:mod:`._pt2e`."""
+"""The target interface and registry, torch-free. A :class:`Target` declares a format and route and
+names its two halves: its ``loader``, a module of :mod:`.load` (the deploy side: numpy and the runtime
+package), and its ``exporter``, a module of :mod:`.export` (the build side: PyTorch and the export
+tools), imported by name on the first export only. The registered targets are in :mod:`.targets`."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-from abc import ABC, abstractmethod
+import importlib
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -51,24 +49,27 @@ class ExportedModel:
 Runner = Callable[[np.ndarray], np.ndarray]  # float32 NCHW batch -> float32 logits
 
 
-class Target(ABC):
-    """A deployment format: ``export`` writes a file, ``load`` runs it. Several routes may write
-    the same format (``route``: TFLite through litert-torch, or through ONNX and onnx2tf)."""
+class Target:
+    """A deployment format: ``export`` writes a file (through the ``exporter``), ``load`` runs it
+    (through the ``loader``). Several routes may write the same format (``route``: TFLite through
+    litert-torch, or through ONNX and onnx2tf), and then share its loader."""
 
     name: str
     suffix: str
     route: str = "default"
+    # load(path, threads, entry) -> Runner and describe(path, threads, entry) -> str; torch-free
+    loader: ClassVar[ModuleType]
+    # the name of a module of converters/export/: export(...) and, where shares_weights, export_shared(...)
+    exporter: ClassVar[str]
     # Distribution names (as pip knows them). ``runtime_packages``: what ``load`` needs to run a file;
     # ``export_packages``: what ``export``/``export_shared`` need on top (they also read their own output
-    # back, so exporting needs the runtime too). Modules import export-only packages inside the export
-    # code paths, so running a file never needs the export tools.
+    # back, so exporting needs the runtime too).
     runtime_packages: tuple[str, ...] = ()
     export_packages: tuple[str, ...] = ()
     extra: str = "all"  # the pip extra that installs both
     runtime_extra: str = "all"  # the pip extra that installs the runtime alone ("": the base install)
     default: bool = False  # the default route of its format (see register_target)
 
-    @abstractmethod
     def export(
         self,
         module: nn.Module,
@@ -79,16 +80,17 @@ class Target(ABC):
         quant_views: Sequence[torch.Tensor] = (),
     ) -> ExportedModel:
         """Convert ``module`` (eval mode, batch-1 ``example``) into ``path``; int8 quantisation uses ``quant_views`` (the ``--quant-data`` views)."""
+        return self._exporter().export(module, example, path, int8=int8, quant_views=quant_views)
 
-    @abstractmethod
     def load(self, path: Path, threads: int | None = None, entry: str | None = None) -> Runner:
         """A callable running the file (its entry point ``entry`` when it holds several) on float32
         NCHW batches, one image at a time where the model is pinned to batch 1."""
+        return self.loader.load(path, threads, entry)
 
     def describe(self, path: Path, threads: int | None = None, entry: str | None = None) -> str:
         """What runs the file's operators once loaded as :meth:`load` loads it (a delegate and its
         partitions), as far as the runtime tells; ``"unknown"`` where it does not."""
-        return "unknown"
+        return self.loader.describe(path, threads, entry)
 
     # Formats that hold several entry points over one copy of the weights (LiteRT signatures,
     # ExecuTorch methods) set this and implement export_shared: the backbones of every resolution
@@ -99,7 +101,13 @@ class Target(ABC):
         self, module: nn.Module, examples: dict[str, torch.Tensor], path: Path
     ) -> dict[str, ExportedModel]:
         """One file with an entry point per example (fp32); returns a spec per entry point."""
-        raise NotImplementedError(f"target {self.name} cannot share weights between entry points")
+        if not self.shares_weights:
+            raise NotImplementedError(f"target {self.name} cannot share weights between entry points")
+        return self._exporter().export_shared(module, examples, path)
+
+    def _exporter(self) -> ModuleType:
+        """The exporter module, imported on first use: PyTorch and the export tools come with it."""
+        return importlib.import_module(f"{__package__}.export.{self.exporter}")
 
     @property
     def packages(self) -> tuple[str, ...]:
@@ -117,10 +125,6 @@ class Target(ABC):
     def check_export(self) -> None:
         """Raise :class:`ConfigError` unless what ``export`` needs (runtime included) is installed."""
         self._check(self.packages, "convert to it", self.extra)
-
-    def check_installed(self) -> None:
-        """Deprecated alias of :meth:`check_export`."""
-        self.check_export()
 
     def _check(self, packages: tuple[str, ...], what: str, extra: str) -> None:
         missing = [p for p in packages if installed_version(p) is None]
@@ -174,49 +178,6 @@ def get_target(name: str, via: str | None = None) -> Target:
     return routes[via]
 
 
-def run_child(cmd: Sequence[str], *, cwd: Path, log: Path, grace_s: float = 2.0) -> int:
-    """Run a converter in a child process (its own process group, output to ``log``); returns its exit code.
-
-    Any interruption while it runs (Ctrl-C's ``KeyboardInterrupt`` included) stops the whole group,
-    SIGTERM then SIGKILL after ``grace_s``, before the exception goes on: a converter that ignores
-    SIGINT (TensorFlow's) or swallows ``KeyboardInterrupt`` (onnx2tf's bare ``except:``) never outlives
-    the conversion. The group is its own, so the terminal's Ctrl-C reaches only this process, which
-    stops the child itself."""
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            list(cmd), cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    try:
-        return proc.wait()
-    except BaseException:
-        stop_child(proc, grace_s)
-        raise
-
-
-def stop_child(proc: subprocess.Popen, grace_s: float = 2.0) -> None:
-    """SIGTERM to ``proc``'s process group, SIGKILL after ``grace_s`` (at once on a second Ctrl-C); the
-    child is reaped."""
-    try:
-        _signal_group(proc, signal.SIGTERM)
-        try:
-            proc.wait(grace_s)
-        except subprocess.TimeoutExpired:
-            pass
-    finally:
-        _signal_group(proc, signal.SIGKILL)  # the leader if it held on, and any process it started
-        proc.wait()
-
-
-def _signal_group(proc: subprocess.Popen, sig: int) -> None:
-    try:
-        if hasattr(os, "killpg"):
-            os.killpg(proc.pid, sig)
-        elif proc.poll() is None:
-            proc.kill()
-    except (ProcessLookupError, PermissionError):  # the group is gone (or its id was reused)
-        pass
-
-
 def per_image(run_one: Callable[[np.ndarray], np.ndarray]) -> Runner:
     """Lift a batch-1 runner to batches (float input as float32; an integer input, already quantised for
     the model, passes as it is)."""
@@ -226,12 +187,3 @@ def per_image(run_one: Callable[[np.ndarray], np.ndarray]) -> Runner:
         return np.concatenate([run_one(np.ascontiguousarray(x[i : i + 1], dtype=dtype)) for i in range(len(x))])
 
     return run
-
-
-def __getattr__(name: str) -> Any:
-    """``prepare_with_relu6_fused`` moved to the export-only :mod:`._pt2e` (it needs PyTorch); still found here."""
-    if name == "prepare_with_relu6_fused":
-        from ._pt2e import prepare_with_relu6_fused
-
-        return prepare_with_relu6_fused
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -657,7 +657,7 @@ def test_ctrl_c_stops_the_onnx2tf_child_and_leaves_nothing(
     if importlib.util.find_spec("onnx2tf") is None:
         pytest.skip("the onnx2tf route needs pip install 'drnet-edge[onnx]'")
 
-    import drnet_edge.converters.tflite_onnx2tf as onnx2tf_route
+    import drnet_edge.converters.export.tflite_onnx2tf as onnx2tf_route
 
     pid_file = tmp_path / "child.pid"
     stub = (

@@ -202,15 +202,26 @@ def test_runtime_check_names_missing_runtime_package(monkeypatch) -> None:
     assert t.versions()["onnxruntime"] == "not installed" and t.versions()["onnxsim"] != "not installed"
 
 
-def test_every_converter_module_is_discovered() -> None:
-    """converters/__init__ imports every module of the package (but base and private ones)."""
+def test_every_loader_and_exporter_belongs_to_a_registered_target() -> None:
+    """The registry names each target's two halves: every module of converters/load/ is some target's
+    loader (load, describe) and every module of converters/export/ but private ones some target's
+    exporter (export, and export_shared where the target shares weights); none is left over."""
+    import importlib
     import pkgutil
 
-    import drnet_edge.converters as pkg
+    import drnet_edge.converters.export as exporters
+    import drnet_edge.converters.load as loaders
 
-    modules = {m.name for m in pkgutil.iter_modules(pkg.__path__)} - {"base"}
-    assert set(pkg.TARGET_MODULES) == {m for m in modules if not m.startswith("_")}
-    assert all(f"drnet_edge.converters.{m}" in sys.modules for m in pkg.TARGET_MODULES)
+    targets = [get_target(t, r) for t in list_targets() for r in list_routes(t)]
+    assert {m.name for m in pkgutil.iter_modules(loaders.__path__)} == {
+        t.loader.__name__.rpartition(".")[2] for t in targets
+    }
+    modules = {m.name for m in pkgutil.iter_modules(exporters.__path__) if not m.name.startswith("_")}
+    assert modules == {t.exporter for t in targets} and len(modules) == len(targets)  # one exporter per route
+    for t in targets:
+        assert callable(t.loader.load) and callable(t.loader.describe), t.name
+        exporter = importlib.import_module(f"drnet_edge.converters.export.{t.exporter}")
+        assert callable(exporter.export) and (not t.shares_weights or callable(exporter.export_shared)), t.exporter
     assert list_routes("tflite")[0] == "litert" and get_target("tflite").route == "litert"  # the default route
 
 
@@ -321,7 +332,7 @@ def test_onnx2tf_never_reaches_the_network(tmp_path: Path) -> None:
     import requests
     from onnx2tf.utils.common_functions import download_test_image_data
 
-    from drnet_edge.converters.tflite_onnx2tf import NetworkBlocked, _offline_in
+    from drnet_edge.converters.export.tflite_onnx2tf import NetworkBlocked, _offline_in
 
     with _offline_in(tmp_path):
         assert download_test_image_data().shape == (20, 128, 128, 3)  # the placeholder, not a download
@@ -337,7 +348,7 @@ def test_relu6_is_quantized_fused_with_its_convolution() -> None:
         get_symmetric_quantization_config,
     )
 
-    from drnet_edge.converters._pt2e import prepare_with_relu6_fused
+    from drnet_edge.converters.export._pt2e import prepare_with_relu6_fused
 
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.ReLU6(), torch.nn.Conv2d(8, 4, 1)).eval()

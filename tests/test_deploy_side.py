@@ -74,13 +74,14 @@ DEPLOY_MODULES = (
     "drnet_edge.policy.crossfit",
     "drnet_edge.policy.selection",
     "drnet_edge.policy.deploy",
-    # the target registry and each target's loader
+    # the target registry and each runtime's loader (converters/export/ is the build side)
     "drnet_edge.converters",
     "drnet_edge.converters.base",
-    "drnet_edge.converters.tflite_litert",
-    "drnet_edge.converters.tflite_onnx2tf",
-    "drnet_edge.converters.onnx_ort",
-    "drnet_edge.converters.executorch_xnnpack",  # importable; ExecuTorch's own runtime needs torch to load
+    "drnet_edge.converters.targets",
+    "drnet_edge.converters.load",
+    "drnet_edge.converters.load.tflite",
+    "drnet_edge.converters.load.onnx_ort",
+    "drnet_edge.converters.load.executorch_xnnpack",  # importable; ExecuTorch's own runtime needs torch to load
     # runtime/: the manifest, RunnableDRNet, ArtifactDRNet, per-image outputs
     "drnet_edge.runtime",
     "drnet_edge.runtime.manifest",
@@ -505,6 +506,45 @@ def test_runtime_and_policy_import_nothing_of_the_build_side(layer: str) -> None
         for m in _imports(p, f"drnet_edge.{layer}.{p.stem}")
         if any(m == b or m.startswith(b + ".") for b in BUILD_SIDE_IMPORTS)
     }
+    assert sorted(bad) == []
+
+
+# what only exporting needs: the export tools, and the exporters that import them
+EXPORT_TOOLS = ("onnx", "onnxsim", "onnx2tf", "litert_torch", "torchao", "tensorflow", "tf_keras",
+                "executorch.exir", "executorch.backends", "onnxruntime.quantization", "drnet_edge.converters.export")  # fmt: skip
+CONVERTERS = Path(__file__).resolve().parents[1] / "converters"
+
+
+def test_every_converters_module_outside_export_is_listed() -> None:
+    """converters/ outside export/ (the registry and the loaders) is deploy side: each module is listed."""
+    found = {
+        ".".join(("drnet_edge", "converters", *p.relative_to(CONVERTERS).with_suffix("").parts)).removesuffix(
+            ".__init__"
+        )
+        for p in CONVERTERS.rglob("*.py")
+        if "export" not in p.relative_to(CONVERTERS).parts
+    }
+    assert "drnet_edge.converters.load.tflite" in found
+    assert sorted(found - set(DEPLOY_MODULES)) == []
+
+
+def test_loaders_and_registry_import_nothing_of_the_build_side() -> None:
+    """The loaders (converters/load/) and the registry import no export tool, no exporter and no
+    build-side module, not even lazily inside a function, and no PyTorch, but for the one loader whose
+    runtime takes torch tensors (ExecuTorch's Python runtime imports torch itself) and the type hints of
+    ``Target.export`` (under ``TYPE_CHECKING``: never at run time, as the import test above shows).
+    ``Target.export`` reaches its exporter by name (importlib), on the build side only."""
+    allowed = {"load/executorch_xnnpack.py": {"torch"}, "base.py": {"torch", "torch.nn"}}
+    bad = set()
+    for p in CONVERTERS.rglob("*.py"):
+        rel = p.relative_to(CONVERTERS)
+        if "export" in rel.parts:
+            continue
+        for m in _imports(p, ".".join(("drnet_edge", "converters", *rel.parent.parts))):  # the file's package
+            if m in allowed.get(rel.as_posix(), set()):
+                continue
+            if any(m == b or m.startswith(b + ".") for b in (*BUILD_SIDE_IMPORTS, *EXPORT_TOOLS)):
+                bad.add(f"{rel.as_posix()}: {m}")
     assert sorted(bad) == []
 
 

@@ -23,7 +23,7 @@ import torch
 
 import drnet_edge as de
 from drnet_edge.convert import modules_to_export, quant_set
-from drnet_edge.converters._pt2e import prepare_with_relu6_fused
+from drnet_edge.converters.export._pt2e import prepare_with_relu6_fused
 
 
 def _xnnpack(per_channel: bool = True) -> Any:

@@ -1,5 +1,5 @@
 """A TFLite model's float <-> int8 edges, in numpy alone (deploy side): the TFLite runner
-(:mod:`drnet_edge.converters.tflite_litert`) and the int8 input tables of preprocessing
+(:mod:`drnet_edge.converters.load.tflite`) and the int8 input tables of preprocessing
 (:func:`drnet_edge.data.preprocess.input_lut`) quantise and dequantise with this one code, on this machine,
 on a board and in ``verify``'s aarch64 userland alike. Imports nothing but numpy: keep it that way.
 """

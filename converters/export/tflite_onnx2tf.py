@@ -1,4 +1,5 @@
-"""TFLite through ONNX and onnx2tf (the design card's route: ``--via onnx2tf``), run with ai-edge-litert.
+"""TFLite through ONNX and onnx2tf (the design card's route: ``--via onnx2tf``); its files run as the
+litert route's do (:mod:`drnet_edge.converters.load.tflite`).
 
 torch.onnx.export (opset 17) -> onnxsim (folds the shape arithmetic of TF-style "same" padding, which
 onnx2tf cannot convert unsimplified) -> onnx2tf, keeping the NCHW input so the artifacts take the same
@@ -19,6 +20,8 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
+import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -27,11 +30,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .base import ExportedModel, register_target, run_child
-from .onnx_ort import export_onnx
-from .tflite_litert import TFLiteTarget
+from ..base import ExportedModel
+from ..load.tflite import written
+from .onnx_ort import OPSET, export_onnx
 
-if TYPE_CHECKING:  # export only (loading is TFLiteTarget.load, torch-free)
+if TYPE_CHECKING:  # imported inside export: the onnx2tf child imports this module and needs no PyTorch
     import torch
     from torch import nn
 
@@ -63,63 +66,41 @@ def _offline_in(folder: Path) -> Iterator[None]:
         os.chdir(old_cwd)
 
 
-@register_target
-class TFLiteOnnx2tfTarget(TFLiteTarget):
-    route = "onnx2tf"
-    runtime_packages = ("ai-edge-litert",)
-    export_packages = (
-        "onnx",
-        "onnxsim",
-        "onnx2tf",
-        "tensorflow",
-        "tf-keras",
-        "onnx-graphsurgeon",
-        "sng4onnx",
-        "psutil",
-    )
-    default = False
-    extra = "onnx"
-    runtime_extra = ""
-    shares_weights = False  # onnx2tf writes one graph per file
+def export(
+    module: nn.Module,
+    example: torch.Tensor,
+    path: Path,
+    *,
+    int8: bool,
+    quant_views: Sequence[torch.Tensor] = (),
+) -> ExportedModel:
+    with tempfile.TemporaryDirectory(prefix="onnx2tf-") as tmp_name:
+        tmp = Path(tmp_name)
+        export_onnx(module, example, tmp / "model_sim.onnx")  # simplified: onnx2tf needs the folded pads
+        if int8:
+            np.save(tmp / "quant_views.npy", np.concatenate([c.numpy() for c in quant_views]).astype(np.float32))
+        _run_onnx2tf(tmp, int8)
+        produced = tmp / "tf" / ("model_sim_full_integer_quant.tflite" if int8 else "model_sim_float32.tflite")
+        if not produced.is_file():
+            raise RuntimeError(f"onnx2tf wrote no {produced.name}")
+        shutil.copyfile(produced, path)
+    return written(path, int8, {"layout": "NCHW", "route": "onnx -> onnxsim -> onnx2tf", "opset": OPSET})
 
-    def export(
-        self,
-        module: nn.Module,
-        example: torch.Tensor,
-        path: Path,
-        *,
-        int8: bool,
-        quant_views: Sequence[torch.Tensor] = (),
-    ) -> ExportedModel:
-        with tempfile.TemporaryDirectory(prefix="onnx2tf-") as tmp_name:
-            tmp = Path(tmp_name)
-            export_onnx(module, example, tmp / "model_sim.onnx")  # simplified: onnx2tf needs the folded pads
-            if int8:
-                np.save(tmp / "quant_views.npy", np.concatenate([c.numpy() for c in quant_views]).astype(np.float32))
-            self._run_onnx2tf(tmp, int8)
-            produced = tmp / "tf" / ("model_sim_full_integer_quant.tflite" if int8 else "model_sim_float32.tflite")
-            if not produced.is_file():
-                raise RuntimeError(f"onnx2tf wrote no {produced.name}")
-            shutil.copyfile(produced, path)
-        return self.described(path, int8, {"layout": "NCHW", "route": "onnx -> onnxsim -> onnx2tf", "opset": 17})
 
-    @staticmethod
-    def _run_onnx2tf(workdir: Path, int8: bool) -> None:
-        """onnx2tf in a child process (see :func:`~.base.run_child`: Ctrl-C stops it within seconds)."""
-        log = workdir / "onnx2tf.log"
-        code = run_child(onnx2tf_command(workdir, int8), cwd=workdir, log=log)
-        if code != 0:  # onnx2tf exits on what it cannot convert
-            text = log.read_text(encoding="utf-8", errors="replace")
-            lines = [ln.strip() for ln in text.splitlines() if "error" in ln.lower()]
-            raise RuntimeError(
-                f"onnx2tf cannot convert this graph (exit {code}): {' | '.join(lines[-3:]) or text[-500:]}"
-            )
+def _run_onnx2tf(workdir: Path, int8: bool) -> None:
+    """onnx2tf in a child process (see :func:`run_child`: Ctrl-C stops it within seconds)."""
+    log = workdir / "onnx2tf.log"
+    code = run_child(onnx2tf_command(workdir, int8), cwd=workdir, log=log)
+    if code != 0:  # onnx2tf exits on what it cannot convert
+        text = log.read_text(encoding="utf-8", errors="replace")
+        lines = [ln.strip() for ln in text.splitlines() if "error" in ln.lower()]
+        raise RuntimeError(f"onnx2tf cannot convert this graph (exit {code}): {' | '.join(lines[-3:]) or text[-500:]}")
 
 
 def onnx2tf_command(workdir: Path, int8: bool) -> list[str]:
     """The child process converting ``workdir/model_sim.onnx`` into ``workdir/tf`` (int8: ranges from
     ``workdir/quant_views.npy``)."""
-    code = "from drnet_edge.converters.tflite_onnx2tf import child_main; child_main()"
+    code = "from drnet_edge.converters.export.tflite_onnx2tf import child_main; child_main()"
     return [sys.executable, "-c", code, str(workdir), "int8" if int8 else "fp32", str(os.getpid())]
 
 
@@ -156,8 +137,50 @@ def _die_with_parent(parent: int) -> None:
     stops at once if that happened already)."""
     if sys.platform.startswith("linux"):
         import ctypes
-        import signal
 
         ctypes.CDLL(None).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
     if os.getppid() != parent:
         sys.exit("the converting process is gone")
+
+
+def run_child(cmd: Sequence[str], *, cwd: Path, log: Path, grace_s: float = 2.0) -> int:
+    """Run a converter in a child process (its own process group, output to ``log``); returns its exit code.
+
+    Any interruption while it runs (Ctrl-C's ``KeyboardInterrupt`` included) stops the whole group,
+    SIGTERM then SIGKILL after ``grace_s``, before the exception goes on: a converter that ignores
+    SIGINT (TensorFlow's) or swallows ``KeyboardInterrupt`` (onnx2tf's bare ``except:``) never outlives
+    the conversion. The group is its own, so the terminal's Ctrl-C reaches only this process, which
+    stops the child itself."""
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            list(cmd), cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        return proc.wait()
+    except BaseException:
+        stop_child(proc, grace_s)
+        raise
+
+
+def stop_child(proc: subprocess.Popen, grace_s: float = 2.0) -> None:
+    """SIGTERM to ``proc``'s process group, SIGKILL after ``grace_s`` (at once on a second Ctrl-C); the
+    child is reaped."""
+    try:
+        _signal_group(proc, signal.SIGTERM)
+        try:
+            proc.wait(grace_s)
+        except subprocess.TimeoutExpired:
+            pass
+    finally:
+        _signal_group(proc, signal.SIGKILL)  # the leader if it held on, and any process it started
+        proc.wait()
+
+
+def _signal_group(proc: subprocess.Popen, sig: int) -> None:
+    try:
+        if hasattr(os, "killpg"):
+            os.killpg(proc.pid, sig)
+        elif proc.poll() is None:
+            proc.kill()
+    except (ProcessLookupError, PermissionError):  # the group is gone (or its id was reused)
+        pass
