@@ -24,7 +24,9 @@ folds hashed alike, so the "5 inner folds" were 4, and the 628 ``test:0/5`` phot
 fold); each fold is scored by the policy that
 ``drnet-edge calibrate``'s selection (:func:`drnet_edge.policy.selection.select_policy`: policy family out of
 fold on its own 5 inner folds, then the family's best) chose on the other 4; pooled, every photo is
-scored once by a policy that never saw it. Each row: top-1, MACs against the largest resolution, and
+scored once by a policy that never saw it (where the selection refuses on a fold's training part, as
+``calibrate`` would, writing nothing, that fold runs the largest resolution; the row lists the refusals).
+Each row: top-1, MACs against the largest resolution, and
 paired differences (points, SE) against the fixed frontier at the same MACs, the policy's random
 control (its decisions dealt at random within each fold), the largest resolution and the base model
 at the same precision. int8 against fp32: the same photos, paired. Beside it, the hindsight bound:
@@ -48,6 +50,7 @@ import numpy as np
 from drnet_edge._io import atomic_write, atomic_write_json
 from drnet_edge.data.classes import imagenet_classes
 from drnet_edge.data.folders import scan_folder
+from drnet_edge.errors import ConfigError
 from drnet_edge.evaluate import score_policies
 from drnet_edge.models.checkpoint import load_model, read_checkpoint, resolve_model, save_checkpoint
 from drnet_edge.policy.candidates import reference, replay_candidates
@@ -101,10 +104,16 @@ def outcomes(model: str, precision: str, sets: list, arts: Path, cache: Path) ->
 def crossfit_row(preds: Predictions, macs: dict, pred_macs: int, objective: dict, base: Predictions | None) -> dict:
     """The objective cross-fitted over FOLDS folds, pooled, against the frontier, control, largest, base."""
     full = {"max_drop": None, "target_ratio": None, "require_bound": False, **objective}
-    oof = out_of_fold(
-        preds, lambda cal: select_policy(cal, macs, pred_macs, **full).chosen.name, macs, pred_macs, FOLDS,
-        salt=CROSSFIT_SALT,
-    )  # fmt: skip
+    refusals: list[str] = []
+
+    def choose(cal: Predictions) -> str:
+        try:
+            return select_policy(cal, macs, pred_macs, **full).chosen.name
+        except ConfigError as exc:  # calibrate would refuse (writes nothing): the fold runs the largest resolution
+            refusals.append(str(exc))
+            return f"fixed-{max(preds.resolutions)}"
+
+    oof = out_of_fold(preds, choose, macs, pred_macs, FOLDS, salt=CROSSFIT_SALT)
     right = preds.correct()
     ids = fold_ids(preds, FOLDS, CROSSFIT_SALT)
     rng = np.random.default_rng(0)
@@ -120,6 +129,7 @@ def crossfit_row(preds: Predictions, macs: dict, pred_macs: int, objective: dict
         "n": preds.n,
         "folds": FOLDS,
         "policies": oof.policies,
+        "refused": refusals,  # folds where calibrate's selection refused (scored at the largest resolution)
         **oof.estimate(largest),
         "fixed": {k: {"top1": v.top1, "macs_ratio": 1e6 * v.macs_m / largest} for k, v in fixed.items()},
         "vs_fixed_frontier": None if front is None else {"between": front[2], **paired(oof.correct, front[0])},
@@ -203,7 +213,7 @@ def main() -> None:
             f = lambda d: "-" if d is None else f"{d['delta_pts']:+.1f} ({d['se_pts']:.1f})"  # noqa: E731
             print(f"{r['model']} {prec} n={row['n']}: {100 * row['top1']:.1f}% at {row['macs_ratio']:.3f}x; "
                   f"frontier {f(row['vs_fixed_frontier'])} control {f(row['vs_control'])} largest {f(row['vs_largest'])} "
-                  f"base {f(row['vs_base'])}; {sorted(set(row['policies']))}")  # fmt: skip
+                  f"base {f(row['vs_base'])}; {sorted(set(row['policies']))}; refused on {len(row['refused'])} folds")  # fmt: skip
         bundled = r["bundled"]["name"] if "bundled" in r else "- (its precision not run)"
         print(f"{r['model']} int8 - fp32: {r.get('int8_vs_fp32', '-')}; bundled {bundled}")
 
