@@ -528,14 +528,14 @@ def test_bench_policies_load_no_model(
     onnx_artifacts: Path, inputs: dict[str, Path], monkeypatch: pytest.MonkeyPatch, policies: str, says: str
 ) -> None:
     """bench --policies is checked (syntax, then the manifest's resolutions) before any model or runtime loads."""
-    import drnet_edge.bench.local
+    import drnet_edge.bench.paths.local_runs
     import drnet_edge.runtime.artifacts
 
     def loaded(*args: object, **kwargs: object) -> None:
         raise AssertionError("a model or runtime was loaded")
 
     monkeypatch.setattr(drnet_edge.runtime.artifacts.ArtifactDRNet, "__init__", loaded)
-    monkeypatch.setattr(drnet_edge.bench.local, "warm_runtime", loaded)
+    monkeypatch.setattr(drnet_edge.bench.paths.local_runs, "warm_runtime", loaded)
     result = runner.invoke(app, [*_args(BENCH, {**inputs, "art": onnx_artifacts}), "--policies", policies])
     lines = result.stderr.strip().splitlines()
     assert result.exit_code == 2 and len(lines) == 1, (result.exit_code, result.stderr, result.exception)
@@ -547,7 +547,7 @@ def test_bench_table_keeps_policy_names_whole_at_80_columns(onnx_artifacts: Path
     from rich.console import Console
 
     from drnet_edge.bench import BenchOptions, run_bench
-    from drnet_edge.bench.markdown import bench_table, model_table
+    from drnet_edge.bench.report.tables import bench_table, model_table
 
     cascade = "cascade-margin-48:0.266-64"
     opts = BenchOptions(data=inputs["data"], limit=2, runs=1, warmup=0, progress=False, policies=(cascade,))
@@ -602,7 +602,7 @@ def test_bench_imports_the_runtime_before_timing_loads(
 def test_busy_machine_warnings_are_pure_functions() -> None:
     """Other work on the cores the bench needs (sampled just before and after the run), or a median no
     quiet machine gives."""
-    from drnet_edge.bench.run import _others_busy
+    from drnet_edge.bench.paths.local import _others_busy
     from drnet_edge.bench.timing import impossible_latency_warning, load_warning
 
     assert load_warning(0.2, 0.1, cores=2, threads=2) is None  # a quiet machine
@@ -630,9 +630,9 @@ def test_bench_warns_when_the_machine_is_busy(
     onnx_artifacts: Path, inputs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Other work stubbed far above the cores: one warning line on stderr, and in the JSON."""
-    import drnet_edge.bench.run
+    import drnet_edge.bench.paths.local
 
-    monkeypatch.setattr(drnet_edge.bench.run, "_others_busy", lambda: 64.0)
+    monkeypatch.setattr(drnet_edge.bench.paths.local, "_others_busy", lambda: 64.0)
     js = tmp_path / "b.json"
     result = runner.invoke(
         app, [*_args([*BENCH, "--data", "{data}"], {**inputs, "art": onnx_artifacts}), "--json", str(js)]

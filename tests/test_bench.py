@@ -15,12 +15,12 @@ import pytest
 from typer.testing import CliRunner
 
 from drnet_edge.bench import BenchOptions, run_bench
-from drnet_edge.bench.adb import parse_devices
-from drnet_edge.bench.energy import parse_energy_value
-from drnet_edge.bench.markdown import markdown
-from drnet_edge.bench.parsers import ToolOutputError, parse_benchmark_model, parse_executor_runner
+from drnet_edge.bench.meters.energy import parse_energy_value
+from drnet_edge.bench.paths.parsers import ToolOutputError, parse_benchmark_model, parse_executor_runner
 from drnet_edge.bench.profiles import load_profiles, profile_for_model
+from drnet_edge.bench.report.markdown import markdown
 from drnet_edge.bench.timing import latency_stats, pool_stats
+from drnet_edge.bench.transport.adb import parse_devices
 from drnet_edge.cli import app
 from drnet_edge.errors import ConfigError
 
@@ -269,7 +269,9 @@ def test_bench_options_defaults_are_the_clis() -> None:
 
 def test_importing_bench_pulls_in_no_trainer_or_exporter() -> None:
     heavy = ("torch", "converters", "executorch", "ai_edge_torch", "litert_torch", "onnx2tf", "tensorflow")
-    loaded = modules_after_importing("drnet_edge.bench", "drnet_edge.bench.app", "drnet_edge.bench.android_run")
+    loaded = modules_after_importing(
+        "drnet_edge.bench", "drnet_edge.bench.paths.app", "drnet_edge.bench.paths.android_run"
+    )
     found = [
         n
         for n in loaded
@@ -518,9 +520,9 @@ def test_android_tools_receive_the_options(fake_adb, tiny_artifacts: Path, tiny,
 
 def test_android_bench_options_reach_bench_android(fake_adb, tiny_artifacts: Path, tmp_path: Path) -> None:
     """bench_android takes the options object itself: cool-down and idle go through its sleep, log gets each run."""
-    from drnet_edge.bench.adb import Adb
-    from drnet_edge.bench.android import select_device
-    from drnet_edge.bench.android_run import bench_android
+    from drnet_edge.bench.paths.android import select_device
+    from drnet_edge.bench.paths.android_run import bench_android
+    from drnet_edge.bench.transport.adb import Adb
     from drnet_edge.runtime.manifest import read_manifest
 
     fake_adb()

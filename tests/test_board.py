@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from drnet_edge.bench import board_run
-from drnet_edge.bench.board import BoardFacts, board_profile, parse_facts
+from drnet_edge.bench.paths import board_run
+from drnet_edge.bench.paths.board import BoardFacts, board_profile, parse_facts
 from drnet_edge.bench.profiles import load_profiles
-from drnet_edge.bench.ssh import ConnectionLost, SshTarget, explain
+from drnet_edge.bench.transport.ssh import ConnectionLost, SshTarget, explain
 from drnet_edge.cli import app
 from drnet_edge.errors import ConfigError
 
@@ -172,7 +172,7 @@ def test_hwmon_energy_and_power_meters(tmp_path: Path) -> None:
     """Energy counters are read as they are; power sensors (µW) are integrated over time."""
     import time
 
-    from drnet_edge.bench.energy import EnergyUnavailable, hwmon_meter
+    from drnet_edge.bench.meters.energy import EnergyUnavailable, hwmon_meter
 
     with pytest.raises(EnergyUnavailable, match="no hwmon power or energy sensor"):
         hwmon_meter(tmp_path / "none")

@@ -46,9 +46,9 @@ def sigint_as_on_a_terminal():
 def test_bench_report_and_plot_carry_every_warning(
     tiny_converted, tiny, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import drnet_edge.bench.run
+    import drnet_edge.bench.paths.local
 
-    monkeypatch.setattr(drnet_edge.bench.run, "_others_busy", lambda: 64.0)
+    monkeypatch.setattr(drnet_edge.bench.paths.local, "_others_busy", lambda: 64.0)
     art = tiny_converted("onnx")[0]
     md, png, js = tmp_path / "b.md", tmp_path / "b.png", tmp_path / "b.json"
     args = ["bench", "--quiet", "--artifacts", str(art), "--data", str(tiny[1]), "--limit", "3", "--runs", "1",
@@ -68,7 +68,7 @@ def test_markdown_and_plot_list_each_warning(tmp_path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
-    from drnet_edge.bench.markdown import markdown
+    from drnet_edge.bench.report.markdown import markdown
     from drnet_edge.plots import save_plot
 
     report = {
@@ -313,7 +313,7 @@ def test_bench_skip_bad_on_all_bad_photos_is_one_line(
 ) -> None:
     """TFLite writes a log line on every load: the photos are checked before any runtime loads, and before
     a progress bar starts, so the clean error is all there is (no progress line, no log pointer)."""
-    import drnet_edge.bench.local as local
+    import drnet_edge.bench.paths.local_runs as local
 
     bars: list[str] = []
     real_bar = local.progress_bar

@@ -12,14 +12,19 @@ import pytest
 
 from drnet_edge.bench import BenchOptions
 from drnet_edge.bench.delegates import parse_delegation
-from drnet_edge.bench.markdown import markdown
-from drnet_edge.bench.op_profile import (
+from drnet_edge.bench.meters.op_profile import (
     ProfileError,
     inspector_profile,
     parse_benchmark_model_profile,
     parse_ort_profile,
 )
-from drnet_edge.bench.thermal import ThermalLog, ThermalUnavailable, parse_battery_temperature, parse_thermal_status
+from drnet_edge.bench.meters.thermal import (
+    ThermalLog,
+    ThermalUnavailable,
+    parse_battery_temperature,
+    parse_thermal_status,
+)
+from drnet_edge.bench.report.markdown import markdown
 from drnet_edge.errors import ConfigError
 
 from .test_bench import _android, _calls, _cli, capture, fake_adb, tiny_artifacts  # noqa: F401 (fixtures)

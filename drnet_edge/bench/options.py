@@ -2,51 +2,43 @@
 
 The CLI builds a :class:`BenchOptions` and ``run_bench`` hands that same object to whichever path
 measures (local, the Android tools, the demo app, a board over SSH). The defaults here are the CLI's
-defaults. Each field's metadata names the paths its flag applies to; a flag set for another path is
-refused in one line (:func:`reject_misplaced`).
+defaults. Each field's metadata names its flag and the paths (of the registry,
+:mod:`drnet_edge.bench.paths`) it applies to; a flag set for another path is refused in one line
+(:func:`reject_misplaced`). A board's run passes on every option the local path takes, made from the same
+metadata (:func:`local_bench_args`), less those marked ``host`` (``--limit``, ``--subset``: applied here).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from ..errors import ConfigError
+from ..policy.deploy import naming_policy
 from ..policy.registry import check_policy_syntax, policy_names
 from .delegates import DELEGATES
 
-ANDROID_HINT = "--device PROFILE, SERIAL or android"
+# the phone paths, named as the field metadata name them
+ANDROID = ("tools", "app")
 
 
 def _quiet(message: str) -> None:
     """The default ``log``: say nothing."""
 
 
-# the ways a bench measures, named as the refusals name them
-PATHS = {
-    "local": "--device local",
-    "tools": "the phone's benchmark tools (--device PHONE without --app)",
-    "app": "--app (the demo app)",
-    "ssh": "boards over SSH (--device ssh://[user@]host[:port])",
-}
-EVERYWHERE = tuple(PATHS)
-ANDROID = ("tools", "app")
-# the kind of device each path measures on, and how a refusal names the kind
-KIND_OF = {"local": "local", "tools": "android", "app": "android", "ssh": "ssh"}
-KIND_WORDS = {
-    "local": "this machine (--device local)",
-    "android": f"Android devices ({ANDROID_HINT})",
-    "ssh": PATHS["ssh"],
-}
+def _flag(
+    name: str, *, android: bool = False, paths: tuple[str, ...] | None = None, why: str = "", host: str = ""
+) -> dict:
+    """Field metadata: the CLI flag that sets the field and the paths it applies to, by name (``android``:
+    both phone paths; default ``None``: every registered path); ``why`` says, for a refusal on another path,
+    what the flag needs. ``host`` (why) marks a field a board run applies on this host and does not pass on
+    to the board's own bench (:func:`local_bench_args`)."""
+    where = paths or (ANDROID if android else None)
+    return {"flag": name, "paths": where, "why": why, "host": host}
 
 
-def _flag(name: str, *, android: bool = False, paths: tuple[str, ...] | None = None, why: str = "") -> dict:
-    """Field metadata: the CLI flag that sets the field and the paths it applies to (``android``: both
-    phone paths; default: every path); ``why`` says, for a refusal on another path, what the flag needs."""
-    where = paths or (ANDROID if android else EVERYWHERE)
-    return {"flag": name, "paths": where, "android_only": set(where) <= set(ANDROID), "why": why}
+_HOST_PHOTOS = "applied on this host: only the photos it keeps are sent to the board"
 
 
 @dataclass(frozen=True)
@@ -57,8 +49,8 @@ class BenchOptions:
     device: str = field(default="local", metadata=_flag("--device"))
     runtime: str | None = field(default=None, metadata=_flag("--runtime"))
     data: Path | None = field(default=None, metadata=_flag("--data"))
-    limit: int | None = field(default=None, metadata=_flag("--limit"))
-    subset: str | None = field(default=None, metadata=_flag("--subset"))
+    limit: int | None = field(default=None, metadata=_flag("--limit", host=_HOST_PHOTOS))
+    subset: str | None = field(default=None, metadata=_flag("--subset", host=_HOST_PHOTOS))
     threads: int | None = field(default=None, metadata=_flag("--threads"))
     runs: int = field(default=50, metadata=_flag("--runs"))
     warmup: int = field(default=5, metadata=_flag("--warmup"))
@@ -109,16 +101,7 @@ class BenchOptions:
         if self.delegate is not None and self.delegate not in DELEGATES:
             raise ConfigError(f"--delegate {self.delegate}: choose one of {', '.join(DELEGATES)}")
         object.__setattr__(self, "policies", tuple(policy_names(self.policies)) if self.policies else ())
-        if self.kind == "ssh":
-            from .ssh import SshTarget, check_ssh_option
-
-            SshTarget.parse(self.device)
-            object.__setattr__(self, "ssh_options", tuple(check_ssh_option(o) for o in self.ssh_options))
-        if self.on_android and self.policies:
-            raise ConfigError(
-                "--policies is measured by the local bench only (--device local or a board over ssh://); on a "
-                "phone the bench measures the fixed resolutions and the artifacts' default policy"
-            )
+        _path_class(self).check(self)  # the measuring path's own checks (an ssh:// URL, a phone's --policies)
         reject_misplaced(self)
         for name in self.policies:  # syntax only: a typo answers before anything is read or loaded
             with naming_policy(name):
@@ -126,10 +109,9 @@ class BenchOptions:
 
     @property
     def kind(self) -> str:
-        """``local``, ``ssh`` (``ssh://...``) or ``android`` (a profile, a serial or ``android``)."""
-        if self.device == "local":
-            return "local"
-        return "ssh" if self.device.startswith("ssh://") else "android"
+        """The kind of device: ``local``, ``ssh`` (``ssh://...``) or ``android`` (a profile, a serial or
+        ``android``), as the path that measures these options says."""
+        return _path_class(self).kind
 
     @property
     def on_android(self) -> bool:
@@ -137,39 +119,70 @@ class BenchOptions:
 
     @property
     def path(self) -> str:
-        """Which of :data:`PATHS` measures: ``local``, ``ssh``, ``app`` or ``tools``."""
-        return "app" if self.on_android and self.app else "tools" if self.on_android else self.kind
+        """The name of the registered path that measures: ``local``, ``ssh``, ``app`` or ``tools``."""
+        return _path_class(self).name
 
 
-@contextmanager
-def naming_policy(name: str) -> Iterator[None]:
-    """Re-raise a ``ConfigError`` about policy ``name`` as one that names ``--policies`` and the policy."""
-    try:
-        yield
-    except ConfigError as exc:
-        named = "" if repr(name) in str(exc) else f" {name}"  # most messages quote the policy already
-        raise ConfigError(f"--policies{named}: {exc}") from None
+def _path_class(opts: BenchOptions):  # noqa: ANN202 (a BenchPath class: the registry is imported when used)
+    from .paths.base import path_class
+
+    return path_class(opts)
 
 
 def _set(opts: BenchOptions, f) -> bool:
     return getattr(opts, f.name) != f.default
 
 
+def _where(f) -> tuple[str, ...]:
+    """The names of the paths field ``f`` applies to."""
+    from .paths.base import registered
+
+    return f.metadata["paths"] or tuple(registered())
+
+
 def reject_misplaced(opts: BenchOptions) -> None:
     """A run refuses options of other paths instead of ignoring them (an option given its default value
     cannot be told apart from one left out, and passes): first those of another kind of device (every
     such flag named), then, on a phone, those of the other phone path (``--op-profile`` with ``--app``)."""
+    from .paths.base import registered
+
+    paths, mine = registered(), _path_class(opts)
     given = [f for f in fields(opts) if "paths" in f.metadata and _set(opts, f)]
-    other_kind = [f for f in given if opts.kind not in {KIND_OF[p] for p in f.metadata["paths"]}]
+    other_kind = [f for f in given if mine.kind not in {paths[p].kind for p in _where(f)}]
     if other_kind:
         flags = [f.metadata["flag"] for f in other_kind]
         what = f"{flags[0]} applies" if len(flags) == 1 else f"{', '.join(flags)} apply"
-        kinds = dict.fromkeys(KIND_OF[p] for p in other_kind[0].metadata["paths"])
-        where = " and ".join(KIND_WORDS[k] for k in kinds)
+        where = " and ".join(dict.fromkeys(paths[p].kind_words for p in _where(other_kind[0])))
         raise ConfigError(f"{what} only to {where}, not to --device {opts.device}")
     for f in given:
-        if opts.path not in f.metadata["paths"]:
-            where = " and ".join(PATHS[p] for p in f.metadata["paths"])
-            raise ConfigError(
-                f"{f.metadata['flag']} applies to {where}, not to {PATHS[opts.path]}: {f.metadata['why']}"
-            )
+        if mine.name not in _where(f):
+            where = " and ".join(paths[p].words for p in _where(f))
+            raise ConfigError(f"{f.metadata['flag']} applies to {where}, not to {mine.words}: {f.metadata['why']}")
+
+
+def passed_on(f) -> bool:
+    """Whether a board run passes field ``f`` on to the board's own bench (the local path there): a field
+    with a flag that applies to the local path and is not applied on this host."""
+    return "flag" in f.metadata and "local" in _where(f) and not f.metadata["host"]
+
+
+def local_bench_args(opts: BenchOptions, **values: object) -> list[str]:
+    """The ``drnet-edge bench`` options that make the local path measure as ``opts`` says, from the fields'
+    own flags (every field :func:`passed_on`), ``values`` in place of some fields' (a board's run: the
+    device ``local``, the photos' folder there, the runtime chosen, the threads of its profile). A field
+    that is ``None``, ``False`` or empty is left out; a tuple is comma-separated, as the CLI takes it."""
+    args: list[str] = []
+    for f in fields(opts):
+        if not passed_on(f):
+            continue
+        value = values[f.name] if f.name in values else getattr(opts, f.name)
+        if value is None or value is False or value == ():
+            continue
+        flag = f.metadata["flag"]
+        if value is True:
+            args.append(flag)
+        elif isinstance(value, tuple):
+            args += [flag, ",".join(map(str, value))]
+        else:
+            args += [flag, str(value)]
+    return args

@@ -138,7 +138,9 @@ def bench_cmd(
 def _bench_output(result: dict, json_out: Path | None, report: Path | None, plot: Path | None) -> None:
     """``bench``'s tables and files; exit code 3 when the run is incomplete."""
     from .._io import atomic_write_json
-    from ..bench.markdown import bench_table, model_table, op_profile_table, save_latency_plot, save_markdown
+    from ..bench.report.markdown import save_markdown
+    from ..bench.report.plot import save_latency_plot
+    from ..bench.report.tables import bench_table, model_table, op_profile_table
 
     if result["models"]:
         console.print(model_table(result))

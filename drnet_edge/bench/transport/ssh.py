@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import ConfigError, DrnetEdgeError
+from ...errors import ConfigError, DrnetEdgeError
 
 INSTALL_HINT = "install the OpenSSH client (apt-get install openssh-client), or point $SSH at the ssh executable"
 SCHEME = "ssh://"

@@ -18,58 +18,65 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .._io import sha256_file
+from ..._io import sha256_file
 
 if TYPE_CHECKING:
-    from ..runtime.manifest import Manifest, TargetEntry
+    from ...runtime.manifest import Manifest, TargetEntry
 
-from .adb import Adb, AdbDevice, DeviceGone
-from .android import REMOTE_DIR, DeviceTool, android_device_info, find_binary, get_tool, push_if_changed, select_device
-from .delegates import DELEGATES, DelegateFailed, Delegation, delegation_header, parse_delegation
-from .energy import EnergyMeter, IdleBaseline, measure_idle, net_energy_mj, open_android_meter
-from .op_profile import device_op_profiles
-from .options import BenchOptions
+from ..delegates import DELEGATES, DelegateFailed, Delegation, delegation_header, parse_delegation
+from ..meters.energy import EnergyMeter, IdleBaseline, measure_idle, net_energy_mj, open_android_meter
+from ..meters.op_profile import device_op_profiles
+from ..meters.resident import computed_resident
+from ..meters.thermal import ThermalLog
+from ..options import BenchOptions
+from ..profiles import DeviceProfile
+from ..timing import pool_stats
+from ..transport.adb import Adb, AdbDevice, DeviceGone
+from .android import REMOTE_DIR, AndroidPath, DeviceTool, find_binary, get_tool, push_if_changed
+from .base import Measurement, register_path
 from .parsers import ModelTiming, ToolOutputError
-from .profiles import DeviceProfile, load_profiles
-from .resident import computed_resident
-from .thermal import ThermalLog
-from .timing import pool_stats
 
 
-def measure_android(root: Path, manifest: Manifest, target: str, opts: BenchOptions, previous: dict | None) -> tuple:
-    """Per-model times on the phone, then policies computed with the resolution mix and top-1 that
-    the same artifacts give on the host for ``opts.data`` (with ``opts.app``: the demo app's own
-    measurement). ``previous``, an interrupted run's report of the same artifacts and phone, supplies
-    the models it measured. Returns (report body, device info, images, skipped files, threads)."""
-    from ..evaluate import evaluate
+@register_path
+class ToolsPath(AndroidPath):
+    """Per-model times on the phone with the runtime's own tool, then policies computed with the resolution
+    mix and top-1 that the same artifacts give on the host for ``opts.data``. ``previous``, an interrupted
+    run's report of the same artifacts and phone, supplies the models it measured."""
 
-    adb = Adb.find()
-    dev, profile = select_device(adb, opts.device, load_profiles(opts.profiles))
-    adb = adb.bound(dev.serial)
-    info = android_device_info(adb, dev, profile)
-    if opts.app:
-        from .app import measure_app
+    name = "tools"
+    words = "the phone's benchmark tools (--device PHONE without --app)"
 
-        return measure_app(adb, profile, manifest, target, info, opts)
-    done = {}
-    if previous and previous.get("device", {}).get("serial") == dev.serial and previous.get("runtime") == target:
-        if previous.get("artifacts_manifest_sha256") == sha256_file(root / "manifest.json"):
-            done = previous.get("models", {})
-    body = bench_android(adb, dev, profile, root, manifest, target, opts, done=done)
-    threads = body["tool"]["threads"]
-    data_dir = opts.data
-    host = evaluate(
-        data_dir, runtime=target, artifacts=root, policies="fixed,default" if manifest.policy_for(target) else "fixed,drnet",
-        limit=opts.limit, subset=opts.subset, skip_bad=opts.skip_bad, progress=opts.progress,
-    ).to_json()  # fmt: skip
-    body["policies"] = computed_policies(host, body["models"], manifest.target(target))
-    body["resident"] = computed_resident(body["models"], body["policies"])
-    body["default_policy"] = host.get("default_policy")
-    body["accuracy_source"] = (
-        f"top-1 and the predictor's resolution mix from the same {target} files run on the host ({platform.machine()}) "
-        f"over {host['n']} images of {data_dir}"
-    )
-    return body, info, host["n"], host["skipped_bad"]["files"], threads
+    @classmethod
+    def matches(cls, opts: BenchOptions) -> bool:
+        return not opts.app
+
+    def measure(
+        self, root: Path, manifest: Manifest, target: str, opts: BenchOptions, previous: dict | None
+    ) -> Measurement:
+        from ...evaluate import evaluate
+
+        adb, dev, profile, info = self.connect(opts)
+        done = {}
+        if previous and previous.get("device", {}).get("serial") == dev.serial and previous.get("runtime") == target:
+            if previous.get("artifacts_manifest_sha256") == sha256_file(root / "manifest.json"):
+                done = previous.get("models", {})
+        body = bench_android(adb, dev, profile, root, manifest, target, opts, done=done)
+        threads = body["tool"]["threads"]
+        data_dir = opts.data
+        host = evaluate(
+            data_dir, runtime=target, artifacts=root, policies="fixed,default" if manifest.policy_for(target) else "fixed,drnet",
+            limit=opts.limit, subset=opts.subset, skip_bad=opts.skip_bad, progress=opts.progress,
+        ).to_json()  # fmt: skip
+        body["policies"] = computed_policies(host, body["models"], manifest.target(target))
+        body["resident"] = computed_resident(body["models"], body["policies"])
+        body["default_policy"] = host.get("default_policy")
+        body["accuracy_source"] = (
+            f"top-1 and the predictor's resolution mix from the same {target} files run on the host "
+            f"({platform.machine()}) over {host['n']} images of {data_dir}"
+        )
+        return Measurement.from_body(
+            body, device=info, n=host["n"], skipped_bad=host["skipped_bad"]["files"], threads=threads
+        )
 
 
 @dataclass

@@ -18,7 +18,11 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .._io import sha256_file
+from ..._io import sha256_file
+from ..options import BenchOptions, local_bench_args
+from ..profiles import DeviceProfile, load_profiles
+from ..transport.ssh import SCHEME, ConnectionLost, Ssh, SshError, SshTarget, check_ssh_option
+from .base import BenchPath, Measurement, register_path
 from .board import (
     GENERIC_BOARD,
     BoardFacts,
@@ -29,12 +33,9 @@ from .board import (
     remote_root,
     send_once,
 )
-from .options import BenchOptions
-from .profiles import DeviceProfile, load_profiles
-from .ssh import ConnectionLost, Ssh, SshError, SshTarget
 
 if TYPE_CHECKING:
-    from ..runtime.manifest import Manifest
+    from ...runtime.manifest import Manifest
 
 POLL_S = 3.0
 # Keys run_bench writes around a measuring path's body: taken from this host's side, not the board's report.
@@ -44,36 +45,59 @@ WRAPPER = {"format", "version", "device", "runtime", "precision", "threads", "ba
 VERSIONS = ("drnet-edge", "numpy", "ai-edge-litert", "onnxruntime", "opencv-python-headless")
 
 
-def measure_board(root: Path, manifest: Manifest, target: str, opts: BenchOptions, previous: dict | None) -> tuple:
-    """The board's own bench over SSH. Returns (report body, device info, images, skipped files, threads)."""
-    ssh = Ssh.find(SshTarget.parse(opts.device), opts.ssh_options)
-    facts = probe_board(ssh)
-    profile = board_profile(load_profiles(opts.profiles), facts, opts.board)
-    venv = _venv(ssh, facts, opts)
-    sha = sha256_file(root / "manifest.json")
-    remote = _resumable(previous, ssh, sha)
-    if remote is None:
-        art = send_once(ssh, _artifact_files(root), f"{remote_root(facts)}/artifacts")
-        data = send_once(ssh, _photo_files(manifest, opts), f"{remote_root(facts)}/data")
-        remote = _start(ssh, facts, profile, venv, art, data, target, opts, sha)
-    info = _device_info(ssh, facts, profile, venv, opts)
-    try:
-        report = _wait(ssh, remote, opts)
-    except (ConnectionLost, KeyboardInterrupt) as exc:
-        why = str(exc) if isinstance(exc, ConnectionLost) else "interrupted here (Ctrl-C)"
-        body = {"policies": {}, "models": {}, "schedule": "on the board", "energy": {"note": "not back yet"},
-                "incomplete": f"{why}; the run goes on on the board in {remote['run_dir']}", "remote": remote}  # fmt: skip
-        return body, info, 0, [], opts.threads
-    body = {k: v for k, v in report.items() if k not in WRAPPER}
-    body["remote"] = {**remote, "device": report.get("device"), "host": report.get("host")}
-    info["os"] = (report.get("device") or {}).get("os")
-    return body, info, report["n"], report.get("skipped_bad", []), report.get("threads")
+@register_path
+class SshPath(BenchPath):
+    """The board's own local bench over SSH; this host brings its report back."""
+
+    name = "ssh"
+    kind = "ssh"
+    words = "boards over SSH (--device ssh://[user@]host[:port])"
+    kind_words = words
+
+    @classmethod
+    def matches(cls, opts: BenchOptions) -> bool:
+        return opts.device.startswith(SCHEME)
+
+    @classmethod
+    def check(cls, opts: BenchOptions) -> None:
+        SshTarget.parse(opts.device)
+        object.__setattr__(opts, "ssh_options", tuple(check_ssh_option(o) for o in opts.ssh_options))
+
+    def measure(
+        self, root: Path, manifest: Manifest, target: str, opts: BenchOptions, previous: dict | None
+    ) -> Measurement:
+        ssh = Ssh.find(SshTarget.parse(opts.device), opts.ssh_options)
+        facts = probe_board(ssh)
+        profile = board_profile(load_profiles(opts.profiles), facts, opts.board)
+        venv = _venv(ssh, facts, opts)
+        sha = sha256_file(root / "manifest.json")
+        remote = _resumable(previous, ssh, sha)
+        if remote is None:
+            art = send_once(ssh, _artifact_files(root), f"{remote_root(facts)}/artifacts")
+            data = send_once(ssh, _photo_files(manifest, opts), f"{remote_root(facts)}/data")
+            remote = _start(ssh, facts, profile, venv, art, data, target, opts, sha)
+        info = _device_info(ssh, facts, profile, venv, opts)
+        try:
+            report = _wait(ssh, remote, opts)
+        except (ConnectionLost, KeyboardInterrupt) as exc:
+            why = str(exc) if isinstance(exc, ConnectionLost) else "interrupted here (Ctrl-C)"
+            return Measurement(
+                device=info, n=0, skipped_bad=[], threads=opts.threads, models={}, policies={},
+                energy={"note": "not back yet"}, schedule="on the board",
+                incomplete=f"{why}; the run goes on on the board in {remote['run_dir']}", sections={"remote": remote},
+            )  # fmt: skip
+        body = {k: v for k, v in report.items() if k not in WRAPPER}
+        body["remote"] = {**remote, "device": report.get("device"), "host": report.get("host")}
+        info["os"] = (report.get("device") or {}).get("os")
+        return Measurement.from_body(
+            body, device=info, n=report["n"], skipped_bad=report.get("skipped_bad", []), threads=report.get("threads")
+        )
 
 
 def _venv(ssh: Ssh, facts: BoardFacts, opts: BenchOptions) -> str:
     if opts.remote_venv:
         return check_remote_venv(ssh, opts.remote_venv)
-    from ..wheelhouse import project_wheel
+    from ...wheelhouse import project_wheel
 
     facts.platform()  # no python3 there, or one older than 3.10: said before any wheel is built
     cache = _cache()
@@ -83,7 +107,7 @@ def _venv(ssh: Ssh, facts: BoardFacts, opts: BenchOptions) -> str:
 
 
 def _cache() -> Path:
-    from .._io import cache_dir
+    from ..._io import cache_dir
 
     cache_dir().mkdir(parents=True, exist_ok=True)
     return cache_dir()
@@ -95,8 +119,8 @@ def _artifact_files(root: Path) -> dict[str, Path]:
 
 def _photo_files(manifest: Manifest, opts: BenchOptions) -> dict[str, Path]:
     """The photos the bench would use here (``--limit``/``--subset`` applied), keeping class folders."""
-    from ..data.classes import own_classes
-    from ..data.folders import scan_folder
+    from ...data.classes import own_classes
+    from ...data.folders import scan_folder
 
     folder = scan_folder(opts.data, classes=own_classes(manifest.classes), limit=opts.limit, subset=opts.subset)
     return {str(p.relative_to(folder.root)): p for p in folder.paths}
@@ -113,20 +137,12 @@ def _resumable(previous: dict | None, ssh: Ssh, sha: str) -> dict | None:
 
 
 def remote_bench_args(opts: BenchOptions, target: str, art: str, data: str, threads: int | None) -> list[str]:
-    """The board's own ``drnet-edge bench --device local`` arguments for ``opts``."""
-    args = ["bench", "--device", "local", "--artifacts", art, "--data", data, "--runtime", target,
-            "--runs", str(opts.runs), "--warmup", str(opts.warmup), "--json", "report.json"]  # fmt: skip
-    if threads:
-        args += ["--threads", str(threads)]
-    if opts.energy:
-        args += ["--energy", "--idle", str(opts.idle_s)]
-    if opts.policies:
-        args += ["--policies", ",".join(opts.policies)]
-    if opts.skip_bad:
-        args.append("--skip-bad")
-    if opts.op_profile:
-        args.append("--op-profile")
-    return args
+    """The board's own ``drnet-edge bench --device local`` arguments for ``opts``: every option the local
+    path takes, from the options' own flags (:func:`~drnet_edge.bench.options.local_bench_args`), the
+    artifacts' and photos' folders there in place of this host's; ``--limit`` and ``--subset`` were applied
+    here (only the photos kept were sent), the board's options are this host's."""
+    passed = local_bench_args(opts, device="local", data=data, runtime=target, threads=threads)
+    return ["bench", "--artifacts", art, *passed, "--json", "report.json"]
 
 
 def _start(ssh: Ssh, facts: BoardFacts, profile: DeviceProfile, venv: str, art: str, data: str, target: str,

@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..errors import DrnetEdgeError
-from .timing import LatencyStats, latency_stats
+from ...errors import DrnetEdgeError
+from ..timing import LatencyStats, latency_stats
 
 
 class ToolOutputError(DrnetEdgeError):

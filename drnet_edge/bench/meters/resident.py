@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..runtime.manifest import TargetEntry
+    from ...runtime.manifest import TargetEntry
 
 
 def policy_stages(row: dict, entry: TargetEntry) -> list[str]:

@@ -10,53 +10,70 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import ConfigError
-from .adb import Adb
-from .delegates import DELEGATES, Delegation, delegation_header
-from .options import BenchOptions
-from .profiles import DeviceProfile
-from .resident import app_resident
+from ...errors import ConfigError
+from ..delegates import DELEGATES, Delegation, delegation_header
+from ..meters.resident import app_resident
+from ..options import BenchOptions
+from ..transport.adb import Adb
+from .android import AndroidPath
+from .base import Measurement, register_path
 
 if TYPE_CHECKING:
-    from ..runtime.manifest import Manifest
+    from ...runtime.manifest import Manifest
 
 APP_PACKAGE = "dev.drnetedge.demo"
 APP_FILES = f"/sdcard/Android/data/{APP_PACKAGE}/files"
 APP_FORMAT = "drnet-edge/app-bench"
 
 
-def measure_app(
-    adb: Adb, profile: DeviceProfile, manifest: Manifest, target: str, info: dict, opts: BenchOptions
-) -> tuple:
-    """The demo app's own end-to-end measurement of ``opts.data``'s images; returns (report body,
-    device info, images, skipped files, threads)."""
-    from ..data.classes import own_classes
-    from ..data.folders import scan_folder
+@register_path
+class AppPath(AndroidPath):
+    """The demo app's own end-to-end measurement of ``opts.data``'s images on the phone."""
 
-    if target != "tflite":
-        raise ConfigError("--app runs the demo app, which uses the tflite models: pass --runtime tflite")
-    folder = scan_folder(opts.data, classes=own_classes(manifest.classes), limit=opts.limit, subset=opts.subset)
-    images = [
-        (p, folder.classes.ids[y] if folder.classes and y >= 0 else None)
-        for p, y in zip(folder.paths, folder.labels, strict=True)
-    ]
-    threads = opts.threads or profile.threads
-    result = bench_app(adb, images, opts, threads=threads)
-    asked = opts.delegate or "cpu"
-    body = {
-        "models": {},
-        "stages_ms": result.get("stages_ms", {}),
-        "policies": app_policies(result),
-        "default_policy": result.get("default_policy"),
-        "schedule": "the demo app's: every image runs every policy in turn (android_demo/README.md)",
-        "tool": {"name": "demo app BenchActivity", "threads": threads},
-        "energy": {"meter": None, "note": "not measured in --app mode", "reliable": None, "idle": None},
-        "app": {k: result.get(k) for k in ("device", "n_images", "runs", "warmup", "precision", "source_model")},
-        "delegation": app_delegation(result.get("delegate"), asked),
-        "resident": app_resident(result.get("startup")),
-        "incomplete": None,
-    }
-    return body, info, result.get("n_images", len(images)), [], threads
+    name = "app"
+    words = "--app (the demo app)"
+
+    @classmethod
+    def matches(cls, opts: BenchOptions) -> bool:
+        return opts.app
+
+    def measure(
+        self, root: Path, manifest: Manifest, target: str, opts: BenchOptions, previous: dict | None
+    ) -> Measurement:
+        from ...data.classes import own_classes
+        from ...data.folders import scan_folder
+
+        adb, _, profile, info = self.connect(opts)
+        if target != "tflite":
+            raise ConfigError("--app runs the demo app, which uses the tflite models: pass --runtime tflite")
+        folder = scan_folder(opts.data, classes=own_classes(manifest.classes), limit=opts.limit, subset=opts.subset)
+        images = [
+            (p, folder.classes.ids[y] if folder.classes and y >= 0 else None)
+            for p, y in zip(folder.paths, folder.labels, strict=True)
+        ]
+        threads = opts.threads or profile.threads
+        result = bench_app(adb, images, opts, threads=threads)
+        asked = opts.delegate or "cpu"
+        return Measurement(
+            device=info,
+            n=result.get("n_images", len(images)),
+            skipped_bad=[],
+            threads=threads,
+            models={},
+            policies=app_policies(result),
+            energy={"meter": None, "note": "not measured in --app mode", "reliable": None, "idle": None},
+            schedule="the demo app's: every image runs every policy in turn (android_demo/README.md)",
+            default_policy=result.get("default_policy"),
+            sections={
+                "stages_ms": result.get("stages_ms", {}),
+                "tool": {"name": "demo app BenchActivity", "threads": threads},
+                "app": {
+                    k: result.get(k) for k in ("device", "n_images", "runs", "warmup", "precision", "source_model")
+                },
+                "delegation": app_delegation(result.get("delegate"), asked),
+                "resident": app_resident(result.get("startup")),
+            },
+        )
 
 
 def bench_app(

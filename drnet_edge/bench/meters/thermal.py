@@ -17,10 +17,10 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..errors import DrnetEdgeError
+from ...errors import DrnetEdgeError
 
 if TYPE_CHECKING:
-    from .adb import Adb
+    from ..transport.adb import Adb
 
 STATUS_NAMES = ("NONE", "LIGHT", "MODERATE", "SEVERE", "CRITICAL", "EMERGENCY", "SHUTDOWN")
 LIGHT = 1

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import DrnetEdgeError
+from ...errors import DrnetEdgeError
 
 TOP = 10  # operator types kept per model
 

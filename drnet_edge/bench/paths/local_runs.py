@@ -1,19 +1,18 @@
-"""Benchmark converted artifacts on this machine with the real runtimes.
+"""The local path's runs: photos decoded, the runtime warmed up, then every model and every policy timed
+with the real runtimes on this machine (the path itself is :class:`~.local.LocalPath`).
 
 Two measurements, both on real images decoded before timing starts:
 
 * per model: ``warmup`` untimed runs then ``runs`` timed runs of one preprocessed image;
 * per policy (``fixed-R`` for every resolution, the default policy, and ``drnet`` when there is a
   predictor): every image end to end (centre crop, one resize + normalise per resolution run,
-  predictor, backbone(s): see :mod:`.pipelines`), the policies **interleaved** image by image in
+  predictor, backbone(s): see :mod:`drnet_edge.runtime.loop`), the policies **interleaved** image by image in
   rotating order so all of them see the same thermal and cache state. Latency ratios against the
   largest fixed resolution come with bootstrap intervals.
 """
 
 from __future__ import annotations
 
-import os
-import platform
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,16 +20,18 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..data.folders import ImageFolder
-from ..data.preprocess import center_crop_square, load_image, resize_square, to_model_input
-from ..errors import BadImageError, DataError
-from ..policy.registry import Decision
-from ..policy.rows import PolicyRow, compare_to_fixed_line, row_from_decision
-from ..policy.stats import bootstrap_ratio
-from ..progress import progress_bar
-from ..runtime.artifacts import ArtifactDRNet
-from ..runtime.interface import macs_by_resolution
-from .energy import (
+from ...data.folders import ImageFolder
+from ...data.preprocess import center_crop_square, load_image, resize_square, to_model_input
+from ...errors import BadImageError, DataError
+from ...policy.deploy import default_spec
+from ...policy.registry import Decision
+from ...policy.rows import PolicyRow, compare_to_fixed_line, row_from_decision
+from ...policy.stats import bootstrap_ratio
+from ...progress import progress_bar
+from ...runtime.artifacts import ArtifactDRNet
+from ...runtime.interface import macs_by_resolution
+from ...runtime.loop import Outcome, Pipeline, pipelines
+from ..meters.energy import (
     EnergyAccumulator,
     EnergyMeter,
     EnergyUnavailable,
@@ -39,34 +40,13 @@ from .energy import (
     measure_idle,
     rapl_meter,
 )
-from .options import BenchOptions
-from .pipelines import Outcome, Pipeline, default_spec, pipelines
-from .timing import latency_stats
+from ..options import BenchOptions
+from ..timing import latency_stats
 
 if TYPE_CHECKING:
-    from ..runtime.manifest import ModelEntry, TargetEntry
+    from ...runtime.manifest import ModelEntry, TargetEntry
 
 SCHEDULE = "interleaved: each image runs every policy in rotating order, so all share one thermal state"
-
-
-def local_device() -> dict:
-    """What this machine is, for the report."""
-    cpu = platform.processor()
-    try:
-        for line in open("/proc/cpuinfo", encoding="utf-8"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "name": "local",
-        "kind": "local",
-        "machine": platform.machine(),
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "os": platform.platform(),
-    }
 
 
 def decode_images(folder: ImageFolder, skip_bad: bool, progress: bool) -> tuple[list[np.ndarray], list[int], list[str]]:
@@ -117,8 +97,8 @@ def warm_runtime(root: Path, entry: TargetEntry, threads: int) -> float | None:
     ExecuTorch's) by loading its cheapest model once, before any timed load: the per-model load times
     then leave it out. Returns the milliseconds it took; ``None`` (nothing done) when that file is missing
     or altered, which loading the artifacts reports."""
-    from .._io import sha256_file
-    from ..converters import get_target
+    from ..._io import sha256_file
+    from ...converters import get_target
 
     target = get_target(entry.name)
     target.check_runtime()
@@ -226,7 +206,7 @@ def _bench_models(
 
 def local_op_profile(art: ArtifactDRNet, img: np.ndarray, opts: BenchOptions, threads: int) -> dict:
     """``--op-profile`` here: each model on one preprocessed photo under its runtime's own profiler."""
-    from .op_profile import local_profiles
+    from ..meters.op_profile import local_profiles
 
     models = {
         name: (art.root / info.file, _model_input(art, img, info), info.entry) for name, info in art.models.items()

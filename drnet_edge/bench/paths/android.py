@@ -2,8 +2,8 @@
 
 Models are pushed to ``/data/local/tmp/drnet-edge/`` and timed with the runtime's own benchmark
 tool (LiteRT's ``benchmark_model``, ExecuTorch's ``executor_runner``); the run itself (interleaved
-rounds, energy) is :mod:`drnet_edge.bench.android_run`, the demo app's measurement
-:mod:`drnet_edge.bench.app`.
+rounds, energy) is :mod:`drnet_edge.bench.paths.android_run`, the demo app's measurement
+:mod:`drnet_edge.bench.paths.app`; both are an :class:`AndroidPath`.
 """
 
 from __future__ import annotations
@@ -12,13 +12,47 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
-from .._io import sha256_file
-from ..errors import ConfigError
-from .adb import Adb, AdbDevice, AdbError
+from ..._io import sha256_file
+from ...errors import ConfigError
+from ..options import BenchOptions
+from ..profiles import GENERIC, DeviceProfile, load_profiles, profile_for_model
+from ..transport.adb import Adb, AdbDevice, AdbError
+from .base import BenchPath
 from .parsers import ModelTiming, parse_benchmark_model, parse_executor_runner
-from .profiles import GENERIC, DeviceProfile, profile_for_model
 
 REMOTE_DIR = "/data/local/tmp/drnet-edge"
+ANDROID_HINT = "--device PROFILE, SERIAL or android"
+
+
+# -- the two phone paths ---------------------------------------------------------------------------
+
+
+class AndroidPath(BenchPath):
+    """What the phone's tools and the demo app share: any device name that no other path takes (a profile,
+    a serial or ``android``), the phone found over adb, and what it is."""
+
+    kind = "android"
+    kind_words = f"Android devices ({ANDROID_HINT})"
+    catch_all = True
+
+    @classmethod
+    def check(cls, opts: BenchOptions) -> None:
+        if opts.policies:
+            raise ConfigError(
+                "--policies is measured by the local bench only (--device local or a board over ssh://); on a "
+                "phone the bench measures the fixed resolutions and the artifacts' default policy"
+            )
+
+    def before_reading(self, opts: BenchOptions) -> None:
+        refuse_board_profile(opts.device, load_profiles(opts.profiles))  # a board profile named as a phone
+
+    @staticmethod
+    def connect(opts: BenchOptions) -> tuple[Adb, AdbDevice, DeviceProfile, dict]:
+        """adb bound to the phone ``opts.device`` names, the phone, its profile and its facts for the report."""
+        adb = Adb.find()
+        dev, profile = select_device(adb, opts.device, load_profiles(opts.profiles))
+        adb = adb.bound(dev.serial)
+        return adb, dev, profile, android_device_info(adb, dev, profile)
 
 
 # -- choosing the device --------------------------------------------------------------------------

@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import DrnetEdgeError
+from ...errors import DrnetEdgeError
 
 if TYPE_CHECKING:
-    from .adb import Adb
-    from .profiles import DeviceProfile
+    from ..profiles import DeviceProfile
+    from ..transport.adb import Adb
 
 
 class EnergyUnavailable(DrnetEdgeError):

@@ -10,7 +10,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import DrnetEdgeError
+from ...errors import DrnetEdgeError
 
 INSTALL_HINT = (
     "install Android's platform tools: `sudo apt install adb` (Debian/Ubuntu), `brew install android-platform-tools` "

@@ -15,11 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .._io import sha256_file
-from ..errors import ConfigError
-from ..wheelhouse import PROBE, Platform, parse_probe
-from .profiles import DeviceProfile
-from .ssh import Ssh, SshError
+from ..._io import sha256_file
+from ...errors import ConfigError
+from ...wheelhouse import PROBE, Platform, parse_probe
+from ..profiles import DeviceProfile
+from ..transport.ssh import Ssh, SshError
 
 REMOTE_DIR = ".cache/drnet-edge/bench"  # under the login's home on the board
 MIN_PYTHON = (3, 10)
@@ -163,7 +163,7 @@ Log = Callable[[str], None]
 
 def ensure_install(ssh: Ssh, facts: BoardFacts, *, wheel: Path, cache: Path, log: Log, log_file: Path) -> str:
     """A venv on the board with this very ``wheel`` installed (its digest marks it); its folder there."""
-    from ..wheelhouse import fill_wheelhouse, install_steps, wheel_digest
+    from ...wheelhouse import fill_wheelhouse, install_steps, wheel_digest
 
     plat = facts.platform()
     venv = f"{remote_root(facts)}/venv-{plat.tag}"
