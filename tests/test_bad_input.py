@@ -114,7 +114,12 @@ def _files(*roots: Path) -> set[str]:
 
 
 def _temp_logs() -> set[str]:
-    return {str(p) for p in Path(tempfile.gettempdir()).glob("drnet-edge-*.log")}
+    """Third-party log files: in the cache folder (conftest points XDG_CACHE_HOME at a test folder), or in
+    the temp folder where the cache folder cannot be written."""
+    from drnet_edge.logs import logs_dir
+
+    cached = {str(p) for p in logs_dir().glob("*.log")} if logs_dir().is_dir() else set()
+    return cached | {str(p) for p in Path(tempfile.gettempdir()).glob("drnet-edge-*.log")}
 
 
 def _args(template: list[str], paths: dict[str, Path]) -> list[str]:

@@ -583,3 +583,27 @@ def test_the_loop_reads_only_the_runnable_interface(int8_tflite, tiny) -> None:
     assert isinstance(art, RunnableDRNet)
     torch_model, _ = open_model(ModelSource(model=tiny[0]))
     assert isinstance(torch_model, TorchRunnable) and isinstance(torch_model, RunnableDRNet)
+
+
+# where a model may be built for running: the openers of runtime.source (and convert's export, which loads the
+# checkpoint to export it, not to run it)
+MODEL_BUILDERS = {"ArtifactDRNet": {"runtime/artifacts.py"}, "load_model": {"models/runnable.py", "convert.py"},
+                  "TorchRunnable": {"models/runnable.py", "convert.py"}}  # fmt: skip
+
+
+def test_one_door_to_a_model() -> None:
+    """#31: eval, calibrate, predict and the bench open models through runtime.source.open_model: no other
+    module of the package builds an ArtifactDRNet or loads a checkpoint to run it."""
+    import ast
+
+    pkg = Path(__file__).resolve().parents[1] / "drnet_edge"
+    found = set()
+    for path in [*pkg.rglob("*.py"), *(pkg.parent / "converters").rglob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call):
+                f = node.func
+                name = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else None
+                rel = str(path.relative_to(pkg)) if path.is_relative_to(pkg) else f"converters/{path.name}"
+                if name in MODEL_BUILDERS and rel not in MODEL_BUILDERS[name]:
+                    found.add(f"{rel}: {name}(...)")
+    assert sorted(found) == []

@@ -17,7 +17,8 @@ mkdir -p "$OUT"
 [ -f "$ART/manifest.json" ] || $FULL convert --target tflite --int8 --via litert --out "$ART"
 run_all() {  # run_all DRNET_EDGE TAG
   "$1" predict --artifacts "$ART" "$SAMPLE" --top 3 --quiet --json "$OUT/$2-predict.json" > /dev/null
-  "$1" eval --artifacts "$ART" --runtime tflite --data "$SAMPLE" --quiet --json "$OUT/$2-eval.json" > /dev/null
+  "$1" eval --artifacts "$ART" --runtime tflite --data "$SAMPLE" --policies fixed,drnet,random,cascade-160:0.6-224 \
+    --quiet --json "$OUT/$2-eval.json" > /dev/null
   "$1" bench --artifacts "$ART" --data "$SAMPLE" --runs 5 --warmup 1 --quiet --json "$OUT/$2-bench.json" > /dev/null
 }
 run_all "$FULL" full

@@ -236,13 +236,13 @@ def calibrate_cmd(
             progress=not quiet,
         )
     if artifacts is not None:
-        ran = result.record["source"]
+        ran = result.record["calibration"]["source"]
         console.print(_ran_in(ran["runtime"], ran.get("precision"), runtime))
     console.print(calibration_table(result))
     if not save_output("--json", json_out, lambda p: atomic_write_json(p, result.record), "JSON"):
         raise typer.Exit(2)
     if artifacts is not None:
-        console.print(f"policy recorded for {result.record['source']['runtime']} in {result.out}")
+        console.print(f"policy recorded for {ran['runtime']} in {result.out}")
     else:
         console.print(f"checkpoint: {out}" if out else "[dim]no --out: nothing written[/]")
 

@@ -38,7 +38,7 @@ class LocalPath(BenchPath):
     ) -> Measurement:
         from ...data.classes import own_classes
         from ...data.folders import scan_folder
-        from ...runtime.artifacts import ArtifactDRNet
+        from ...runtime.source import ModelSource, open_model
         from ..meters.resident import current_rss_mb, local_resident
         from ..timing import impossible_latency_warning, load_warning
         from . import local_runs
@@ -50,7 +50,7 @@ class LocalPath(BenchPath):
         load_before = _others_busy()
         init_ms = local_runs.warm_runtime(root, manifest.target(target, root), threads)
         rss0, t0 = current_rss_mb(), time.perf_counter()
-        art = ArtifactDRNet(root, target, threads=threads)
+        art, _ = open_model(ModelSource(artifacts=root, runtime=target), threads=threads)  # the one door
         load_all_ms, rss1 = 1e3 * (time.perf_counter() - t0), current_rss_mb()
         body = local_runs.bench_local(art, images, labels, opts)
         body["runtime_init_ms"] = init_ms
