@@ -68,7 +68,7 @@ def test_calibrate_artifacts_command(converted: Path, tiny, tmp_path: Path) -> N
     assert "policy recorded for onnx" in p.stdout
     assert read_manifest(out).policy_for("onnx")["name"] == json.loads(js.read_text())["name"]
     p = run("--artifacts", str(converted), "--model", "lite0-imagenet", "--runtime", "onnx", "--data", str(data))
-    assert p.returncode == 2 and "without --model" in p.stderr
+    assert p.returncode == 2 and "--artifacts already fix the model: drop --model" in p.stderr
     p = run("--artifacts", str(converted), "--runtime", "onnx", "--data", str(data), "--out", str(converted))
     assert p.returncode == 2 and "drop --out" in p.stderr
 
