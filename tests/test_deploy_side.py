@@ -503,7 +503,7 @@ def test_runtime_and_policy_import_nothing_of_the_build_side(layer: str) -> None
     bad = {
         f"{p.name}: {m}"
         for p in pkg.rglob("*.py")
-        for m in _imports(p, f"drnet_edge.{layer}.{p.stem}")
+        for m in _imports(p, ".".join(("drnet_edge", layer, *p.relative_to(pkg).parent.parts)))
         if any(m == b or m.startswith(b + ".") for b in BUILD_SIDE_IMPORTS)
     }
     assert sorted(bad) == []
