@@ -245,7 +245,7 @@ def test_bench_options_api_refuses_and_coerces() -> None:
         BenchOptions(device="pixel7", rounds=0)
     o = BenchOptions(device="pixel7", benchmark_binary="bm", profiles="p.json", data="imgs", rounds=5)
     assert o.benchmark_binary == Path("bm") and o.profiles == Path("p.json") and o.data == Path("imgs")
-    assert o.on_android and not BenchOptions().on_android
+    assert o.kind == "android" and BenchOptions().kind == "local"
 
 
 def test_bench_options_defaults_are_the_clis() -> None:

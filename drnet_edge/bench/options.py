@@ -114,10 +114,6 @@ class BenchOptions:
         return _path_class(self).kind
 
     @property
-    def on_android(self) -> bool:
-        return self.kind == "android"
-
-    @property
     def path(self) -> str:
         """The name of the registered path that measures: ``local``, ``ssh``, ``app`` or ``tools``."""
         return _path_class(self).name

@@ -57,8 +57,9 @@ def pool_stats(parts: Sequence[LatencyStats]) -> LatencyStats:
     n = sum(p.runs for p in parts)
     mean = sum(p.runs * p.mean_ms for p in parts) / n
     std = None
-    if all(p.std_ms is not None for p in parts):
-        second = sum(p.runs * (p.std_ms**2 + p.mean_ms**2) for p in parts) / n  # type: ignore[operator]
+    stds = [p.std_ms for p in parts if p.std_ms is not None]
+    if len(stds) == len(parts):
+        second = sum(p.runs * (s**2 + p.mean_ms**2) for p, s in zip(parts, stds, strict=True)) / n
         std = math.sqrt(max(0.0, second - mean**2))
     mins = [p.min_ms for p in parts if p.min_ms is not None]
     maxs = [p.max_ms for p in parts if p.max_ms is not None]
@@ -94,8 +95,8 @@ def impossible_latency_warning(policies: dict[str, dict]) -> str | None:
     """In-run evidence of a busy machine: a policy whose median latency per image is below that of the
     cheapest fixed resolution, or of a resolution it runs on every image (a cascade's first stage),
     which no quiet machine allows (every pass costs at least what it costs alone)."""
-    fixed = {n.removeprefix("fixed-"): p.get("latency_p50_ms") for n, p in policies.items() if n.startswith("fixed-")}
-    fixed = {r: ms for r, ms in fixed.items() if ms}
+    p50s = {n.removeprefix("fixed-"): p.get("latency_p50_ms") for n, p in policies.items() if n.startswith("fixed-")}
+    fixed: dict[str, float] = {r: ms for r, ms in p50s.items() if ms}
     if not fixed:
         return None
     odd = []

@@ -63,6 +63,7 @@ class ToolsPath(AndroidPath):
         body = bench_android(adb, dev, profile, root, manifest, target, opts, done=done)
         threads = body["tool"]["threads"]
         data_dir = opts.data
+        assert data_dir is not None  # run_bench fills in the bundled sample before a path measures
         host = evaluate(
             data_dir, runtime=target, artifacts=root, policies="fixed,default" if manifest.policy_for(target) else "fixed,drnet",
             limit=opts.limit, subset=opts.subset, skip_bad=opts.skip_bad, progress=opts.progress,
@@ -94,7 +95,7 @@ def bench_android(
     device: AdbDevice,
     profile: DeviceProfile,
     artifacts: Path,
-    manifest: dict,
+    manifest: Manifest,
     target: str,
     opts: BenchOptions,
     *,

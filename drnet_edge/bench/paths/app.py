@@ -46,6 +46,7 @@ class AppPath(AndroidPath):
         adb, _, profile, info = self.connect(opts)
         if target != "tflite":
             raise ConfigError("--app runs the demo app, which uses the tflite models: pass --runtime tflite")
+        assert opts.data is not None  # run_bench fills in the bundled sample before a path measures
         folder = scan_folder(opts.data, classes=own_classes(manifest.classes), limit=opts.limit, subset=opts.subset)
         images = [
             (p, folder.classes.ids[y] if folder.classes and y >= 0 else None)

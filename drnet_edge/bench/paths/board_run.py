@@ -122,6 +122,7 @@ def _photo_files(manifest: Manifest, opts: BenchOptions) -> dict[str, Path]:
     from ...data.classes import own_classes
     from ...data.folders import scan_folder
 
+    assert opts.data is not None  # run_bench fills in the bundled sample before a path measures
     folder = scan_folder(opts.data, classes=own_classes(manifest.classes), limit=opts.limit, subset=opts.subset)
     return {str(p.relative_to(folder.root)): p for p in folder.paths}
 

@@ -38,6 +38,7 @@ class LocalPath(BenchPath):
     ) -> Measurement:
         from ...data.classes import own_classes
         from ...data.folders import scan_folder
+        from ...runtime.artifacts import ArtifactDRNet
         from ...runtime.source import ModelSource, open_model
         from ..meters.resident import current_rss_mb, local_resident
         from ..timing import impossible_latency_warning, load_warning
@@ -45,12 +46,14 @@ class LocalPath(BenchPath):
 
         threads = opts.threads or min(4, cpu_count())
         # the photos first: a folder with none readable is said before any runtime loads (and logs)
+        assert opts.data is not None  # run_bench fills in the bundled sample before a path measures
         folder = scan_folder(opts.data, classes=own_classes(manifest.classes), limit=opts.limit, subset=opts.subset)
         images, labels, bad = local_runs.decode_images(folder, opts.skip_bad, opts.progress)
         load_before = _others_busy()
         init_ms = local_runs.warm_runtime(root, manifest.target(target, root), threads)
         rss0, t0 = current_rss_mb(), time.perf_counter()
         art, _ = open_model(ModelSource(artifacts=root, runtime=target), threads=threads)  # the one door
+        assert isinstance(art, ArtifactDRNet)  # converted files always open as ArtifactDRNet (load_ms, runner)
         load_all_ms, rss1 = 1e3 * (time.perf_counter() - t0), current_rss_mb()
         body = local_runs.bench_local(art, images, labels, opts)
         body["runtime_init_ms"] = init_ms

@@ -187,7 +187,8 @@ def _bench_models(
             for _ in range(opts.warmup):
                 run(x)
             acc = EnergyAccumulator(meter) if meter else None
-            samples = [_timed(lambda run=run, x=x: run(x), meter, acc) for _ in range(opts.runs)]
+            call = lambda run=run, x=x: run(x)  # noqa: E731
+            samples = [_timed(call, meter, acc) for _ in range(opts.runs)]
             models[name] = {
                 "file": info.file,
                 "precision": info.precision,

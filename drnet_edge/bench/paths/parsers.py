@@ -52,10 +52,12 @@ def _stat_lines(output: str) -> list[LatencyStats]:
         if avg is None:  # "(all same)" or a single run: every value is curr
             mn = mx = avg = curr
             std = 0.0
-        ms = [None if v is None else v / 1e3 for v in (mn, mx, avg, std, median)]
+        ms = [None if v is None else v / 1e3 for v in (mn, mx, std, median)]
         out.append(
-            LatencyStats(runs=int(m.group(1)), mean_ms=ms[2], std_ms=ms[3], min_ms=ms[0], max_ms=ms[1], p50_ms=ms[4])
-        )  # type: ignore[arg-type]
+            LatencyStats(
+                runs=int(m.group(1)), mean_ms=avg / 1e3, std_ms=ms[2], min_ms=ms[0], max_ms=ms[1], p50_ms=ms[3]
+            )
+        )
     return out
 
 

@@ -32,9 +32,10 @@ def _phone_sections(report: dict) -> list[str]:
     if res := report.get("resident"):
         out += ["", "## Memory and start-up with every stage resident", "", f"Method: {res['method']}", ""]
         out += ["| what | stages | load ms | memory MB |", "|---|---|---|---|"]
-        rows = ([("all models", res["all_models"])] if res.get("all_models") else []) + list(res["policies"].items())
+        held: list[tuple[str, dict]] = [("all models", res["all_models"])] if res.get("all_models") else []
+        held += res["policies"].items()
         out += [f"| {n} | {', '.join(r['stages'])} | {cell(r['load_ms'], '.0f')} | {cell(r['memory_mb'], '.1f')} |"
-                for n, r in rows]  # fmt: skip
+                for n, r in held]  # fmt: skip
     if th := report.get("thermal"):
         flagged = ", ".join(map(str, th["throttled_rounds"])) or "none"
         out += ["", "## Thermal state per round", "", f"Gate: {th['gate']}. Throttled rounds (status LIGHT or "
