@@ -205,6 +205,15 @@ def test_every_config_field_reaches_where_it_acts(
         }
     )
     checks["thumb_size"] = checks["thumb_size"] and pt.model.thumb_size == 24 and thumbs.shape[2] == 24
+    # fresh_predictor: at the joint run's thumbnail size the checkpoint's predictor is kept, unless asked afresh
+    joint_predictor = read_checkpoint(joint_out)["predictor"]
+
+    def keeps_joint_predictor(**kw: Any) -> bool:
+        t = Trainer(dataclasses.replace(pred, thumb_size=32, out=str(tmp_path / f"p{len(kw)}.pt"), **kw), **QUIET)
+        state = t.model.predictor.state_dict()
+        return all(torch.equal(v.float(), state[k].float().cpu()) for k, v in joint_predictor.items())
+
+    checks["fresh_predictor"] = keeps_joint_predictor() and not keeps_joint_predictor(fresh_predictor=True)
     assert saved_config(pred_out)["joint_forward"] == resolve_joint_forward("auto", pt.env.device)  # as resolved
 
     assert sorted(checks) == sorted(f.name for f in dataclasses.fields(TrainConfig)), "a field without a check"
