@@ -260,7 +260,21 @@ def report(runs: Path, out: Path) -> None:
             continue
         preds, macs, pm = pickle.loads(f.read_bytes())
         results[f"{variant}.{precision}"] = variant_report(preds, macs, pm)
-    doc = {"hardware": {"machine": platform.machine(), "processor": platform.processor()}, "results": results}
+    from drnet_edge.models.checkpoint import read_checkpoint
+
+    split = {}
+    for variant in ("warm", "fresh"):
+        ckpt = runs / f"{variant}-shipped.pt"
+        if ckpt.is_file():  # the split as the shipped file records it (the per-photo ids left out here)
+            data = read_checkpoint(ckpt)["meta"]["data"]
+            split[variant] = {k: ({a: b for a, b in v.items() if a != "ids"} if isinstance(v, dict) else v)
+                              for k, v in data.items()}  # fmt: skip
+    doc = {
+        "hardware": {"machine": platform.machine(), "processor": platform.processor(), "cores": 2},
+        "settings": {"folds": FOLDS, "threshold_grid": GRID, "fixed_thresholds": list(FIXED_T), "salt": CROSSFIT_SALT},
+        "split": split,
+        "results": results,
+    }
     atomic_write_json(out.with_suffix(".json"), doc)
     atomic_write_text(out.with_suffix(".md"), markdown(doc))
     print(markdown(doc))

@@ -130,7 +130,9 @@ def overlap(backbone: dict[str, Any] | None, predictor: dict[str, Any] | None) -
 
 def _where(rec: dict[str, Any]) -> str:
     where = ", ".join(rec.get("folders") or [])
-    return f"{where}{' --subset ' + rec['subset'] if rec.get('subset') else ''}"
+    subset = f" --subset {rec['subset']}" if rec.get("subset") else ""
+    limit = f" --limit {rec['limit']}" if rec.get("limit") else ""
+    return f"{where}{subset}{limit}"
 
 
 def overlap_warning(record: dict[str, Any]) -> str | None:
