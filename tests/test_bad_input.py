@@ -307,7 +307,14 @@ BAD = [
 
 
 # a row's optional fifth item: environment variables for the run (formatted like the arguments)
-@pytest.mark.parametrize("args, says, never, env", [pytest.param(a, s, n, *e or [{}], id=i) for i, a, s, n, *e in BAD])
+def _converts(args: list[str]) -> list[pytest.MarkDecorator]:
+    """A row on converted files ({art}) is marked like the tests whose fixtures convert (make test-fast)."""
+    return [pytest.mark.conversion] if any("{art}" in a for a in args) else []
+
+
+@pytest.mark.parametrize(
+    "args, says, never, env", [pytest.param(a, s, n, *e or [{}], id=i, marks=_converts(a)) for i, a, s, n, *e in BAD]
+)
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(
     request: pytest.FixtureRequest,
     inputs: dict[str, Path],
@@ -378,7 +385,7 @@ print(json.dumps({"exit": code, "torch_modules": loaded_blocked()}))
 """
 
 
-@pytest.mark.parametrize("args, says", [pytest.param(a, s, id=i) for i, a, s in BEFORE_WORK])
+@pytest.mark.parametrize("args, says", [pytest.param(a, s, id=i, marks=_converts(a)) for i, a, s in BEFORE_WORK])
 def test_refused_before_torch_or_a_model_loads(
     request: pytest.FixtureRequest, inputs: dict[str, Path], tmp_path: Path, args: list[str], says: list[str]
 ) -> None:
@@ -487,7 +494,7 @@ GOOD = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize("args, says, never", [pytest.param(a, s, n, id=i) for i, a, s, n in GOOD])
+@pytest.mark.parametrize("args, says, never", [pytest.param(a, s, n, id=i, marks=_converts(a)) for i, a, s, n in GOOD])
 def test_odd_but_valid_input_works(
     request: pytest.FixtureRequest, inputs: dict[str, Path], args: list[str], says: list[str], never: list[str]
 ) -> None:
@@ -717,6 +724,7 @@ INTERRUPTED = [
 ]  # fmt: skip
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "earlier, epochs, resume, says, never", [pytest.param(*row[1:], id=row[0]) for row in INTERRUPTED]
 )

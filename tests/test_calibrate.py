@@ -112,6 +112,7 @@ def run(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "drnet_edge", *args], capture_output=True, text=True, timeout=600)
 
 
+@pytest.mark.slow
 def test_calibrate_writes_a_checkpoint_whose_default_policy_eval_reports(
     tiny: tuple[Path, Path], tmp_path: Path
 ) -> None:

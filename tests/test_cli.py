@@ -16,6 +16,7 @@ def run(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "drnet_edge", *args], capture_output=True, text=True, timeout=600)
 
 
+@pytest.mark.slow
 def test_eval_bundled_sample_json_and_plot(tmp_path: Path) -> None:
     js, png = tmp_path / "r.json", tmp_path / "r.png"
     p = run(
@@ -120,6 +121,7 @@ def test_convert_old_quantisation_flags_still_work(tmp_path: Path, monkeypatch: 
     assert "--quant-data" in help_text and "--quant-count" in help_text and "--calib" not in help_text
 
 
+@pytest.mark.slow
 def test_default_model_is_the_bundled_drnet(tmp_path: Path) -> None:
     js = tmp_path / "r.json"
     p = run_cli("eval", "--limit", "6", "--quiet", "--json", str(js))

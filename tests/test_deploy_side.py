@@ -292,6 +292,7 @@ def test_eval_of_converted_files_answers_as_predict_does(int8_tflite, tmp_path: 
     assert {p.path: (p.top[0]["index"], p.answered_at) for p in got.photos} == evaluated
 
 
+@pytest.mark.slow
 def test_predict_on_a_checkpoint_answers_as_its_eval(tiny) -> None:
     """``predict --model`` (build side, PyTorch fp32, the deployed loop photo by photo) gives each photo the
     class and resolution that ``eval --model`` (batched) gives under ``drnet``; with ``--policy fixed-48``

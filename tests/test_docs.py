@@ -157,6 +157,7 @@ def test_help_texts_lose_no_bracketed_words() -> None:
     assert swallowed_markup() == [], "escape the bracket as \\[ in these help texts"
 
 
+@pytest.mark.slow
 def test_the_package_docstring_example_runs(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
     """``drnet_edge``'s docstring example, as written (on 8 photos): it once read ``policies["drnet"]``, a
     KeyError where the bundled model's calibrated default is the policy evaluated."""

@@ -73,6 +73,7 @@ def test_macs_loss_zero_under_target_positive_over() -> None:
     assert macs_constraint_loss(torch.tensor(200.0), 150.0, 50.0, 300.0).item() == pytest.approx(50 / 250)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("phase, joint_forward", [("joint", "chosen"), ("joint", "all"), ("multi", "chosen")])
 def test_train_step_gradients(phase: str, joint_forward: str) -> None:
     model = tiny_drnet().train()

@@ -34,6 +34,7 @@ def state(path: Path) -> dict[str, torch.Tensor]:
     return out
 
 
+@pytest.mark.slow
 def test_predictor_mode_trains_caches_and_evaluates(imagenet_like: Path, tmp_path: Path) -> None:
     out = tmp_path / "p.pt"
     metrics = train(
@@ -87,6 +88,7 @@ def test_resume_with_other_settings_is_refused(tiny_folder: Path, tmp_path: Path
         train(other, resume=True, progress=False)
 
 
+@pytest.mark.slow
 def test_two_process_ddp_on_cpu(tiny_folder: Path, tmp_path: Path) -> None:
     out = tmp_path / "ddp.pt"
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "drnet_edge", "train",
