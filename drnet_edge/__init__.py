@@ -9,10 +9,11 @@ Public API (everything the CLI does is one of these calls)::
     print(report.default_policy, row.top1, row.macs_m)
 """
 
-import importlib
 import sys
 import types
 from typing import TYPE_CHECKING, Any
+
+from ._lazy import lazy_getattr
 
 # name -> module: imported on first use, so `import drnet_edge.runtime` or `drnet_edge.bench` never
 # pulls in the trainer (DDP, DataLoader workers) or an export tool.
@@ -50,7 +51,7 @@ _LAZY = {
     "get_backbone_cfg": "models.backbones",
     "imagenet_classes": "data.classes",
     "list_backbones": "models.backbones",
-    "list_models": "models.checkpoint",
+    "list_models": "runtime.bundled",
     "list_policies": "policy.registry",
     "load_image": "data.preprocess",
     "load_model": "models.checkpoint",
@@ -71,12 +72,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'drnet_edge' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _LAZY, globals())
 
 
 class _Package(types.ModuleType):
@@ -104,7 +100,7 @@ if TYPE_CHECKING:  # static analysers see the eager imports
     from .errors import BadImageError, CheckpointError, ConfigError, DataError, DrnetEdgeError, WeightsError
     from .evaluate import EvalReport, evaluate
     from .models.backbones import BackboneCfg, create_backbone, get_backbone_cfg, list_backbones, register_backbone
-    from .models.checkpoint import list_models, load_model
+    from .models.checkpoint import load_model
     from .models.drnet import DRNet, ResolutionBN, ResolutionPredictor, make_resolution_aware, set_resolution
     from .models.macs import backbone_macs, count_macs
     from .policy.crossfit import out_of_fold
@@ -112,6 +108,7 @@ if TYPE_CHECKING:  # static analysers see the eager imports
     from .policy.rows import PolicyRow, fixed_frontier_at
     from .policy.selection import select_policy
     from .resolutions import parse_resolutions
+    from .runtime.bundled import list_models
     from .runtime.interface import RunnableDRNet
     from .runtime.manifest import Manifest, read_manifest
     from .runtime.outputs import predict_folder

@@ -107,7 +107,7 @@ def calibrate(
     place or, with ``out``, in a copy of the directory. Atomic; nothing is written when no policy
     qualifies."""
     from .runtime.interface import macs_by_resolution
-    from .runtime.manifest import read_manifest, write_target_policy
+    from .runtime.manifest import write_target_policy
     from .runtime.source import ModelSource, open_model
 
     objective = objective_of(max_drop, target_ratio, require_bound)
@@ -124,12 +124,13 @@ def calibrate(
         model = str(source.model)
     net, own = open_model(source, threads=threads)
     if source.kind == "artifacts":
-        assert source.runtime is not None
-        route = read_manifest(source.artifacts).target(source.runtime).route
+        from .runtime.artifacts import ArtifactDRNet
+
+        assert isinstance(net, ArtifactDRNet)  # converted files always open as ArtifactDRNet
         source_info = {
             "artifacts": str(artifacts),
             "runtime": source.runtime,
-            "route": route,
+            "route": net.entry.route,
             "precision": net.precision,
         }
     else:
@@ -146,7 +147,8 @@ def calibrate(
         written = write_target_policy(artifacts, source.runtime, record, out)
         return CalibrationResult(record, pareto(sel.cands), str(written), sel.chosen)
     if out is not None:
-        from .models.checkpoint import read_checkpoint, resolve_model, save_checkpoint
+        from .models.checkpoint import read_checkpoint, save_checkpoint
+        from .runtime.bundled import resolve_model
 
         ckpt = read_checkpoint(resolve_model(model))
         ckpt["policy"] = record

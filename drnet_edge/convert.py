@@ -26,9 +26,10 @@ from .data.classes import imagenet_classes
 from .data.folders import ImageFolder, sample_dir, scan_folder
 from .data.preprocess import load_image, to_tensor
 from .errors import ConfigError, ConversionError, DataError
-from .models.checkpoint import DEFAULT_MODEL, load_model
+from .models.checkpoint import load_model
 from .models.drnet import DRNet, fold_resolution
 from .policy.registry import Predictions, expand_policies
+from .runtime.bundled import DEFAULT_MODEL
 from .runtime.manifest import MANIFEST_FORMAT, MANIFEST_VERSION, write_manifest
 
 FP32_ATOL = 1e-3  # largest |logit difference| allowed between a converted fp32 model and PyTorch

@@ -85,9 +85,8 @@ def default_policy_names(net: RunnableDRNet) -> list[str]:
 
 
 def check_policies_early(policies: list[str] | str, baseline: str | Path | None, source: ModelSource) -> None:
-    """The policy names checked before any model loads: their syntax, then against the resolutions,
-    default policy and predictor the model's metadata records (a typo costs no model load)."""
-    check_policy_syntax(policy_names(policies))
+    """The policy names (their syntax already checked) against the resolutions, default policy and predictor
+    the model's metadata records, before any model loads (a wrong name costs no model load)."""
     facts = model_facts(source)
     if facts is not None:
         select_policies(facts, policies, baseline, _named(source))

@@ -53,6 +53,7 @@ DEPLOY_MODULES = (
     # shared: errors, atomic writes, progress, third-party logs, --resolutions, tables and plots
     "drnet_edge.errors",
     "drnet_edge._io",
+    "drnet_edge._lazy",
     "drnet_edge.progress",
     "drnet_edge.logs",
     "drnet_edge.resolutions",

@@ -41,11 +41,12 @@ from drnet_edge._io import atomic_write, atomic_write_json, atomic_write_text
 from drnet_edge.data.classes import imagenet_classes
 from drnet_edge.data.folders import fold_of, scan_folder
 from drnet_edge.evaluate import score_policies
-from drnet_edge.models.checkpoint import read_checkpoint, resolve_model, save_checkpoint
+from drnet_edge.models.checkpoint import read_checkpoint, save_checkpoint
 from drnet_edge.policy.candidates import pick, reference, replay_candidates
 from drnet_edge.policy.registry import expand_policies
 from drnet_edge.policy.rows import fixed_line_at, paired, score
 from drnet_edge.policy.selection import calibration_record, select_policy
+from drnet_edge.runtime.bundled import resolve_model
 from drnet_edge.runtime.interface import macs_by_resolution
 from drnet_edge.runtime.outputs import predict_folder
 from drnet_edge.runtime.source import ModelSource, open_model

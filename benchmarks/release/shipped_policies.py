@@ -52,12 +52,13 @@ from drnet_edge.data.classes import imagenet_classes
 from drnet_edge.data.folders import scan_folder
 from drnet_edge.errors import ConfigError
 from drnet_edge.evaluate import score_policies
-from drnet_edge.models.checkpoint import load_model, read_checkpoint, resolve_model, save_checkpoint
+from drnet_edge.models.checkpoint import load_model, read_checkpoint, save_checkpoint
 from drnet_edge.policy.candidates import reference, replay_candidates
 from drnet_edge.policy.crossfit import CROSSFIT_SALT, fold_ids, out_of_fold
 from drnet_edge.policy.registry import Predictions, expand_policies
 from drnet_edge.policy.rows import fixed_frontier_at, paired
 from drnet_edge.policy.selection import calibration_record, select_policy
+from drnet_edge.runtime.bundled import resolve_model
 from drnet_edge.runtime.interface import macs_by_resolution
 from drnet_edge.runtime.outputs import predict_folder
 

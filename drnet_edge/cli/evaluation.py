@@ -192,16 +192,14 @@ def calibrate_cmd(
     """Choose a default policy (family out of fold, then its thresholds) on calibration photos; write a
     checkpoint, or record it in converted artifacts' manifest."""
     from .._io import atomic_write_json, check_writable
-    from ..calibrate import calibrate, check_manifest_writable
+    from ..calibrate import calibrate
     from ..data.classes import read_class_file
     from ..policy.selection import objective_of
     from ..tables import calibration_table
 
     objective_of(max_drop, target_ratio, require_bound)  # every range before any model loads
     if artifacts is not None:
-        _artifact_dir(artifacts)
-        if out is None:
-            check_manifest_writable(artifacts)
+        _artifact_dir(artifacts)  # (a folder that takes no manifest.json is refused by calibrate, before any load)
         check_output_paths(files=(("--json", json_out),))
         if out is not None:
             if out.resolve() == artifacts.resolve():

@@ -25,7 +25,8 @@ def models_cmd(
     too): backbone, resolutions, classes, predictor, default policy, training."""
     from rich.table import Table
 
-    from ..models.checkpoint import bundled_models, read_checkpoint, resolve_model
+    from ..models.checkpoint import read_checkpoint
+    from ..runtime.bundled import bundled_models, resolve_model
 
     if path is not None and model is not None and path != model:
         raise ConfigError(f"give one checkpoint to describe, as PATH or --model (got {path} and {model})")

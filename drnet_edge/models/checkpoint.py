@@ -13,7 +13,7 @@ from .._io import atomic_write, load_error_reason, wrong_file_note
 from ..data.classes import ClassList, imagenet_classes
 from ..data.preprocess import Preprocess
 from ..errors import CheckpointError, DrnetEdgeError
-from ..runtime.bundled import DEFAULT_MODEL, BundledModel, bundled_models, list_models, resolve_model  # noqa: F401
+from ..runtime.bundled import DEFAULT_MODEL, list_models, resolve_model
 from .backbones import create_backbone, get_backbone_cfg
 from .drnet import DRNet, PredictorCfg, ResolutionPredictor, make_resolution_aware
 

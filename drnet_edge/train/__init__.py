@@ -19,8 +19,9 @@ which the predictor, recorded in the checkpoint), :mod:`.step` (``TrainStep``), 
 (``Trainer`` and ``train()``).
 """
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_getattr
 
 # name -> module, imported on first use: ``drnet_edge.train.config`` (what ``drnet-edge train`` checks
 # before anything heavy) comes without PyTorch; the rest imports it.
@@ -46,12 +47,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'drnet_edge.train' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _LAZY, globals())
 
 
 if TYPE_CHECKING:  # static analysers see the eager imports

@@ -14,9 +14,9 @@ import torch.nn.functional as F
 from .._io import atomic_write, sha256_file
 from ..data.folders import ImageFolder
 from ..data.preprocess import to_tensor
-from ..models.checkpoint import resolve_model
 from ..models.drnet import DRNet
 from ..progress import progress_bar
+from ..runtime.bundled import resolve_model
 from . import interrupt
 from .config import TrainConfig
 from .distributed import Dist

@@ -15,9 +15,10 @@ from ..data.classes import ClassList, imagenet_classes, read_class_file
 from ..data.folders import ImageFolder, scan_folder
 from ..errors import CheckpointError, ConfigError
 from ..models.backbones import create_backbone, get_backbone_cfg, replace_head
-from ..models.checkpoint import build_model, read_checkpoint, resolve_model
+from ..models.checkpoint import build_model, read_checkpoint
 from ..models.drnet import DRNet, PredictorCfg, ResolutionPredictor, make_resolution_aware
 from ..models.macs import backbone_macs
+from ..runtime.bundled import resolve_model
 from .config import TrainConfig, _few
 
 

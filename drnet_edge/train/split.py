@@ -97,7 +97,8 @@ def run_data_record(cfg: TrainConfig, folder: ImageFolder) -> dict[str, Any]:
     this_run = folder_record(folder, [cfg.data, *cfg.extra_data], cfg.subset, cfg.limit)
     init_meta: dict[str, Any] = {}
     if cfg.init_from:
-        from ..models.checkpoint import read_checkpoint, resolve_model
+        from ..models.checkpoint import read_checkpoint
+        from ..runtime.bundled import resolve_model
 
         init_meta = read_checkpoint(resolve_model(cfg.init_from)).get("meta") or {}
     pretrained = cfg.weights or f"{cfg.backbone}'s ImageNet-1k weights"
@@ -154,7 +155,8 @@ def record_backbone_photos(src: str | Path, dst: str | Path, data: str, subset: 
     its backbone trained on ``data`` (with ``subset``): for a checkpoint from before records, so that a
     predictor trained on it (``--init-from dst``) carries the backbone's photos and is checked against them."""
     from ..data.folders import scan_folder
-    from ..models.checkpoint import read_checkpoint, resolve_model, save_checkpoint
+    from ..models.checkpoint import read_checkpoint, save_checkpoint
+    from ..runtime.bundled import resolve_model
 
     ckpt = read_checkpoint(resolve_model(str(src)))
     backbone = folder_record(scan_folder(data, subset=subset), [data], subset, None)
