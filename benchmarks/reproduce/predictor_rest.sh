@@ -27,6 +27,7 @@ WOOF=${WOOF:-../shared/data/imagewoof-train-3k}
 CALIB=${CALIB:-../shared/data/imagewoof-val-calib}
 RUNS=${RUNS:-runs/predictor-rest}
 LIMIT=${LIMIT:-600}
+OUT=${OUT:-benchmarks/results/predictor_rest}  # LIMIT=6025 runs write predictor_rest_6025
 NICE="nice -n 10"
 mkdir -p "$RUNS"
 [ -f "$RUNS/backbone.pt" ] || $NICE .venv/bin/python -c "from drnet_edge.train.split import record_backbone_photos as r
@@ -71,4 +72,4 @@ if [ "${INT8:-1}" = 1 ]; then
   /usr/bin/time -f "int8 outcomes: %e s wall" $NICE .venv/bin/python benchmarks/reproduce/predictor_rest.py outcomes \
     --runs "$RUNS" --calib "$CALIB" --variants old,warm,fresh --int8
 fi
-$NICE .venv/bin/python benchmarks/reproduce/predictor_rest.py report --runs "$RUNS" --out benchmarks/results/predictor_rest
+$NICE .venv/bin/python benchmarks/reproduce/predictor_rest.py report --runs "$RUNS" --out "$OUT"
