@@ -90,3 +90,23 @@ def test_overlap_counts_photos_by_class_and_file_name() -> None:
     b = {"id_rule": "r", "ids": photo_ids(["dog/2.jpg", "dog/3.jpg"])}
     assert overlap(a, b) == 1 and overlap(a, {"ids": None}) is None
     assert len(photo_ids([f"c/{i}.jpg" for i in range(3000)])) == 3000 * 13 - 1  # 12 hex + a space each
+
+
+@pytest.mark.parametrize("fresh", [False, True])
+def test_another_thumb_size_starts_from_the_old_predictor_unless_fresh(fresh: bool) -> None:
+    """``--init-from`` with another ``--thumb-size`` (#32 point 2): the warm variant keeps the old
+    predictor's weights and shape (no layer depends on the thumbnail's size); ``--fresh-predictor`` not."""
+    import types
+
+    import torch
+
+    from drnet_edge.models.drnet import PredictorCfg, ResolutionPredictor
+    from drnet_edge.train.setup import build_for_training
+
+    old = ResolutionPredictor(PredictorCfg(2, thumb_size=32, trunk_stages=2), pretrained_trunk=False)
+    frozen = types.SimpleNamespace(predictor=old)
+    cfg = TrainConfig(data="d", out="o.pt", mode="predictor", resolutions=[64, 48], thumb_size=40, fresh_predictor=fresh)
+    new = build_for_training(cfg, None, False, frozen).predictor  # type: ignore[arg-type]
+    same = all(torch.equal(a, b) for a, b in zip(old.state_dict().values(), new.state_dict().values(), strict=False))
+    assert same != fresh and (new.cfg.trunk_stages == 2) != fresh
+    assert new.cfg.thumb_size == 40 and new.eval()(torch.zeros(1, 3, 40, 40)).shape == (1, 2)

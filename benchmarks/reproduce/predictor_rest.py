@@ -163,6 +163,7 @@ def splice(runs: Path, variant: str, quant: Path, base: str = "old") -> None:
     shutil.copy(tmp / info["file"], dst / info["file"])
     manifest = json.loads((dst / "manifest.json").read_text())
     manifest["targets"]["tflite"]["models"]["predictor"] = info
+    manifest["predictor_input"] = info["input_size"]  # a --thumb-size variant's thumbnail
     atomic_write_json(dst / "manifest.json", manifest)
     same = info["sha256"] == json.loads((runs / f"{base}-int8" / "manifest.json").read_text())["targets"]["tflite"][
         "models"]["predictor"]["sha256"]  # fmt: skip

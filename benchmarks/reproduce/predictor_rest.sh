@@ -27,6 +27,7 @@ WOOF=${WOOF:-../shared/data/imagewoof-train-3k}
 CALIB=${CALIB:-../shared/data/imagewoof-val-calib}
 RUNS=${RUNS:-runs/predictor-rest}
 LIMIT=${LIMIT:-600}
+THUMB=${THUMB:-64}  # #32 point 2: THUMB=72 retrains the predictors on 72 px thumbnails (4.5% of 224's MACs)
 OUT=${OUT:-benchmarks/results/predictor_rest}  # LIMIT=6025 runs write predictor_rest_6025
 NICE="nice -n 10"
 mkdir -p "$RUNS"
@@ -36,7 +37,7 @@ for v in warm fresh; do
   flag=""; [ "$v" = fresh ] && flag=--fresh-predictor
   if [ ! -f "$RUNS/$v.pt" ]; then
     /usr/bin/time -f "$v train: %e s wall" $NICE .venv/bin/drnet-edge train --overwrite --data "$REST" --limit "$LIMIT" \
-      --mode predictor --init-from "$RUNS/backbone.pt" $flag --resolutions 224,192,160,128 --views 4 --epochs 20 \
+      --mode predictor --init-from "$RUNS/backbone.pt" $flag --thumb-size "$THUMB" --resolutions 224,192,160,128 --views 4 --epochs 20 \
       --target-ratio 0.6 --eta 0.2 --tau 1.0 --seed 0 --threads 2 --cache-dir "$RUNS/cache" --out "$RUNS/$v.pt" \
       > "$RUNS/$v.log" 2> "$RUNS/$v.err"
   fi

@@ -103,8 +103,13 @@ def _with_classes(cfg: TrainConfig, classes: ClassList) -> TrainConfig:
 
 def build_for_training(cfg: TrainConfig, classes: ClassList, imagenet_head: bool, frozen: DRNet | None = None) -> DRNet:
     if frozen is not None:  # predictor mode on a trained DRNet: keep its backbone (and its BN layout)
-        if frozen.predictor is None or frozen.thumb_size != cfg.thumb_size or cfg.fresh_predictor:
+        old = frozen.predictor
+        if old is None or cfg.fresh_predictor:
             frozen.predictor = ResolutionPredictor(PredictorCfg(len(cfg.resolutions), thumb_size=cfg.thumb_size))
+        elif old.cfg.thumb_size != cfg.thumb_size:  # another --thumb-size starts from the same weights: no
+            # layer's shape depends on the thumbnail's size
+            frozen.predictor = ResolutionPredictor(dataclasses.replace(old.cfg, thumb_size=cfg.thumb_size), False)
+            frozen.predictor.load_state_dict(old.state_dict())
         return frozen
     bcfg = get_backbone_cfg(cfg.backbone)
     if cfg.weights is not None:
