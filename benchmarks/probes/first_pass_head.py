@@ -30,9 +30,8 @@ from __future__ import annotations
 
 import argparse
 import platform
-from pathlib import Path
-
 import warnings
+from pathlib import Path
 
 import numpy as np
 import torch
