@@ -105,7 +105,9 @@ def test_another_thumb_size_starts_from_the_old_predictor_unless_fresh(fresh: bo
 
     old = ResolutionPredictor(PredictorCfg(2, thumb_size=32, trunk_stages=2), pretrained_trunk=False)
     frozen = types.SimpleNamespace(predictor=old)
-    cfg = TrainConfig(data="d", out="o.pt", mode="predictor", resolutions=[64, 48], thumb_size=40, fresh_predictor=fresh)
+    cfg = TrainConfig(
+        data="d", out="o.pt", mode="predictor", resolutions=[64, 48], thumb_size=40, fresh_predictor=fresh
+    )
     new = build_for_training(cfg, None, False, frozen).predictor  # type: ignore[arg-type]
     same = all(torch.equal(a, b) for a, b in zip(old.state_dict().values(), new.state_dict().values(), strict=False))
     assert same != fresh and (new.cfg.trunk_stages == 2) != fresh
