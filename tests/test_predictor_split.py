@@ -112,3 +112,37 @@ def test_another_thumb_size_starts_from_the_old_predictor_unless_fresh(fresh: bo
     same = all(torch.equal(a, b) for a, b in zip(old.state_dict().values(), new.state_dict().values(), strict=False))
     assert same != fresh and (new.cfg.trunk_stages == 2) != fresh
     assert new.cfg.thumb_size == 40 and new.eval()(torch.zeros(1, 3, 40, 40)).shape == (1, 2)
+
+
+def test_another_thumb_size_reuses_the_cached_outcomes(
+    tiny: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The outcome cache keeps each view's box: a second run with another ``--thumb-size`` cuts its
+    thumbnails from the same views, and the backbone does not run again."""
+    import torch
+
+    from drnet_edge.data.folders import scan_folder as scan
+    from drnet_edge.models.checkpoint import load_model
+    from drnet_edge.train import cache as cache_mod
+    from drnet_edge.train.views import ViewDataset
+
+    ckpt, photos = tiny
+    cfg = dict(TINY, views=2, epochs=1, mode="predictor", init_from=str(ckpt), cache_dir=str(tmp_path / "c"))
+    train(TrainConfig(data=str(photos), out=str(tmp_path / "a.pt"), **cfg), progress=False, log=lambda m: None)
+
+    def no_backbone(*a: object, **k: object) -> None:
+        raise AssertionError("the backbone ran again")
+
+    monkeypatch.setattr(cache_mod, "_outcomes", no_backbone)
+    cfg["thumb_size"] = 40
+    train(TrainConfig(data=str(photos), out=str(tmp_path / "b.pt"), **cfg), progress=False, log=lambda m: None)
+    (path,) = (tmp_path / "c").glob("outcomes-*.pt")
+    store = torch.load(path, weights_only=True)
+    net = load_model(ckpt)[0]
+    ds = ViewDataset(scan(photos, classes=None), [40, 32], net.preprocess, seed=0, augment=True)
+    for i, p in enumerate(ds.folder.paths):
+        entry = store[str(p.resolve())]
+        for v in range(2):  # the same view, cut again at 40 and 32 px, equals what the cache holds
+            fresh = ds.item(i, v or None)["crops"]
+            assert torch.equal(entry["thumb40"][v], torch.from_numpy(fresh[40]))
+            assert torch.equal(entry["thumb32"][v], torch.from_numpy(fresh[32]))

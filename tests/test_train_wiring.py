@@ -193,7 +193,7 @@ def test_every_config_field_reaches_where_it_acts(
     pt.run()
     (cache_file,) = cache_dir.glob("outcomes-*.pt")
     outcomes = torch.load(cache_file, weights_only=True)
-    thumbs = torch.stack([v["thumb"] for v in outcomes.values()])  # image, view, h, w, 3
+    thumbs = torch.stack([v["thumb24"] for v in outcomes.values()])  # image, view, h, w, 3
     frozen = read_checkpoint(joint_out)["backbone_state"]
     checks.update(
         {

@@ -11,7 +11,7 @@ import math
 import numpy as np
 import torch
 
-from .preprocess import Preprocess, center_crop_square, resize_square
+from .preprocess import Preprocess, center_square, resize_square
 
 
 def random_box(
@@ -32,14 +32,28 @@ def random_box(
     return (h - side) // 2, (w - side) // 2, side, side
 
 
+Box = tuple[int, int, int, int, int]  # a view's region: top, left, height, width, flipped (0/1)
+
+
+def view_box(shape: tuple[int, ...], pre: Preprocess, g: torch.Generator | None) -> Box:
+    """Where one view cuts an image of ``shape``: the centre crop (``g`` is None) or a random resized
+    crop, flipped half the time (the draws in the order :func:`view_crops` has always made them)."""
+    h, w = shape[:2]
+    if g is None:
+        top, left, side = center_square(h, w, pre.crop_pct)
+        return top, left, side, side, 0
+    top, left, ch, cw = random_box(h, w, g)
+    return top, left, ch, cw, int(torch.rand(1, generator=g).item() < 0.5)
+
+
+def crops_from_box(img: np.ndarray, box: Box, sizes: list[int], pre: Preprocess) -> dict[int, np.ndarray]:
+    """The view ``box`` of ``img`` resized to every size (any size later, from the same ``box``)."""
+    top, left, ch, cw, flip = (int(v) for v in box)
+    region = img[top : top + ch, left : left + cw]
+    region = np.ascontiguousarray(region[:, ::-1] if flip else region)
+    return {s: resize_square(region, s, pre.interpolation) for s in sizes}
+
+
 def view_crops(img: np.ndarray, sizes: list[int], pre: Preprocess, g: torch.Generator | None) -> dict[int, np.ndarray]:
     """One view: the centre crop (``g`` is None) or a random resized crop + flip, at every size."""
-    if g is None:
-        region = center_crop_square(img, pre.crop_pct)
-    else:
-        top, left, ch, cw = random_box(*img.shape[:2], g)
-        region = img[top : top + ch, left : left + cw]
-        if torch.rand(1, generator=g).item() < 0.5:
-            region = region[:, ::-1]
-    region = np.ascontiguousarray(region)
-    return {s: resize_square(region, s, pre.interpolation) for s in sizes}
+    return crops_from_box(img, view_box(img.shape, pre, g), sizes, pre)

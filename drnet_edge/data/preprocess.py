@@ -90,11 +90,15 @@ def load_image(path: str | Path) -> np.ndarray:
     return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
 
 
+def center_square(h: int, w: int, crop_pct: float) -> tuple[int, int, int]:
+    """Top, left and side of the centred square of side ``round(crop_pct * short side)``."""
+    side = max(1, int(round(min(h, w) * crop_pct)))
+    return (h - side) // 2, (w - side) // 2, side
+
+
 def center_crop_square(img: np.ndarray, crop_pct: float) -> np.ndarray:
     """The centred square of side ``round(crop_pct * short side)``."""
-    h, w = img.shape[:2]
-    side = max(1, int(round(min(h, w) * crop_pct)))
-    top, left = (h - side) // 2, (w - side) // 2
+    top, left, side = center_square(*img.shape[:2], crop_pct)
     return img[top : top + side, left : left + side]
 
 

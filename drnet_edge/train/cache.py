@@ -1,10 +1,14 @@
 """Predictor mode's outcome cache: the frozen backbone's loss and correctness at every resolution,
-and the predictor's thumbnail, for every image and augmented view, computed once and kept on disk."""
+and the predictor's thumbnail, for every image and augmented view, computed once and kept on disk.
+
+Each entry keeps where its views cut the image (``box``), so a run with another ``--thumb-size`` only
+cuts new thumbnails from the same views (``thumb<size>``): the backbone does not run again."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -12,8 +16,9 @@ import torch
 import torch.nn.functional as F
 
 from .._io import atomic_write, sha256_file
+from ..data.augment import crops_from_box
 from ..data.folders import ImageFolder
-from ..data.preprocess import to_tensor
+from ..data.preprocess import load_image, to_tensor
 from ..models.drnet import DRNet
 from ..progress import progress_bar
 from ..runtime.bundled import resolve_model
@@ -30,7 +35,7 @@ def _cache_key(cfg: TrainConfig, model: DRNet) -> str:
         "backbone": cfg.backbone,
         "weights": str(cfg.weights),
         "resolutions": model.resolutions,
-        "thumb": cfg.thumb_size,
+        "entries": "boxed",  # per entry: the views' boxes, thumbnails by size (older caches: not read)
         "pre": model.preprocess.to_dict(),
         "seed": cfg.seed,
         "augment": cfg.augment,
@@ -54,28 +59,67 @@ def outcome_cache(
     if path.is_file():
         store = torch.load(path, map_location="cpu", weights_only=True)
     keys = [str(p.resolve()) for p in folder.paths]
+    thumb = f"thumb{model.thumb_size}"
     todo = [i for i, k in enumerate(keys) if k not in store or store[k]["ce"].shape[0] < cfg.views]
-    mine = todo[env.rank :: env.world]
+    cut = sorted(
+        set(range(len(keys))) - set(todo) - {i for i, k in enumerate(keys) if k in store and thumb in store[k]}
+    )
     model.to(env.device).eval()
+    label = f"backbone outcomes ({cfg.views} views x {len(model.resolutions)} resolutions)"
+    store = _fill(
+        store, todo, lambda c: _outcomes(model, ds, c, cfg.views, env.device), keys, label, path, env, progress
+    )
+    store = _fill(
+        store,
+        cut,  # another --thumb-size: cut from the cached views, the backbone does not run
+        lambda c: [{**store[keys[i]], thumb: _thumbs(ds, i, store[keys[i]]["box"], model.thumb_size)} for i in c],
+        keys,
+        f"{model.thumb_size} px thumbnails of the cached views",
+        path,
+        env,
+        progress,
+    )
+    return {
+        **{k: torch.stack([store[p][k][: cfg.views] for p in keys]) for k in ("ce", "correct", "agree")},
+        "thumb": torch.stack([store[p][thumb][: cfg.views] for p in keys]),
+    }
+
+
+def _fill(
+    store: Store,
+    rows: list[int],
+    compute: Callable[[list[int]], list[dict[str, torch.Tensor]]],
+    keys: list[str],
+    label: str,
+    path: Path,
+    env: Dist,
+    progress: bool,
+) -> Store:
+    """Compute the entries of images ``rows`` (this rank's share) in chunks of 16, saving every 256
+    and on Ctrl-C; returns the whole store."""
+    if not rows:
+        return store
+    mine = rows[env.rank :: env.world]
     new: Store = {}
-    with progress_bar(
-        len(mine),
-        f"backbone outcomes ({cfg.views} views x {len(model.resolutions)} resolutions)",
-        enabled=progress and env.main,
-    ) as advance:
+    with progress_bar(len(mine), label, enabled=progress and env.main) as advance:
         for start in range(0, len(mine), 16):
             chunk = mine[start : start + 16]
-            new.update(zip([keys[i] for i in chunk], _outcomes(model, ds, chunk, cfg.views, env.device), strict=True))
+            new.update(zip([keys[i] for i in chunk], compute(chunk), strict=True))
             advance(len(chunk))
             stop = interrupt.requested()  # Ctrl-C: keep what was computed, then stop
             if (len(new) >= 256 or stop) and env.world == 1:
                 store.update(new)
                 new = {}
-                atomic_write(path, lambda p: torch.save(store, p))
+                atomic_write(path, lambda p, s=store: torch.save(s, p))
             if stop:
                 raise KeyboardInterrupt
-    store = _write(store, new, path, env)
-    return {k: torch.stack([store[p][k][: cfg.views] for p in keys]) for k in ("ce", "correct", "agree", "thumb")}
+    return _write(store, new, path, env)
+
+
+def _thumbs(ds: ViewDataset, i: int, boxes: torch.Tensor, size: int) -> torch.Tensor:
+    """Image ``i``'s thumbnails of side ``size``, cut from its cached views' ``boxes``."""
+    img = load_image(ds.folder.paths[i])
+    return torch.from_numpy(np.stack([crops_from_box(img, tuple(b.tolist()), [size], ds.pre)[size] for b in boxes]))
 
 
 def _outcomes(
@@ -100,7 +144,8 @@ def _outcomes(
                 "ce": ce[sl].half(),
                 "correct": top1[sl] == labels[sl, None],
                 "agree": top1[sl] == top1[sl, :1],
-                "thumb": torch.from_numpy(crops[model.thumb_size][sl]),
+                f"thumb{model.thumb_size}": torch.from_numpy(crops[model.thumb_size][sl]),
+                "box": torch.tensor([it[2]["box"] for it in items[sl]], dtype=torch.int32),
             }
         )
     return out

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from ..data.augment import view_crops
+from ..data.augment import crops_from_box, view_box
 from ..data.folders import ImageFolder
 from ..data.preprocess import Preprocess, load_image
 
@@ -38,8 +38,10 @@ class ViewDataset(Dataset):
             if view is None or not self.augment
             else torch.Generator().manual_seed((self.seed * 1_000_003 + view * 7919 + i) & 0x7FFFFFFF)
         )
-        crops = view_crops(load_image(self.folder.paths[i]), self.sizes, self.pre, g)
-        return {"index": i, "label": self.folder.labels[i], "crops": crops}
+        img = load_image(self.folder.paths[i])
+        box = view_box(img.shape, self.pre, g)
+        return {"index": i, "label": self.folder.labels[i], "crops": crops_from_box(img, box, self.sizes, self.pre),
+                "box": box}  # fmt: skip
 
     def __getitem__(self, i: int) -> dict[str, Any]:
         return self.item(i, 100_000 + self.epoch)
