@@ -4,6 +4,14 @@ neither saw. Called by ``benchmarks/reproduce/predictor_rest.sh`` (which trains 
     .venv/bin/python benchmarks/reproduce/predictor_rest.py outcomes --runs RUNS --calib CALIB [--int8]
     .venv/bin/python benchmarks/reproduce/predictor_rest.py report --runs RUNS --out benchmarks/results/predictor_rest
     .venv/bin/python benchmarks/reproduce/predictor_rest.py reuse --runs RUNS --calib CALIB --reuse PKL  # optional
+    .venv/bin/python benchmarks/reproduce/predictor_rest.py rebox --old CACHE --runs RUNS --rest REST --limits 6025,600
+
+``rebox``: an outcome cache written before the cache kept each view's box (``drnet_edge.train.cache``)
+turned into one that does, under the key ``train`` now looks for (``RUNS/cache``), so that a
+``THUMB=72`` run cuts its thumbnails from the same views instead of running the backbone again. Each
+entry's boxes are drawn again as the run that wrote it drew them (the view seeds use the photo's index
+in that run's ``--limit`` folder: the first of ``--limits`` whose boxes reproduce the entry), and kept
+only when cutting every stored 64 px thumbnail again from them gives it byte for byte.
 
 ``outcomes``: per photo of ``CALIB`` (``imagewoof-val-calib``, 1,925 photos), the frozen backbone's answer
 and max softmax at every resolution (once: the backbone is the same in every variant) and each
@@ -173,6 +181,45 @@ def splice(runs: Path, variant: str, quant: Path, base: str = "old") -> None:
     print(f"{dst}: predictor of {ckpt} (sha256 {info['sha256'][:12]}; same file as {base}'s: {same})", flush=True)
 
 
+def rebox(old: Path, runs: Path, rest: Path, limits: list[int]) -> None:
+    import torch
+
+    from drnet_edge.data.augment import crops_from_box, view_box
+    from drnet_edge.data.preprocess import load_image
+    from drnet_edge.models.checkpoint import load_model
+    from drnet_edge.train.cache import _cache_key
+    from drnet_edge.train.config import TrainConfig
+
+    net, classes, _ = load_model(runs / "backbone.pt")
+    store = torch.load(old, map_location="cpu", weights_only=True)
+    index = [
+        {str(p.resolve()): i for i, p in enumerate(scan_folder(rest, classes=classes, limit=n).paths)} for n in limits
+    ]
+    out, kept = {}, {n: 0 for n in limits}
+    for key, entry in store.items():
+        img = load_image(key)
+        views = entry["thumb"].shape[0]
+        for n, idx in zip(limits, index, strict=True):
+            if key not in idx:
+                continue
+            g = [None] + [
+                torch.Generator().manual_seed((0 * 1_000_003 + v * 7919 + idx[key]) & 0x7FFFFFFF)
+                for v in range(1, views)
+            ]  # fmt: skip  (ViewDataset.item's seeds, seed 0)
+            boxes = [view_box(img.shape, net.preprocess, gv) for gv in g]
+            thumbs = np.stack([crops_from_box(img, b, [64], net.preprocess)[64] for b in boxes])
+            if np.array_equal(thumbs, entry["thumb"].numpy()):
+                rest_of = {k: v for k, v in entry.items() if k != "thumb"}
+                out[key] = {**rest_of, "thumb64": entry["thumb"], "box": torch.tensor(boxes, dtype=torch.int32)}
+                kept[n] += 1
+                break
+    cfg = TrainConfig(data=str(rest), out=str(runs / "x.pt"), mode="predictor", init_from=str(runs / "backbone.pt"))
+    dest = runs / "cache" / f"outcomes-{_cache_key(cfg, net)}.pt"
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(dest, lambda p: torch.save(out, p))
+    print(f"{dest}: {len(out)} of {len(store)} entries reboxed (by --limit: {kept}); the rest run again", flush=True)
+
+
 def _frontier_gain(preds: Predictions, name: str, macs: dict, pm: int) -> float:
     rows = score_policies(preds, expand_policies(["fixed", name], preds.resolutions, with_controls=False), macs, pm)
     return rows[name].extra.get("vs_fixed_frontier", {}).get("delta_pts", -1e9)
@@ -283,7 +330,10 @@ def report(runs: Path, out: Path) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("stage", choices=("outcomes", "reuse", "splice", "report"))
+    ap.add_argument("stage", choices=("outcomes", "reuse", "splice", "report", "rebox"))
+    ap.add_argument("--old", type=Path, help="rebox: an outcome cache file written before boxes were kept")
+    ap.add_argument("--rest", type=Path, default=Path("../shared/data/imagewoof-train-rest"))
+    ap.add_argument("--limits", default="6025,600", help="rebox: the --limit of each run that wrote the cache")
     ap.add_argument("--quant", type=Path, help="splice: the --quant-data folder of the full conversion")
     ap.add_argument("--reuse", type=Path, help="reuse: shipped_policies.py's lite0-imagewoof.fp32.outcomes.pkl")
     ap.add_argument("--check", type=int, default=40, help="reuse: photos recomputed to check it")
@@ -298,6 +348,8 @@ def main() -> None:
     elif args.stage == "splice":
         for variant in args.variants.split(","):
             splice(args.runs, variant, args.quant)
+    elif args.stage == "rebox":
+        rebox(args.old, args.runs, args.rest, [int(n) for n in args.limits.split(",")])
     elif args.stage == "reuse":
         reuse_fp32(args.runs, args.calib, args.reuse, args.check)
     else:
