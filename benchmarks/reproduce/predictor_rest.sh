@@ -74,3 +74,11 @@ if [ "${INT8:-1}" = 1 ]; then
     --runs "$RUNS" --calib "$CALIB" --variants old,warm,fresh --int8
 fi
 $NICE .venv/bin/python benchmarks/reproduce/predictor_rest.py report --runs "$RUNS" --out "$OUT"
+# #32 point 4: calibrate chooses among every family out of fold, the retrained predictor's drnet and
+# drnet-escalate included: the objective of the bundled default (--target-ratio 0.60), on the int8 files
+if [ "${INT8:-1}" = 1 ] && [ "${CALIBRATE:-1}" = 1 ]; then
+  for v in old warm fresh; do
+    [ -f "$OUT.calibrate-$v.json" ] || $NICE .venv/bin/drnet-edge calibrate --artifacts "$RUNS/$v-int8" --data "$CALIB" \
+      --target-ratio 0.60 --threads 2 --quiet --json "$OUT.calibrate-$v.json" > "$RUNS/calibrate-$v.log" 2>&1
+  done
+fi
