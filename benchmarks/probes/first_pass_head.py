@@ -292,12 +292,12 @@ def plot(doc: dict, path: Path) -> None:
     fx = sorted((v["macs_ratio"], v["top1"]) for v in doc["fixed"].values())
     ax.plot(*zip(*fx, strict=True), "k-o", label="fixed")
     for fam, pts in doc["curves_in_sample"].items():
-        ax.plot(*zip(*pts, strict=True), ".-", ms=3, label=f"{fam} (every knob)")
+        ax.plot(*zip(*pts, strict=True), ".", ms=3, label=f"{fam} (every knob, in sample)")
     for fam, r in doc["results"].items():
         ax.plot(r["macs_ratio"], r["top1"], "*", ms=10, label=f"{fam} out of fold")
     ax.set_xlabel("MACs vs 224 px")
     ax.set_ylabel("top-1")
-    ax.set_xlim(0.4, 1.6)
+    ax.set_xlim(0.35, 1.3)
     ax.legend(fontsize=6)
     ax.set_title(f"first pass at {doc['first_pass']} px picks the second (n={doc['scored_on']['n']})", fontsize=9)
     fig.tight_layout()
