@@ -139,7 +139,8 @@ def test_every_config_field_reaches_where_it_acts(
         data=str(tiny_folder), out=str(joint_out), backbone="resnet10t", resolutions=[48, 64], mode="joint",
         weights=str(resnet_weights), classes=str(class_file), subset="train:1/2", extra_data=[str(extra)],
         epochs=3, pretrain_epochs=2, batch_size=3, lr=0.05, weight_decay=1e-3, target_ratio=0.8, eta=0.5,
-        tau=0.7, thumb_size=32, resolution_bn=False, joint_forward="all", distill=0.5, workers=0, seed=5, limit=3,
+        tau=0.7, thumb_size=32, resolution_bn=False, joint_forward="all", distill=0.5, train_scale=0.75, workers=0, seed=5,
+        limit=3,
     )  # fmt: skip
     pred = TrainConfig(
         data=str(tiny_folder), out=str(pred_out), backbone="resnet10t", resolutions=[64, 48], mode="predictor",
@@ -181,6 +182,8 @@ def test_every_config_field_reaches_where_it_acts(
             "out": joint_out.is_file() and read_checkpoint(joint_out)["meta"]["epochs_done"] == 3,
             "epochs": [ln["epoch"] for ln in lines] == [1, 2, 3],
             "thumb_size": 32 in ds.sizes and jt.model.thumb_size == 32,
+            # 0.75 x 64 and 0.75 x 48: the paths train on 48 and 36 px crops (none at 64), and are tested at 64, 48
+            "train_scale": jt.train_sizes == [48, 36] and sorted(ds.sizes) == [32, 36, 48],
             "seed": ds.seed == 5,
             "batch_size": [kw["batch_size"] for kw in spy.loaders] == [3, 3, 3],
             "workers": all(kw["num_workers"] == 0 for kw in spy.loaders),

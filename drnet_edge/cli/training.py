@@ -88,6 +88,15 @@ def train_cmd(
             min=0.0,
         ),
     ] = 0.0,
+    train_scale: Annotated[
+        float,
+        typer.Option(
+            help="joint/plain: each resolution's path trains on crops this share of its side (0.5-1; 0.875: "
+            "trained a little below the test size, the train-test resolution discrepancy).",
+            min=0.5,
+            max=1.0,
+        ),
+    ] = 1.0,
     augment: Annotated[bool, typer.Option("--augment/--no-augment", help="Random resized crops and flips.")] = True,
     workers: Annotated[int, typer.Option(help="Data-loader worker processes.", min=0)] = 2,
     seed: Annotated[int, typer.Option()] = 0,
@@ -123,7 +132,7 @@ def train_cmd(
         extra_data=[str(p) for p in extra_data or []], cache_dir=str(cache_dir) if cache_dir else None, init_from=init_from,
         fresh_predictor=fresh_predictor, epochs=epochs, pretrain_epochs=pretrain_epochs, batch_size=batch_size, lr=lr,
         target_ratio=target_ratio, target_macs=target_macs, eta=eta, tau=tau, thumb_size=thumb_size, views=views,
-        resolution_bn=resolution_bn, joint_forward=joint_forward, distill=distill, augment=augment, workers=workers, seed=seed, limit=limit,
+        resolution_bn=resolution_bn, joint_forward=joint_forward, distill=distill, train_scale=train_scale, augment=augment, workers=workers, seed=seed, limit=limit,
     )  # fmt: skip
     # the whole command line (ranges, outputs, classes) before PyTorch is imported or a model loads
     note = cfg.prepare(resume=resume, overwrite=overwrite)

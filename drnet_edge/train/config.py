@@ -51,6 +51,7 @@ class TrainConfig:
     resolution_bn: bool = True
     joint_forward: str = "auto"  # joint phase: chosen (split by resolution), all (fixed shapes), auto = all on CUDA
     distill: float = 0.0  # multi-resolution epochs: weight of KL from the largest resolution to each smaller one
+    train_scale: float = 1.0  # joint/plain: each resolution's path trains on crops this share of its side (FixRes)
     augment: bool = True
     workers: int = 2
     seed: int = 0
@@ -103,6 +104,15 @@ class TrainConfig:
             raise ConfigError(
                 "--distill applies to the multi-resolution epochs of --mode joint (the largest resolution "
                 f"teaches the smaller ones); --mode {self.mode} has none"
+            )
+        if not 0.5 <= self.train_scale <= 1:
+            raise ConfigError(
+                f"--train-scale must be between 0.5 and 1 (each resolution's path trains on crops that share of its "
+                f"side), got {self.train_scale:g}"
+            )
+        if self.train_scale != 1 and self.mode == "predictor":
+            raise ConfigError(
+                "--train-scale applies to the backbone's training (--mode joint or plain); predictor mode keeps it frozen"
             )
         if self.distill > 0 and self.pretrain_epochs == 0:
             raise ConfigError("--distill applies to multi-resolution epochs, and --pretrain-epochs 0 leaves none")
@@ -192,3 +202,11 @@ def resolve_joint_forward(joint_forward: str, device: torch.device) -> str:
     if joint_forward == "auto":
         return "all" if device.type == "cuda" else "chosen"
     return joint_forward
+
+
+def train_size(resolution: int, scale: float) -> int:
+    """The side of the crops ``resolution``'s path trains on under ``--train-scale`` (Touvron et al.,
+    NeurIPS 2019, "Fixing the train-test resolution discrepancy": a random resized crop shows objects
+    larger than the centre crop at test, so a path trained a little below its test size sees them at the
+    size it will meet); at least 16 px."""
+    return max(16, int(round(resolution * scale)))

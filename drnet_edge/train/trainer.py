@@ -26,7 +26,7 @@ from ..models.drnet import gumbel_choice, macs_penalty
 from ..progress import fmt_duration, progress_bar
 from . import interrupt
 from .cache import outcome_cache
-from .config import TrainConfig, pick_mode, resolve_joint_forward
+from .config import TrainConfig, pick_mode, resolve_joint_forward, train_size
 from .distributed import _ddp, close_distributed, init_distributed
 from .setup import (
     _classes_for,
@@ -52,6 +52,7 @@ RESUME_MUST_MATCH = (
     "subset",
     "resolution_bn",
     "epochs",
+    "train_scale",
 )
 
 
@@ -151,7 +152,8 @@ class Trainer:
         if not state:
             raise CheckpointError(f"{self.out} holds no training state (a shipped model?); cannot --resume from it")
         saved, mine = json.loads(state["config"]), asdict(self.cfg)
-        diff = [k for k in RESUME_MUST_MATCH if saved.get(k) != mine.get(k)]
+        default = asdict(TrainConfig(data="", out=""))  # a setting newer than the checkpoint: its default then
+        diff = [k for k in RESUME_MUST_MATCH if saved.get(k, default[k]) != mine.get(k)]
         if diff:
             raise CheckpointError(
                 f"{self.out} was trained with different {', '.join(diff)}; --resume needs the same settings (or a new --out)"
@@ -172,6 +174,11 @@ class Trainer:
             atomic_write_text(self.metrics_path, "".join(k + "\n" for k in keep))
         self.log(f"resuming {self.out} at epoch {self.start_epoch + 1}/{self.cfg.epochs}")
 
+    @property
+    def train_sizes(self) -> list[int]:
+        """The crop side each resolution's path trains on (its resolution, unless ``--train-scale``)."""
+        return [train_size(r, self.cfg.train_scale) for r in self.model.resolutions]
+
     # -- run ----------------------------------------------------------------------------------
     def run(self) -> dict[str, Any]:
         """Train the remaining epochs; the first Ctrl-C stops after the batch in hand (one process)."""
@@ -182,7 +189,7 @@ class Trainer:
         cfg = self.cfg
         ds = ViewDataset(
             self.folder,
-            self.model.resolutions + ([self.model.thumb_size] if self.model.thumb_size else []),
+            self.train_sizes + ([self.model.thumb_size] if self.model.thumb_size else []),
             self.model.preprocess,
             cfg.seed,
             cfg.augment,
@@ -304,8 +311,8 @@ class Trainer:
             for batch in loader:
                 labels = batch["label"].to(env.device)
                 xs = [
-                    to_tensor(batch["crops"][r], model.preprocess).to(env.device, non_blocking=True)
-                    for r in model.resolutions
+                    to_tensor(batch["crops"][s], model.preprocess).to(env.device, non_blocking=True)
+                    for s in self.train_sizes
                 ]
                 thumb = (
                     to_tensor(batch["crops"][model.thumb_size], model.preprocess).to(env.device)
