@@ -98,7 +98,8 @@ def center_square(h: int, w: int, crop_pct: float) -> tuple[int, int, int]:
 
 def center_crop_square(img: np.ndarray, crop_pct: float) -> np.ndarray:
     """The centred square of side ``round(crop_pct * short side)``."""
-    top, left, side = center_square(*img.shape[:2], crop_pct)
+    h, w = img.shape[:2]
+    top, left, side = center_square(h, w, crop_pct)
     return img[top : top + side, left : left + side]
 
 
