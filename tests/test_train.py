@@ -117,3 +117,20 @@ def test_predictor_mode_on_a_trained_drnet_keeps_its_backbone(tiny_folder: Path,
     assert any(not torch.equal(before["predictor"][k], v) for k, v in after["predictor"].items())
     report = evaluate(tiny_folder, model=out, policies="fixed,drnet", progress=False)
     assert set(report.policies) == {"fixed-64", "fixed-48", "drnet"}
+
+
+def test_an_imagenet_subset_with_extra_data_gets_a_head_for_the_present_classes(
+    imagenet_like: Path, tmp_path: Path
+) -> None:
+    """Joint mode on ImageNet wnid folders (Imagewoof-like) with ``--extra-data`` elsewhere: the head is
+    for the classes present in either folder (found while running #32's flatter-curve script: the
+    extra folder's photos were taken relative to --data, and train failed)."""
+    from drnet_edge.train.setup import _classes_for
+
+    extra = tmp_path / "extra"
+    write_image(extra / "n01440764" / "x.jpg", size=(80, 96), seed=99)
+    write_image(extra / "n01530575" / "y.jpg", size=(80, 96), seed=98)  # a class only the extra folder has
+    cfg = TrainConfig(data=str(imagenet_like), out=str(tmp_path / "j.pt"), mode="joint", extra_data=[str(extra)])
+    folder, classes, imagenet = _classes_for(cfg)
+    assert classes.ids == ("n01440764", "n01443537", "n01484850", "n01530575") and not imagenet
+    assert len(folder.paths) == 11 and sorted(set(folder.labels)) == [0, 1, 2, 3]

@@ -75,7 +75,7 @@ def _classes_for(cfg: TrainConfig, frozen_classes: ClassList | None = None) -> t
     imagenet = folder.classes.ids == imagenet_classes().ids
     if imagenet and cfg.mode != "predictor" and given is None:
         # fine-tuning on a subset of ImageNet classes (e.g. Imagewoof): a head for the present classes only
-        present = sorted({p.relative_to(Path(cfg.data)).parts[0] for p in folder.paths})
+        present = sorted({folder.classes.ids[label] for label in folder.labels})  # --extra-data's too
         if len(present) < len(folder.classes):
             names = dict(zip(folder.classes.ids, folder.classes.names, strict=True))
             own = ClassList(
