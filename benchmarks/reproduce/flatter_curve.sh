@@ -31,7 +31,7 @@ OUT=${OUT:-benchmarks/results/flatter_curve}
 FLAT_EPOCHS=${FLAT_EPOCHS:-10}
 BASE_EPOCHS=${BASE_EPOCHS:-20}
 NICE="nice -n 10"
-limit=(); scored=(); convert=(--int8 --quant-data "$RUNS/quant")
+limit=(); scored=(); convert=(--int8)
 if [ "${SMOKE:-0}" = 1 ]; then
   FLAT_EPOCHS=1; BASE_EPOCHS=1; RUNS=$RUNS-smoke; OUT=$RUNS/report; limit=(--limit 80); scored=(--limit 150)
   convert=(--target onnx)
@@ -46,6 +46,15 @@ links() {  # links NAME SRC SUBSET: a hash fold of SRC as a folder of renamed li
 links rest-a "$REST" train:0/2
 links rest-b "$REST" test:0/2
 links woof-train "$WOOF" train:0/5
+EXTRA="$RUNS/rest-a"
+if [ "${SMOKE:-0}" = 1 ] && [ ! -d "$RUNS/rest-a-smoke" ]; then  # --extra-data is used whole: 8 a class here
+  for d in "$RUNS/rest-a"/*/; do
+    c=$(basename "$d"); mkdir -p "$RUNS/rest-a-smoke.tmp/$c"
+    find "$d" -maxdepth 1 -type l | sort | sed -n 1,8p | while read -r f; do ln -s "$(realpath "$f")" "$RUNS/rest-a-smoke.tmp/$c/"; done
+  done
+  mv "$RUNS/rest-a-smoke.tmp" "$RUNS/rest-a-smoke"
+fi
+[ "${SMOKE:-0}" = 1 ] && EXTRA="$RUNS/rest-a-smoke"
 train() {  # train OUT ARGS...: resumes OUT when it exists, marks it done when it ends
   local out=$1; shift
   [ -f "$out.done" ] && return
@@ -54,23 +63,23 @@ train() {  # train OUT ARGS...: resumes OUT when it exists, marks it done when i
     "${limit[@]}" >> "$out.log" 2>&1
   touch "$out.done"
 }
-common=(--data "$WOOF" --subset train:0/5 --extra-data "$RUNS/rest-a" --resolutions 224,192,160,128 --batch-size 64
+common=(--data "$WOOF" --subset train:0/5 --extra-data "$EXTRA" --resolutions 224,192,160,128 --batch-size 64
         --lr 0.003 --seed 0 --threads 2 --val "$CALIB")
 train "$RUNS/flat.pt" "${common[@]}" --mode joint --init-from lite0-imagewoof --epochs "$FLAT_EPOCHS" \
   --pretrain-epochs "$FLAT_EPOCHS" --train-scale 0.875 --distill 1.0
 train "$RUNS/base.pt" "${common[@]}" --mode plain --init-from lite0-imagewoof-base --epochs "$BASE_EPOCHS"
 train "$RUNS/flat-pred.pt" --data "$RUNS/rest-b" --mode predictor --init-from "$RUNS/flat.pt" --epochs 20 \
   --target-ratio 0.6 --views 4 --seed 0 --threads 2
-if [ ! -d "$QUANT" ]; then  # 20 photos a class of the backbone's own photos, as links
-  for d in "$RUNS/woof-train"/*/; do
+if [ ! -d "$QUANT" ]; then  # 20 photos a class of the backbone's own photos, as links under their cv- names
+  for d in "$RUNS/woof-train"/*/; do  # (convert holds a hash fold aside: under the original names, all fold 1-4)
     c=$(basename "$d"); mkdir -p "$QUANT.tmp/$c"
-    find "$d" -maxdepth 1 -type l | sort | head -20 | while read -r f; do ln -s "$(realpath "$f")" "$QUANT.tmp/$c/"; done
+    find "$d" -maxdepth 1 -type l | sort | sed -n 1,20p | while read -r f; do ln -s "$(realpath "$f")" "$QUANT.tmp/$c/$(basename "$f")"; done
   done
   mv "$QUANT.tmp" "$QUANT"
 fi
 for m in flat-pred base; do
   [ -f "$RUNS/$m-int8/manifest.json" ] || $NICE .venv/bin/drnet-edge convert --model "$RUNS/$m.pt" "${convert[@]}" \
-    --threads 2 --out "$RUNS/$m-int8" > "$RUNS/$m-int8.log" 2>&1
+    --quant-data "$QUANT" --threads 2 --out "$RUNS/$m-int8" > "$RUNS/$m-int8.log" 2>&1
   [ -f "$OUT.eval-$m.json" ] || $NICE .venv/bin/drnet-edge eval --quiet --artifacts "$RUNS/$m-int8" --data "$CALIB" \
     --policies fixed --threads 2 "${scored[@]}" --json "$OUT.eval-$m.json" > "$RUNS/eval-$m.log" 2>&1
 done

@@ -26,7 +26,7 @@ declare -A BREEDS=(
 )
 link() {  # link SRC_DIR DEST_DIR FIRST COUNT: photos FIRST..FIRST+COUNT-1 (sorted by name)
   mkdir -p "$2"
-  ls "$1" | sort | tail -n +"$(($3 + 1))" | head -n "$4" | while read -r f; do ln -sf "$(realpath "$1/$f")" "$2/$f"; done
+  ls "$1" | sort | tail -n +"$(($3 + 1))" | sed -n "1,${4}p" | while read -r f; do ln -sf "$(realpath "$1/$f")" "$2/$f"; done
 }
 if [ ! -d "$WORK/dogs/val" ]; then
   for wnid in "${!BREEDS[@]}"; do

@@ -56,7 +56,7 @@ if [ "${INT8:-1}" = 1 ]; then
   if [ ! -d "$QUANT" ]; then  # 20 photos per class of the training subset, as links
     for d in "$REST"/*/; do
       c=$(basename "$d"); mkdir -p "$QUANT.tmp/$c"
-      find "$d" -maxdepth 1 -type f | sort | head -20 | while read -r f; do ln -s "$(realpath "$f")" "$QUANT.tmp/$c/"; done
+      find "$d" -maxdepth 1 -type f | sort | sed -n 1,20p | while read -r f; do ln -s "$(realpath "$f")" "$QUANT.tmp/$c/"; done
     done
     mv "$QUANT.tmp" "$QUANT"
   fi
