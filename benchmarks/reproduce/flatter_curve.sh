@@ -20,7 +20,7 @@
 #     val-calib photos: eval of every fixed resolution, and calibrate --artifacts --target-ratio 0.60.
 #   Re-bundle only what wins there (docs/RESULTS.md 9c says what wins).
 # SMOKE=1: every step on 80 training and 150 scored photos, 1 epoch, fp32 ONNX instead of int8 TFLite
-# (checks the script in ~10 min; not a result).
+# (checks the script in ~5 min; not a result).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 WOOF=${WOOF:-../shared/data/imagewoof-train-3k}
