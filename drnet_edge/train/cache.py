@@ -61,9 +61,8 @@ def outcome_cache(
     keys = [str(p.resolve()) for p in folder.paths]
     thumb = f"thumb{model.thumb_size}"
     todo = [i for i, k in enumerate(keys) if k not in store or store[k]["ce"].shape[0] < cfg.views]
-    cut = sorted(
-        set(range(len(keys))) - set(todo) - {i for i, k in enumerate(keys) if k in store and thumb in store[k]}
-    )
+    fresh = set(todo)
+    cut = [i for i, k in enumerate(keys) if i not in fresh and thumb not in store[k]]
     model.to(env.device).eval()
     label = f"backbone outcomes ({cfg.views} views x {len(model.resolutions)} resolutions)"
     store = _fill(
