@@ -185,3 +185,22 @@ def test_every_rm_rf_on_a_variable_is_guarded() -> None:
                 if plain or "[ -d " not in code:
                     unguarded.append(f"{script.relative_to(REPO)}:{n}: {line.strip()}")
     assert not unguarded, "rm -rf on a variable without ${VAR:?} and a [ -d ] check:\n" + "\n".join(unguarded)
+
+
+# -- `| head` under pipefail: the writer before it may die of SIGPIPE (exit 141) and fail the script -------
+
+
+def test_no_head_in_a_pipeline_of_a_pipefail_script() -> None:
+    """``find | sort | head -20`` exits 141 once ``head`` has its lines and ``sort`` still writes: under
+    ``set -o pipefail`` that stops the script (it did in ``flatter_curve.sh``'s first smoke run). Use
+    ``sed -n 1,20p``, which reads to the end."""
+    scripts = [s for s in _scripts() if "pipefail" in s.read_text()]
+    if not scripts:
+        pytest.skip("not a git checkout: the scripts are listed by git ls-files")
+    found = [
+        f"{s.relative_to(REPO)}:{n}: {line.strip()}"
+        for s in scripts
+        for n, line in enumerate(s.read_text().splitlines(), 1)
+        if re.search(r"\|\s*head\b", re.split(r"(?:^|\s)#", line, maxsplit=1)[0])
+    ]
+    assert not found, "| head in a pipefail script:\n" + "\n".join(found)
