@@ -1,0 +1,134 @@
+"""#32 point 3's report: per-photo outcomes of each model's converted files on the scored photos, then
+paired comparisons (``benchmarks/reproduce/flatter_curve.sh`` trains and converts first).
+
+    .venv/bin/python benchmarks/reproduce/flatter_curve.py --runs runs/flatter-curve \\
+        --models flat=runs/flatter-curve/flat-pred-int8,base=runs/flatter-curve/base-int8[,bundled=DIR,bundled-base=DIR] \\
+        --out benchmarks/results/flatter_curve [--calib ../shared/data/imagewoof-val-calib] [--limit N]
+
+Per model (an artifact folder, run in the runtime its manifest chooses): the answer at every resolution
+for every photo of ``--calib``, cached in ``RUNS/outcomes/<name>.pkl``. Then, settings fixed before any
+outcome was seen:
+
+* every fixed resolution of every model; at each resolution the paired difference between ``flat`` and
+  ``bundled`` (the bundled ``lite0-imagewoof`` converted the same way), where both are given;
+* each DRNet's default cross-fitted (``release/shipped_policies.py``'s ``crossfit_row``: calibrate's
+  selection with ``--target-ratio 0.60`` on 4 of 5 folds, applied to the fifth, pooled), against its
+  fixed frontier, its random control, its own largest resolution and the base's 224 px (``base``: the
+  plain fine-tune re-trained with the same budget).
+"""
+
+from __future__ import annotations
+
+import argparse
+import pickle
+import platform
+import sys
+from pathlib import Path
+
+from drnet_edge._io import atomic_write, atomic_write_json, atomic_write_text
+from drnet_edge.data.folders import scan_folder
+from drnet_edge.policy.registry import Predictions
+from drnet_edge.policy.rows import paired
+from drnet_edge.runtime.interface import macs_by_resolution
+from drnet_edge.runtime.outputs import predict_folder
+from drnet_edge.runtime.source import ModelSource, open_model
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "release"))
+from shipped_policies import crossfit_row  # noqa: E402  (one cross-fit, shared with the shipped policies)
+
+OBJECTIVE = {"target_ratio": 0.60}
+Record = tuple[Predictions, dict, int]
+
+
+def outcomes(runs: Path, calib: Path, models: dict[str, Path], limit: int | None) -> dict[str, Record]:
+    out: dict[str, Record] = {}
+    for name, art in models.items():
+        cache = runs / "outcomes" / f"{name}.pkl"
+        if not cache.is_file():
+            net, classes = open_model(ModelSource(artifacts=art), threads=2)
+            folder = scan_folder(calib, classes=classes, limit=limit)
+            preds, skipped = predict_folder(net, folder, net.resolutions, net.preprocess)
+            assert not skipped, skipped
+            record = (preds, macs_by_resolution(net), net.predictor_macs())
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(cache, lambda p, r=record: p.write_bytes(pickle.dumps(r)))
+        out[name] = pickle.loads(cache.read_bytes())
+    paths = {n: r[0].paths for n, r in out.items()}
+    assert len({tuple(p) for p in paths.values()}) == 1, "every model on the same photos, in the same order"
+    return out
+
+
+def report(results: dict[str, Record]) -> dict:
+    doc: dict = {"models": {}, "paired": {}}
+    for name, (preds, macs, pm) in results.items():
+        largest = macs[max(preds.resolutions)]
+        right = preds.correct()
+        entry: dict = {
+            "n": preds.n,
+            "fixed": {
+                str(r): {"top1": float(right[:, k].mean()), "macs_ratio": macs[r] / largest}
+                for k, r in enumerate(preds.resolutions)
+            },  # fmt: skip
+        }
+        if len(preds.resolutions) > 1:
+            base = results.get("base")
+            row = crossfit_row(preds, macs, pm, OBJECTIVE, base[0] if base else None)
+            entry["default_crossfit"] = {k: v for k, v in row.items() if k not in ("correct", "fixed")}
+        doc["models"][name] = entry
+    if "flat" in results and "bundled" in results:
+        a, b = results["flat"][0], results["bundled"][0]
+        doc["paired"]["flat_minus_bundled"] = {
+            str(r): paired(a.correct()[:, k], b.correct()[:, b.resolutions.index(r)])
+            for k, r in enumerate(a.resolutions)
+            if r in b.resolutions
+        }
+    for base in ("base", "bundled-base"):
+        if "flat" in results and base in results:
+            a, b = results["flat"][0], results[base][0]
+            doc["paired"][f"flat_224_minus_{base}_224"] = paired(a.correct()[:, 0], b.correct()[:, 0])
+    return doc
+
+
+def _fmt(d: dict | None) -> str:
+    return "-" if not d else f"{d['delta_pts']:+.1f} ({d['se_pts']:.1f})"
+
+
+def markdown(doc: dict) -> str:
+    lines = ["| model | n | fixed top-1 (MACs vs its largest) | default, out of fold | vs frontier | vs control | vs base 224 |",
+             "|---|---|---|---|---|---|---|"]  # fmt: skip
+    for name, m in doc["models"].items():
+        fixed = ", ".join(f"{r}: {100 * v['top1']:.1f}% ({v['macs_ratio']:.2f}x)" for r, v in m["fixed"].items())
+        x = m.get("default_crossfit")
+        if x is None:
+            lines.append(f"| {name} | {m['n']} | {fixed} | | | | |")
+            continue
+        lines.append(f"| {name} | {m['n']} | {fixed} | {100 * x['top1']:.1f}% at {x['macs_ratio']:.2f}x | "
+                     f"{_fmt(x['vs_fixed_frontier'])} | {_fmt(x['vs_control'])} | {_fmt(x['vs_base'])} |")  # fmt: skip
+    for key, v in doc["paired"].items():
+        shown = _fmt(v) if "delta_pts" in v else ", ".join(f"{r}: {_fmt(d)}" for r, d in v.items())
+        lines.append(f"\n{key} (paired, points (SE)): {shown}")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--runs", type=Path, default=Path("runs/flatter-curve"))
+    ap.add_argument("--calib", type=Path, default=Path("../shared/data/imagewoof-val-calib"))
+    ap.add_argument("--models", required=True, help="name=ARTIFACT_DIR,...: flat, base, bundled, bundled-base")
+    ap.add_argument("--out", type=Path, default=Path("benchmarks/results/flatter_curve"))
+    ap.add_argument("--limit", type=int, help="at most N photos (a smoke run, not a result)")
+    args = ap.parse_args()
+    models = {k: Path(v) for k, v in (item.split("=", 1) for item in args.models.split(","))}
+    doc = {
+        "hardware": {"machine": platform.machine(), "processor": platform.processor(), "cores": 2},
+        "objective": OBJECTIVE,
+        "calib": str(args.calib),
+        **report(outcomes(args.runs, args.calib, models, args.limit)),
+    }
+    atomic_write_json(args.out.with_suffix(".json"), doc)
+    atomic_write_text(args.out.with_suffix(".md"), markdown(doc))
+    print(markdown(doc))
+
+
+if __name__ == "__main__":
+    main()
