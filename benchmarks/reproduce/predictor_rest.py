@@ -189,24 +189,20 @@ def rebox(old: Path, runs: Path, rest: Path, limits: list[int]) -> None:
     from drnet_edge.models.checkpoint import load_model
     from drnet_edge.train.cache import _cache_key
     from drnet_edge.train.config import TrainConfig
+    from drnet_edge.train.views import ViewDataset
 
     net, classes, _ = load_model(runs / "backbone.pt")
     store = torch.load(old, map_location="cpu", weights_only=True)
-    index = [
-        {str(p.resolve()): i for i, p in enumerate(scan_folder(rest, classes=classes, limit=n).paths)} for n in limits
-    ]
+    sets = [ViewDataset(scan_folder(rest, classes=classes, limit=n), [64], net.preprocess, 0, True) for n in limits]
+    index = [{str(p.resolve()): i for i, p in enumerate(ds.folder.paths)} for ds in sets]
     out, kept = {}, {n: 0 for n in limits}
     for key, entry in store.items():
         img = load_image(key)
         views = entry["thumb"].shape[0]
-        for n, idx in zip(limits, index, strict=True):
+        for n, ds, idx in zip(limits, sets, index, strict=True):
             if key not in idx:
-                continue
-            g = [None] + [
-                torch.Generator().manual_seed((0 * 1_000_003 + v * 7919 + idx[key]) & 0x7FFFFFFF)
-                for v in range(1, views)
-            ]  # fmt: skip  (ViewDataset.item's seeds, seed 0)
-            boxes = [view_box(img.shape, net.preprocess, gv) for gv in g]
+                continue  # the cache's views: view 0 the centre crop, then ViewDataset's seeds (seed 0)
+            boxes = [view_box(img.shape, net.preprocess, ds.generator(idx[key], v or None)) for v in range(views)]
             thumbs = np.stack([crops_from_box(img, b, [64], net.preprocess)[64] for b in boxes])
             if np.array_equal(thumbs, entry["thumb"].numpy()):
                 rest_of = {k: v for k, v in entry.items() if k != "thumb"}

@@ -307,13 +307,11 @@ class Trainer:
         model.train()
         totals = {"loss": 0.0, "top1": 0.0, "macs_m": 0.0}
         steps = 0
+        sizes = self.train_sizes
         with progress_bar(len(loader), f"epoch {epoch + 1} ({phase})", enabled=self.progress and env.main) as advance:
             for batch in loader:
                 labels = batch["label"].to(env.device)
-                xs = [
-                    to_tensor(batch["crops"][s], model.preprocess).to(env.device, non_blocking=True)
-                    for s in self.train_sizes
-                ]
+                xs = [to_tensor(batch["crops"][s], model.preprocess).to(env.device, non_blocking=True) for s in sizes]
                 thumb = (
                     to_tensor(batch["crops"][model.thumb_size], model.preprocess).to(env.device)
                     if phase == "joint"

@@ -31,15 +31,17 @@ class ViewDataset(Dataset):
     def __len__(self) -> int:
         return len(self.folder)
 
+    def generator(self, i: int, view: int | None) -> torch.Generator | None:
+        """The draws of image ``i``'s view: None for the centre crop (view ``None``, or no augmentation),
+        else a generator seeded by (seed, view, i)."""
+        if view is None or not self.augment:
+            return None
+        return torch.Generator().manual_seed((self.seed * 1_000_003 + view * 7919 + i) & 0x7FFFFFFF)
+
     def item(self, i: int, view: int | None) -> dict[str, Any]:
         """View ``None`` is the centre crop; view ``v`` a random crop seeded by (seed, v, i)."""
-        g = (
-            None
-            if view is None or not self.augment
-            else torch.Generator().manual_seed((self.seed * 1_000_003 + view * 7919 + i) & 0x7FFFFFFF)
-        )
         img = load_image(self.folder.paths[i])
-        box = view_box(img.shape, self.pre, g)
+        box = view_box(img.shape, self.pre, self.generator(i, view))
         return {"index": i, "label": self.folder.labels[i], "crops": crops_from_box(img, box, self.sizes, self.pre),
                 "box": box}  # fmt: skip
 
