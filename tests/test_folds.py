@@ -10,7 +10,7 @@ import pytest
 
 from drnet_edge.data.folders import scan_folder
 from drnet_edge.errors import ConfigError
-from drnet_edge.policy.crossfit import CROSSFIT_SALT, fold_ids, out_of_fold
+from drnet_edge.policy.crossfit import CROSSFIT_SALT, fold_ids, out_of_fold, within_fold_permutation
 from drnet_edge.policy.registry import Predictions
 from drnet_edge.policy.selection import select_policy
 
@@ -133,3 +133,16 @@ def test_calibrate_refuses_more_folds_than_photos_before_running_the_model(
                 "--target-ratio", "1.0", "--out", str(out), "--quiet")  # fmt: skip
     assert p.returncode == 2 and "--folds 20" in p.stderr and "fewer photos" in p.stderr, p.stderr
     assert "Traceback" not in p.stderr and not out.exists()
+
+
+def test_within_fold_permutation_deals_each_folds_rows_among_themselves() -> None:
+    """The random control of a cross-fitted policy: every row moves only within its fold, and the
+    generator draws fold by fold (the figures of the scripts that used their own loop are unchanged)."""
+    ids = np.random.default_rng(3).integers(0, 5, 200)
+    perm = within_fold_permutation(ids, 5)
+    assert sorted(perm) == list(range(200)) and (ids[perm] == ids).all() and (perm != np.arange(200)).any()
+    rng, expected = np.random.default_rng(0), np.arange(200)
+    for f in range(5):
+        rows = np.flatnonzero(ids == f)
+        expected[rows] = rng.permutation(rows)
+    assert (perm == expected).all()

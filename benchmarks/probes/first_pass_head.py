@@ -45,7 +45,7 @@ from drnet_edge.data.preprocess import to_tensor
 from drnet_edge.evaluate import score_policies
 from drnet_edge.models.checkpoint import load_model
 from drnet_edge.policy.candidates import replay_candidates
-from drnet_edge.policy.crossfit import CROSSFIT_SALT, fold_ids
+from drnet_edge.policy.crossfit import CROSSFIT_SALT, fold_ids, within_fold_permutation
 from drnet_edge.policy.registry import Predictions, expand_policies
 from drnet_edge.policy.rows import fixed_frontier_at, paired
 from drnet_edge.progress import progress_bar
@@ -175,20 +175,15 @@ def crossfit(rules: dict[str, tuple], preds: Predictions, macs: dict[int, int]) 
     spent = np.zeros(preds.n)
     final = np.zeros(preds.n, dtype=np.int64)
     chosen = []
-    rng = np.random.default_rng(0)
-    perm = np.arange(preds.n)
     for f in range(FOLDS):
         held = ids == f
         cal = preds.subset(~held)
         fixed = score_policies(cal, expand_policies(["fixed"], cal.resolutions, with_controls=False), macs)
         best = max(rules, key=lambda n: gain(rules[n][0][~held], rules[n][1][~held], fixed))
         chosen.append(best)
-        right[held], spent[held] = rules[best][0][held], rules[best][1][held]
-        members = np.flatnonzero(held)
-        perm[members] = rng.permutation(members)
-        final[held] = rules[best][2][held]
+        right[held], spent[held], final[held] = (rules[best][k][held] for k in range(3))
     # the control: each fold's answering resolutions dealt at random within the fold
-    control = preds.correct()[np.arange(preds.n), final[perm]]
+    control = preds.correct()[np.arange(preds.n), final[within_fold_permutation(ids, FOLDS)]]
     fixed_all = score_policies(preds, expand_policies(["fixed"], preds.resolutions, with_controls=False), macs)
     front = fixed_frontier_at(fixed_all, float(spent.mean()) / 1e6)
     largest = macs[max(preds.resolutions)]

@@ -54,7 +54,7 @@ from drnet_edge.errors import ConfigError
 from drnet_edge.evaluate import score_policies
 from drnet_edge.models.checkpoint import load_model, read_checkpoint, save_checkpoint
 from drnet_edge.policy.candidates import reference, replay_candidates
-from drnet_edge.policy.crossfit import CROSSFIT_SALT, fold_ids, out_of_fold
+from drnet_edge.policy.crossfit import CROSSFIT_SALT, fold_ids, out_of_fold, within_fold_permutation
 from drnet_edge.policy.registry import Predictions, expand_policies
 from drnet_edge.policy.rows import fixed_frontier_at, paired
 from drnet_edge.policy.selection import calibration_record, select_policy
@@ -116,12 +116,7 @@ def crossfit_row(preds: Predictions, macs: dict, pred_macs: int, objective: dict
 
     oof = out_of_fold(preds, choose, macs, pred_macs, FOLDS, salt=CROSSFIT_SALT)
     right = preds.correct()
-    ids = fold_ids(preds, FOLDS, CROSSFIT_SALT)
-    rng = np.random.default_rng(0)
-    perm = np.arange(preds.n)
-    for f in range(FOLDS):  # the control: each fold's decisions dealt at random within the fold
-        rows = np.flatnonzero(ids == f)
-        perm[rows] = rng.permutation(rows)
+    perm = within_fold_permutation(fold_ids(preds, FOLDS, CROSSFIT_SALT), FOLDS)  # the control
     control = right[np.arange(preds.n), oof.final[perm]]
     fixed = score_policies(preds, expand_policies(["fixed"], preds.resolutions), macs)
     largest = macs[max(preds.resolutions)]

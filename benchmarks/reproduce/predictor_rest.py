@@ -46,7 +46,7 @@ import numpy as np
 from drnet_edge._io import atomic_write, atomic_write_json, atomic_write_text
 from drnet_edge.data.folders import scan_folder
 from drnet_edge.evaluate import score_policies
-from drnet_edge.policy.crossfit import CROSSFIT_SALT, fold_ids, out_of_fold
+from drnet_edge.policy.crossfit import CROSSFIT_SALT, fold_ids, out_of_fold, within_fold_permutation
 from drnet_edge.policy.registry import Predictions, expand_policies
 from drnet_edge.policy.rows import fixed_frontier_at, paired
 from drnet_edge.runtime.interface import macs_by_resolution
@@ -240,12 +240,7 @@ def variant_report(preds: Predictions, macs: dict, pm: int) -> dict:
         v["macs_ratio"] = 1e6 * v["macs_m"] / largest
     oof = out_of_fold(preds, lambda cal: _pick_t(cal, macs, pm), macs, pm, FOLDS, salt=CROSSFIT_SALT)
     right = preds.correct()
-    ids = fold_ids(preds, FOLDS, CROSSFIT_SALT)
-    rng = np.random.default_rng(0)
-    perm = np.arange(preds.n)
-    for f in range(FOLDS):
-        members = np.flatnonzero(ids == f)
-        perm[members] = rng.permutation(members)
+    perm = within_fold_permutation(fold_ids(preds, FOLDS, CROSSFIT_SALT), FOLDS)
     control = right[np.arange(preds.n), oof.final[perm]]
     fixed = {k: v for k, v in rows.items() if k.startswith("fixed-")}
     front = fixed_frontier_at(fixed, float(oof.macs.mean()) / 1e6)

@@ -51,6 +51,18 @@ def fold_ids(preds: Predictions, k: int, salt: str = CALIBRATION_SALT) -> np.nda
     return np.random.default_rng(0).permutation(preds.n) % k
 
 
+def within_fold_permutation(ids: np.ndarray, k: int, seed: int = 0) -> np.ndarray:
+    """Row indices shuffled within each of the ``k`` folds ``ids`` (fold by fold, one generator seeded
+    with ``seed``): a cross-fitted policy's random control deals each fold's decisions to that fold's
+    photos at random, ``decisions[perm]``."""
+    rng = np.random.default_rng(seed)
+    perm = np.arange(len(ids))
+    for f in range(k):
+        rows = np.flatnonzero(ids == f)
+        perm[rows] = rng.permutation(rows)
+    return perm
+
+
 def require_folds(ids: np.ndarray, k: int) -> None:
     """Refuse a split with an empty fold: a policy would be chosen for, or on, no photos."""
     sizes = np.bincount(np.asarray(ids, dtype=np.int64), minlength=k)
