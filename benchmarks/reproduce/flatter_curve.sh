@@ -14,7 +14,7 @@
 #     batch 64, seed 0. About 16 min an epoch on 2 cores (section 2b's rate for ~5,400 photos): ~2.7 h.
 #   base arm: --mode plain --init-from lite0-imagewoof-base, the same photos, BASE_EPOCHS (20: a plain
 #     epoch runs one resolution, about half of a multi-resolution one), lr 0.003, batch 64, seed 0.
-#   then the flat backbone's predictor: --mode predictor --init-from flat.pt --data REST_B, 20 epochs,
+#   then the flat backbone's predictor (run before the base arm, so the flat chain ends first): --mode predictor --init-from flat.pt --data REST_B, 20 epochs,
 #     --target-ratio 0.6, 4 views (predictor_rest.sh's settings); both models converted to TFLite int8
 #     (litert route, quantisation views from 20 photos a class of the backbone's photos); on the 1,925
 #     val-calib photos: eval of every fixed resolution, and calibrate --artifacts --target-ratio 0.60.
@@ -67,7 +67,6 @@ common=(--data "$WOOF" --subset train:0/5 --extra-data "$EXTRA" --resolutions 22
         --lr 0.003 --seed 0 --threads 2 --val "$CALIB")
 train "$RUNS/flat.pt" "${common[@]}" --mode joint --init-from lite0-imagewoof --epochs "$FLAT_EPOCHS" \
   --pretrain-epochs "$FLAT_EPOCHS" --train-scale 0.875 --distill 1.0
-train "$RUNS/base.pt" "${common[@]}" --mode plain --init-from lite0-imagewoof-base --epochs "$BASE_EPOCHS"
 train "$RUNS/flat-pred.pt" --data "$RUNS/rest-b" --mode predictor --init-from "$RUNS/flat.pt" --epochs 20 \
   --target-ratio 0.6 --views 4 --seed 0 --threads 2
 if [ ! -d "$QUANT" ]; then  # 20 photos a class of the backbone's own photos, as links under their cv- names
@@ -77,12 +76,17 @@ if [ ! -d "$QUANT" ]; then  # 20 photos a class of the backbone's own photos, as
   done
   mv "$QUANT.tmp" "$QUANT"
 fi
-for m in flat-pred base; do
+shipped() {  # shipped NAME: convert runs/NAME.pt as it ships, then eval every fixed resolution on the scored photos
+  local m=$1
   [ -f "$RUNS/$m-int8/manifest.json" ] || $NICE .venv/bin/drnet-edge convert --model "$RUNS/$m.pt" "${convert[@]}" \
     --quant-data "$QUANT" --threads 2 --out "$RUNS/$m-int8" > "$RUNS/$m-int8.log" 2>&1
   [ -f "$OUT.eval-$m.json" ] || $NICE .venv/bin/drnet-edge eval --quiet --artifacts "$RUNS/$m-int8" --data "$CALIB" \
     --policies fixed --threads 2 "${scored[@]}" --json "$OUT.eval-$m.json" > "$RUNS/eval-$m.log" 2>&1
-done
+}
+# the flat arm's whole chain first (it alone answers "within 0.3 of its own fixed-224"), then the base arm
+shipped flat-pred
 [ -f "$OUT.calibrate-flat.json" ] || $NICE .venv/bin/drnet-edge calibrate --quiet --artifacts "$RUNS/flat-pred-int8" \
   --data "$CALIB" --target-ratio 0.60 --threads 2 "${scored[@]}" --json "$OUT.calibrate-flat.json" > "$RUNS/calibrate-flat.log" 2>&1
+train "$RUNS/base.pt" "${common[@]}" --mode plain --init-from lite0-imagewoof-base --epochs "$BASE_EPOCHS"
+shipped base
 echo "done: $OUT.eval-{flat-pred,base}.json, $OUT.calibrate-flat.json; the training logs and times in $RUNS"
