@@ -9,6 +9,8 @@ from typing import Any
 
 from rich.table import Table
 
+from drnet_edge.policy.rows import paired_text
+
 
 def policy_table(report: dict, title: str | None = None) -> Table:
     """A rich table of an eval report's JSON: one row per policy, MACs relative to the largest fixed
@@ -39,7 +41,7 @@ def policy_table(report: dict, title: str | None = None) -> Table:
             label = f"[bold]{label}[/] (default)"
         esc = f"{100 * p['escalation_rate']:.0f}%" if p.get("escalation_rate") else ""
         line = p.get("vs_fixed_frontier")
-        vs = f"{line['delta_pts']:+.1f} ({line['se_pts']:.1f})" if line else ""
+        vs = paired_text(line)
         table.add_row(label, top1, f"{p['macs_m']:.1f}", rel, esc, vs, mix)
     return table
 

@@ -35,20 +35,18 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from gate_probes import probabilities  # one pass loop, shared with the gate probes
 from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from drnet_edge._io import atomic_write, atomic_write_json, atomic_write_text
-from drnet_edge.data.folders import MultiResolutionDataset, collate_multires, scan_folder
-from drnet_edge.data.preprocess import to_tensor
 from drnet_edge.evaluate import score_policies
 from drnet_edge.models.checkpoint import load_model
 from drnet_edge.policy.candidates import replay_candidates
 from drnet_edge.policy.crossfit import CROSSFIT_SALT, fold_ids, within_fold_permutation
 from drnet_edge.policy.registry import Predictions, expand_policies
-from drnet_edge.policy.rows import fixed_frontier_at, paired
-from drnet_edge.progress import progress_bar
+from drnet_edge.policy.rows import fixed_frontier_at, paired, paired_text
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = ROOT.parent / "shared" / "data"
@@ -58,36 +56,14 @@ FOLDS = 5
 TOP = 5
 
 
-@torch.no_grad()
 def passes(model: str, data: Path, cache: Path, limit: int | None = None) -> dict[str, np.ndarray]:
     """Per photo (centre crop): probabilities at every resolution, pooled features at ``FIRST``, labels."""
     if cache.is_file():
         return dict(np.load(cache))
-    net, classes, _ = load_model(model)
-    net.eval()
     torch.set_num_threads(2)
-    folder = scan_folder(data, classes=classes, limit=limit)
-    ds = MultiResolutionDataset(folder, net.resolutions, net.preprocess)
-    probs: dict[int, list[np.ndarray]] = {r: [] for r in net.resolutions}
-    feats: list[np.ndarray] = []
-    seen: list[np.ndarray] = []
-    hook = net.backbone.classifier.register_forward_pre_hook(lambda m, args: seen.append(args[0].numpy()))
-    with progress_bar(len(ds), f"{data.name}: {len(net.resolutions)} passes") as advance:
-        for i in range(0, len(ds), 32):
-            batch = collate_multires([ds[j] for j in range(i, min(i + 32, len(ds)))])
-            for k, r in enumerate(net.resolutions):
-                probs[r].append(net.backbone_at(to_tensor(batch["crops"][r], net.preprocess), k).softmax(1).numpy())
-                f = seen.pop()
-                if r == FIRST:
-                    feats.append(f.astype(np.float32))
-            advance(len(batch["index"]))
-    hook.remove()
-    out = {f"p{r}": np.concatenate(v) for r, v in probs.items()}
-    out |= {
-        "feat": np.concatenate(feats),
-        "labels": np.asarray(folder.labels),
-        "paths": np.array([str(p) for p in folder.paths]),
-    }
+    probs, feats, labels, paths = probabilities(model, data, limit=limit, progress=True)
+    out = {f"p{r}": p for r, p in probs.items()}
+    out |= {"feat": feats[FIRST], "labels": labels, "paths": np.array([str(p) for p in paths])}
     cache.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(cache, lambda p: np.savez(open(p, "wb"), **out))
     return out
@@ -255,10 +231,6 @@ def main() -> None:
     print(markdown(doc))
 
 
-def _fmt(d: dict | None) -> str:
-    return "-" if not d else f"{d['delta_pts']:+.1f} ({d['se_pts']:.1f})"
-
-
 def markdown(doc: dict) -> str:
     n = doc["scored_on"]["n"]
     lines = [
@@ -272,8 +244,8 @@ def markdown(doc: dict) -> str:
     for k, v in doc["fixed"].items():
         lines.append(f"| {k} | {100 * v['top1']:.1f}% | {v['macs_ratio']:.2f}x | | | | |")
     for fam, r in doc["results"].items():
-        lines.append(f"| {fam} (out of fold) | {100 * r['top1']:.1f}% | {r['macs_ratio']:.2f}x | {_fmt(r['vs_control'])} | "
-                     f"{_fmt(r['vs_fixed_frontier'])} | {_fmt(r.get('vs_margin-160'))} | {_fmt(r.get('vs_every'))} |")  # fmt: skip
+        lines.append(f"| {fam} (out of fold) | {100 * r['top1']:.1f}% | {r['macs_ratio']:.2f}x | {paired_text(r['vs_control'], '-')} | "
+                     f"{paired_text(r['vs_fixed_frontier'], '-')} | {paired_text(r.get('vs_margin-160'), '-')} | {paired_text(r.get('vs_every'), '-')} |")  # fmt: skip
     return "\n".join(lines) + "\n"
 
 

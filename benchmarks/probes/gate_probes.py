@@ -29,30 +29,37 @@ from drnet_edge._io import atomic_write_json
 from drnet_edge.data.folders import MultiResolutionDataset, collate_multires, scan_folder
 from drnet_edge.data.preprocess import to_tensor
 from drnet_edge.models.checkpoint import load_model
+from drnet_edge.progress import progress_bar
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "imagenet-sample-dev"
 OUT = Path(__file__).resolve().parents[1] / "results" / "gate_probes.json"
 
 
 @torch.no_grad()
-def probabilities(model: str, data: Path) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray], np.ndarray]:
-    """Softmax and pooled features (the classifier's input) per resolution, and the labels."""
-    net, _, _ = load_model(model)
-    folder = scan_folder(data)
+def probabilities(
+    model: str, data: Path, limit: int | None = None, progress: bool = False
+) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray], np.ndarray, list[Path]]:
+    """Softmax and pooled features (the classifier's input) per resolution, the labels and the paths, one
+    centre crop per photo (``first_pass_head.py`` reads the same passes)."""
+    net, classes, _ = load_model(model)
+    net.eval()
+    folder = scan_folder(data, classes=classes, limit=limit)
     ds = MultiResolutionDataset(folder, net.resolutions, net.preprocess)
     probs: dict[int, list[np.ndarray]] = {r: [] for r in net.resolutions}
     feats: dict[int, list[np.ndarray]] = {r: [] for r in net.resolutions}
     seen: list[np.ndarray] = []
     hook = net.backbone.classifier.register_forward_pre_hook(lambda m, args: seen.append(args[0].numpy()))
-    for i in range(0, len(ds), 32):
-        batch = collate_multires([ds[j] for j in range(i, min(i + 32, len(ds)))])
-        for k, r in enumerate(net.resolutions):
-            x = to_tensor(batch["crops"][r], net.preprocess)
-            probs[r].append(net.backbone_at(x, k).softmax(1).numpy())
-            feats[r].append(seen.pop())
+    with progress_bar(len(ds), f"{data.name}: {len(net.resolutions)} passes", enabled=progress) as advance:
+        for i in range(0, len(ds), 32):
+            batch = collate_multires([ds[j] for j in range(i, min(i + 32, len(ds)))])
+            for k, r in enumerate(net.resolutions):
+                x = to_tensor(batch["crops"][r], net.preprocess)
+                probs[r].append(net.backbone_at(x, k).softmax(1).numpy())
+                feats[r].append(seen.pop().astype(np.float32))
+            advance(len(batch["index"]))
     hook.remove()
     stack = lambda d: {r: np.concatenate(v) for r, v in d.items()}  # noqa: E731
-    return stack(probs), stack(feats), np.asarray(folder.labels)
+    return stack(probs), stack(feats), np.asarray(folder.labels), list(folder.paths)
 
 
 def gate_aurocs(p: np.ndarray, labels: np.ndarray) -> dict[str, float]:
@@ -83,7 +90,7 @@ def feature_gate_aurocs(f: np.ndarray, p: np.ndarray, labels: np.ndarray) -> dic
 
 
 def main() -> None:
-    probs, feats, labels = probabilities("lite0-imagenet", DATA)
+    probs, feats, labels, _ = probabilities("lite0-imagenet", DATA)
     top = max(probs)
     result = {
         "photos": str(DATA),

@@ -28,7 +28,7 @@ from pathlib import Path
 from drnet_edge._io import atomic_write, atomic_write_json, atomic_write_text
 from drnet_edge.data.folders import scan_folder
 from drnet_edge.policy.registry import Predictions
-from drnet_edge.policy.rows import paired
+from drnet_edge.policy.rows import paired, paired_text
 from drnet_edge.runtime.interface import macs_by_resolution
 from drnet_edge.runtime.outputs import predict_folder
 from drnet_edge.runtime.source import ModelSource, open_model
@@ -89,10 +89,6 @@ def report(results: dict[str, Record]) -> dict:
     return doc
 
 
-def _fmt(d: dict | None) -> str:
-    return "-" if not d else f"{d['delta_pts']:+.1f} ({d['se_pts']:.1f})"
-
-
 def markdown(doc: dict) -> str:
     lines = ["| model | n | fixed top-1 (MACs vs its largest) | default, out of fold | vs frontier | vs control | vs base 224 |",
              "|---|---|---|---|---|---|---|"]  # fmt: skip
@@ -103,9 +99,11 @@ def markdown(doc: dict) -> str:
             lines.append(f"| {name} | {m['n']} | {fixed} | | | | |")
             continue
         lines.append(f"| {name} | {m['n']} | {fixed} | {100 * x['top1']:.1f}% at {x['macs_ratio']:.2f}x | "
-                     f"{_fmt(x['vs_fixed_frontier'])} | {_fmt(x['vs_control'])} | {_fmt(x['vs_base'])} |")  # fmt: skip
+                     f"{paired_text(x['vs_fixed_frontier'], '-')} | {paired_text(x['vs_control'], '-')} | {paired_text(x['vs_base'], '-')} |")  # fmt: skip
     for key, v in doc["paired"].items():
-        shown = _fmt(v) if "delta_pts" in v else ", ".join(f"{r}: {_fmt(d)}" for r, d in v.items())
+        shown = (
+            paired_text(v, "-") if "delta_pts" in v else ", ".join(f"{r}: {paired_text(d, '-')}" for r, d in v.items())
+        )
         lines.append(f"\n{key} (paired, points (SE)): {shown}")
     return "\n".join(lines) + "\n"
 

@@ -48,7 +48,7 @@ from drnet_edge.data.folders import scan_folder
 from drnet_edge.evaluate import score_policies
 from drnet_edge.policy.crossfit import CROSSFIT_SALT, fold_ids, out_of_fold, within_fold_permutation
 from drnet_edge.policy.registry import Predictions, expand_policies
-from drnet_edge.policy.rows import fixed_frontier_at, paired
+from drnet_edge.policy.rows import fixed_frontier_at, paired, paired_text
 from drnet_edge.runtime.interface import macs_by_resolution
 from drnet_edge.runtime.outputs import predict_folder
 
@@ -260,10 +260,6 @@ def variant_report(preds: Predictions, macs: dict, pm: int) -> dict:
     return report
 
 
-def _fmt(d: dict | None) -> str:
-    return "-" if not d else f"{d['delta_pts']:+.1f} ({d['se_pts']:.1f})"
-
-
 def markdown(report: dict) -> str:
     lines = ["| variant | precision | policy | top-1 | MACs vs 224 | vs random control (SE) | vs fixed frontier (SE) |",
              "|---|---|---|---|---|---|---|"]  # fmt: skip
@@ -280,14 +276,14 @@ def markdown(report: dict) -> str:
         for name in ["drnet", "random"] + [f"drnet-escalate:{t:g}" for t in FIXED_T]:
             p = pol[name]
             lines.append(f"| {variant} | {precision} | {name} | {100 * p['top1']:.1f}% | {p['macs_ratio']:.2f}x | "
-                         f"{_fmt(p.get('vs_control'))} | {_fmt(p.get('vs_fixed_frontier'))} |")  # fmt: skip
+                         f"{paired_text(p.get('vs_control'), '-')} | {paired_text(p.get('vs_fixed_frontier'), '-')} |")  # fmt: skip
         x = r["escalate_crossfit"]
         lines.append(f"| {variant} | {precision} | drnet-escalate:T, T out of fold | {100 * x['top1']:.1f}% | "
-                     f"{x['macs_ratio']:.2f}x | {_fmt(x['vs_control'])} | {_fmt(x['vs_fixed_frontier'])} |")  # fmt: skip
+                     f"{x['macs_ratio']:.2f}x | {paired_text(x['vs_control'], '-')} | {paired_text(x['vs_fixed_frontier'], '-')} |")  # fmt: skip
         h = r["escalate_hindsight"]
         lines.append(f"| {variant} | {precision} | hindsight bound: {h['policy']} (T picked on these photos) | "
-                     f"{100 * h['top1']:.1f}% | {h['macs_ratio']:.2f}x | {_fmt(h.get('vs_control'))} | "
-                     f"{_fmt(h.get('vs_fixed_frontier'))} |")  # fmt: skip
+                     f"{100 * h['top1']:.1f}% | {h['macs_ratio']:.2f}x | {paired_text(h.get('vs_control'), '-')} | "
+                     f"{paired_text(h.get('vs_fixed_frontier'), '-')} |")  # fmt: skip
     return "\n".join(lines) + "\n"
 
 

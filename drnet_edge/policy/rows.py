@@ -117,6 +117,11 @@ def paired(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
     return {"delta_pts": 100 * float(d.mean()), "se_pts": 100 * se}
 
 
+def paired_text(d: dict[str, float] | None, empty: str = "") -> str:
+    """One :func:`paired` result as every table writes it: ``+1.2 (0.4)``, points and their SE."""
+    return empty if not d else f"{d['delta_pts']:+.1f} ({d['se_pts']:.1f})"
+
+
 def upper_hull(points: list[tuple[float, float]]) -> list[int]:
     """Indices of the upper concave hull of ``(x, y)`` points, by increasing x (ties: the higher y)."""
     order = sorted(range(len(points)), key=lambda i: (points[i][0], -points[i][1]))

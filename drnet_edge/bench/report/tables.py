@@ -7,6 +7,8 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.measure import Measurement
 from rich.table import Table
 
+from drnet_edge.policy.rows import paired_text
+
 
 def cell(v: float | None, fmt: str, suffix: str = "") -> str:
     return "n/a" if v is None else f"{v:{fmt}}{suffix}"
@@ -20,10 +22,6 @@ def _ratio(p: dict, stat: str) -> str:
     return f"{r['ratio']:.2f}x [{lo:.2f}-{hi:.2f}]"
 
 
-def _vs(d: dict | None) -> str:
-    return "" if not d else f"{d['delta_pts']:+.1f} ({d['se_pts']:.1f})"
-
-
 def policy_rows(report: dict) -> list[list[str]]:
     rows = []
     for name, p in report["policies"].items():
@@ -35,7 +33,7 @@ def policy_rows(report: dict) -> list[list[str]]:
             [
                 label,
                 cell(None if p["top1"] is None else 100 * p["top1"], ".1f", "%"),
-                _vs(p.get("vs_fixed_frontier")),
+                paired_text(p.get("vs_fixed_frontier")),
                 cell(p["latency_ms"], ".2f"),
                 cell(p.get("latency_p50_ms"), ".2f"),
                 _ratio(p, "mean"),
