@@ -25,6 +25,8 @@ import platform
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from drnet_edge._io import atomic_write, atomic_write_json, atomic_write_text
 from drnet_edge.data.folders import scan_folder
 from drnet_edge.policy.registry import Predictions
@@ -34,9 +36,12 @@ from drnet_edge.runtime.outputs import predict_folder
 from drnet_edge.runtime.source import ModelSource, open_model
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "release"))
+from predictor_rest import variant_report  # noqa: E402  (the predictor's rows, as in section 9)
 from shipped_policies import crossfit_row  # noqa: E402  (one cross-fit, shared with the shipped policies)
 
-OBJECTIVE = {"target_ratio": 0.60}
+# 0.60: the target fixed in flatter_curve.sh before the run; 0.66: the MACs bound of #32's first
+# acceptance point (within 0.3 of fixed-224 at <= 0.66x), added after the 0.60 outcome was seen.
+OBJECTIVES = {"0.60": {"target_ratio": 0.60}, "0.66": {"target_ratio": 0.66}}
 Record = tuple[Predictions, dict, int]
 
 
@@ -60,6 +65,7 @@ def outcomes(runs: Path, calib: Path, models: dict[str, Path], limit: int | None
 
 def report(results: dict[str, Record]) -> dict:
     doc: dict = {"models": {}, "paired": {}}
+    refs = {k: results[k][0] for k in ("base", "bundled-base") if k in results}
     for name, (preds, macs, pm) in results.items():
         largest = macs[max(preds.resolutions)]
         right = preds.correct()
@@ -71,9 +77,14 @@ def report(results: dict[str, Record]) -> dict:
             },  # fmt: skip
         }
         if len(preds.resolutions) > 1:
-            base = results.get("base")
-            row = crossfit_row(preds, macs, pm, OBJECTIVE, base[0] if base else None)
-            entry["default_crossfit"] = {k: v for k, v in row.items() if k not in ("correct", "fixed")}
+            entry["default_crossfit"] = {}
+            for target, objective in OBJECTIVES.items():
+                row = crossfit_row(preds, macs, pm, objective, refs.get("base"))
+                if "bundled-base" in refs:
+                    row["vs_bundled_base"] = paired(np.asarray(row["correct"]), refs["bundled-base"].correct()[:, 0])
+                entry["default_crossfit"][target] = {k: v for k, v in row.items() if k not in ("correct", "fixed")}
+            if pm:  # the predictor's own rows (predictor_rest.py's: drnet, its control, drnet-escalate cross-fitted)
+                entry["predictor"] = variant_report(preds, macs, pm)
         doc["models"][name] = entry
     if "flat" in results and "bundled" in results:
         a, b = results["flat"][0], results["bundled"][0]
@@ -90,20 +101,35 @@ def report(results: dict[str, Record]) -> dict:
 
 
 def markdown(doc: dict) -> str:
-    lines = ["| model | n | fixed top-1 (MACs vs its largest) | default, out of fold | vs frontier | vs control | vs base 224 |",
-             "|---|---|---|---|---|---|---|"]  # fmt: skip
+    t = lambda d: paired_text(d, "-")  # noqa: E731
+    lines = [f"#32 point 3: each model's converted files (int8 TFLite unless a manifest says otherwise) on the "
+             f"{Path(doc['calib']).name} photos; CPU {doc['hardware']['machine']}, {doc['hardware']['cores']} cores", "",
+             "| model | n | fixed top-1 (MACs vs its largest) |", "|---|---|---|"]  # fmt: skip
     for name, m in doc["models"].items():
         fixed = ", ".join(f"{r}: {100 * v['top1']:.1f}% ({v['macs_ratio']:.2f}x)" for r, v in m["fixed"].items())
-        x = m.get("default_crossfit")
-        if x is None:
-            lines.append(f"| {name} | {m['n']} | {fixed} | | | | |")
-            continue
-        lines.append(f"| {name} | {m['n']} | {fixed} | {100 * x['top1']:.1f}% at {x['macs_ratio']:.2f}x | "
-                     f"{paired_text(x['vs_fixed_frontier'], '-')} | {paired_text(x['vs_control'], '-')} | {paired_text(x['vs_base'], '-')} |")  # fmt: skip
+        lines.append(f"| {name} | {m['n']} | {fixed} |")
+    lines += ["", "Each DRNet's default, cross-fitted (calibrate's selection on 4 of 5 folds, scored on the fifth, pooled);",
+              "paired differences in points (SE):", "",
+              "| model | --target-ratio | default, out of fold | vs frontier | vs control | vs its 224 | vs base 224 | vs bundled base 224 |",
+              "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    for name, m in doc["models"].items():
+        for target, x in m.get("default_crossfit", {}).items():
+            lines.append(f"| {name} | {target} | {100 * x['top1']:.1f}% at {x['macs_ratio']:.2f}x | {t(x['vs_fixed_frontier'])} | "
+                         f"{t(x['vs_control'])} | {t(x['vs_largest'])} | {t(x['vs_base'])} | {t(x.get('vs_bundled_base'))} |")  # fmt: skip
+    preds = {k: m["predictor"] for k, m in doc["models"].items() if "predictor" in m}
+    if preds:
+        lines += ["", "The predictor (`drnet`: nothing chosen, every photo counts; `drnet-escalate:T` with T cross-fitted):", "",
+                  "| model | policy | top-1 | MACs vs 224 | vs random control | vs fixed frontier |", "|---|---|---|---|---|---|"]  # fmt: skip
+        for name, r in preds.items():
+            for pol in ("drnet", "random", "oracle-agree"):
+                p = r["policies"][pol]
+                lines.append(f"| {name} | {pol} | {100 * p['top1']:.1f}% | {p['macs_ratio']:.2f}x | {t(p.get('vs_control'))} | "
+                             f"{t(p.get('vs_fixed_frontier'))} |")  # fmt: skip
+            x = r["escalate_crossfit"]
+            lines.append(f"| {name} | drnet-escalate:T (out of fold) | {100 * x['top1']:.1f}% | {x['macs_ratio']:.2f}x | "
+                         f"{t(x['vs_control'])} | {t(x['vs_fixed_frontier'])} |")  # fmt: skip
     for key, v in doc["paired"].items():
-        shown = (
-            paired_text(v, "-") if "delta_pts" in v else ", ".join(f"{r}: {paired_text(d, '-')}" for r, d in v.items())
-        )
+        shown = t(v) if "delta_pts" in v else ", ".join(f"{r}: {t(d)}" for r, d in v.items())
         lines.append(f"\n{key} (paired, points (SE)): {shown}")
     return "\n".join(lines) + "\n"
 
@@ -119,7 +145,7 @@ def main() -> None:
     models = {k: Path(v) for k, v in (item.split("=", 1) for item in args.models.split(","))}
     doc = {
         "hardware": {"machine": platform.machine(), "processor": platform.processor(), "cores": 2},
-        "objective": OBJECTIVE,
+        "objectives": OBJECTIVES,
         "calib": str(args.calib),
         **report(outcomes(args.runs, args.calib, models, args.limit)),
     }
