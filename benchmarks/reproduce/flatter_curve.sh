@@ -90,3 +90,11 @@ shipped flat-pred
 train "$RUNS/base.pt" "${common[@]}" --mode plain --init-from lite0-imagewoof-base --epochs "$BASE_EPOCHS"
 shipped base
 echo "done: $OUT.eval-{flat-pred,base}.json, $OUT.calibrate-flat.json; the training logs and times in $RUNS"
+# the bundled pair converted the same way (litert int8, the same quantisation photos), then the paired report
+for pair in bundled=lite0-imagewoof bundled-base=lite0-imagewoof-base; do
+  m=${pair%%=*}
+  [ -f "$RUNS/$m-int8/manifest.json" ] || $NICE .venv/bin/drnet-edge convert --model "${pair#*=}" "${convert[@]}" \
+    --quant-data "$QUANT" --threads 2 --out "$RUNS/$m-int8" > "$RUNS/$m-int8.log" 2>&1
+done
+$NICE .venv/bin/python benchmarks/reproduce/flatter_curve.py --runs "$RUNS" --calib "$CALIB" "${scored[@]}" --out "$OUT" \
+  --models "flat=$RUNS/flat-pred-int8,base=$RUNS/base-int8,bundled=$RUNS/bundled-int8,bundled-base=$RUNS/bundled-base-int8"
