@@ -83,16 +83,17 @@ def test_backbones_command_lists_registry() -> None:
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["train", "--data", "/nonexistent", "--out", "/tmp/x.pt"], "does not exist"),
-        (["train", "--data", ".", "--out", "/tmp/x.pt", "--mode", "magic"], "--mode must be one of"),
-        (["train", "--data", ".", "--out", "/tmp/x.pt", "--resolutions", "224"], "at least two"),
+        (["train", "--data", "/nonexistent", "--out", "{tmp}/x.pt"], "does not exist"),
+        (["train", "--data", ".", "--out", "{tmp}/x.pt", "--mode", "magic"], "--mode must be one of"),
+        (["train", "--data", ".", "--out", "{tmp}/x.pt", "--resolutions", "224"], "at least two"),
         (["eval", "--model", "/nonexistent/model.pt"], "does not exist"),
         (["eval", "--backbone", "efficientnet_lite0", "--policies", "drnet"], "need a DRNet model"),
         (["eval", "--model", "lite0-imagewoof", "--policies", "baseline"], "--baseline"),
     ],
 )
-def test_train_and_model_mistakes(args: list[str], message: str) -> None:
-    p = run_cli(*args, "--quiet")
+def test_train_and_model_mistakes(args: list[str], message: str, tmp_path: Path) -> None:
+    # --out in a fresh folder: a shared /tmp/x.pt left by anything else is refused first (--out exists)
+    p = run_cli(*(a.format(tmp=tmp_path) for a in args), "--quiet")
     assert p.returncode == 2, p.stderr
     assert message in p.stderr and "Traceback" not in p.stderr
 
