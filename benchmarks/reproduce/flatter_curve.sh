@@ -11,13 +11,17 @@
 #   flat arm: --mode joint --init-from lite0-imagewoof, multi-resolution epochs only (--pretrain-epochs =
 #     --epochs = FLAT_EPOCHS, 10), --train-scale 0.875 (each path trains on crops of 7/8 its side: the
 #     train-test resolution discrepancy) and --distill 1.0 (soft targets from 224 px), SGD lr 0.003 cosine,
-#     batch 64, seed 0. About 16 min an epoch on 2 cores (section 2b's rate for ~5,400 photos): ~2.7 h.
+#     batch 64, seed 0. Estimated at 16 min an epoch (section 2b's rate for ~5,400 photos); measured
+#     7.5-8.9 min, 82 min for the 10 (docs/RESULTS.md 9c).
 #   base arm: --mode plain --init-from lite0-imagewoof-base, the same photos, BASE_EPOCHS (20: a plain
 #     epoch runs one resolution, about half of a multi-resolution one), lr 0.003, batch 64, seed 0.
-#   then the flat backbone's predictor (run before the base arm, so the flat chain ends first): --mode predictor --init-from flat.pt --data REST_B, 20 epochs,
+#     Measured about 5 min an epoch: the base gets more CPU time than the flat arm.
+#   the flat backbone's predictor: --mode predictor --init-from flat.pt --data REST_B, 20 epochs,
 #     --target-ratio 0.6, 4 views (predictor_rest.sh's settings); both models converted to TFLite int8
 #     (litert route, quantisation views from 20 photos a class of the backbone's photos); on the 1,925
 #     val-calib photos: eval of every fixed resolution, and calibrate --artifacts --target-ratio 0.60.
+#   Order: the flat arm's whole chain first, then the base arm; last, the bundled lite0-imagewoof and
+#   lite0-imagewoof-base converted the same way and the paired report (flatter_curve.py).
 #   Re-bundle only what wins there (docs/RESULTS.md 9c says what wins).
 # SMOKE=1: every step on 80 training and 150 scored photos, 1 epoch, fp32 ONNX instead of int8 TFLite
 # (checks the script in ~5 min; not a result).
@@ -89,7 +93,6 @@ shipped flat-pred
   --data "$CALIB" --target-ratio 0.60 --threads 2 "${scored[@]}" --json "$OUT.calibrate-flat.json" > "$RUNS/calibrate-flat.log" 2>&1
 train "$RUNS/base.pt" "${common[@]}" --mode plain --init-from lite0-imagewoof-base --epochs "$BASE_EPOCHS"
 shipped base
-echo "done: $OUT.eval-{flat-pred,base}.json, $OUT.calibrate-flat.json; the training logs and times in $RUNS"
 # the bundled pair converted the same way (litert int8, the same quantisation photos), then the paired report
 for pair in bundled=lite0-imagewoof bundled-base=lite0-imagewoof-base; do
   m=${pair%%=*}
@@ -98,3 +101,4 @@ for pair in bundled=lite0-imagewoof bundled-base=lite0-imagewoof-base; do
 done
 $NICE .venv/bin/python benchmarks/reproduce/flatter_curve.py --runs "$RUNS" --calib "$CALIB" "${scored[@]}" --out "$OUT" \
   --models "flat=$RUNS/flat-pred-int8,base=$RUNS/base-int8,bundled=$RUNS/bundled-int8,bundled-base=$RUNS/bundled-base-int8"
+echo "done: $OUT.{json,md} (the report), $OUT.eval-{flat-pred,base}.json, $OUT.calibrate-flat.json; logs and times in $RUNS"
