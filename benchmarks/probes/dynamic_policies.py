@@ -44,7 +44,7 @@ from drnet_edge.evaluate import score_policies
 from drnet_edge.models.checkpoint import read_checkpoint, save_checkpoint
 from drnet_edge.policy.candidates import pick, reference, replay_candidates
 from drnet_edge.policy.registry import expand_policies
-from drnet_edge.policy.rows import fixed_line_at, paired, score
+from drnet_edge.policy.rows import fixed_line_at, paired, paired_text, score
 from drnet_edge.policy.selection import calibration_record, select_policy
 from drnet_edge.runtime.bundled import resolve_model
 from drnet_edge.runtime.interface import macs_by_resolution
@@ -185,7 +185,7 @@ def pooled_markdown(rows: list[dict]) -> str:
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     note = "lite0-imagenet's predictor trained on all 500 photos: a row whose policies include `drnet` is optimistic."
-    f = lambda d: "" if d is None else f"{d['delta_pts']:+.1f} ({d['se_pts']:.1f})"  # noqa: E731
+    f = paired_text
     for m in rows:
         for r in m["rows"]:
             lines.append(

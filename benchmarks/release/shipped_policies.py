@@ -7,7 +7,7 @@ Needs the TFLite int8 files made by ``bash benchmarks/release/convert_shipped.sh
 ``--precisions fp32``, which writes the fp32 rows alone) and the shared photos (not shipped with the
 repository; public sources in the data notes of docs/RESULTS.md).
 
-Per model, per-image outcomes at every resolution (cached under ``--out`` as ``*.outcomes.pkl``)
+Per model, per-image outcomes at every resolution (cached under ``--out`` as ``<model>.<precision>.<key>.outcomes.pkl``, the key from the model's files and the photos)
 from the PyTorch fp32 checkpoint and from its TFLite int8 files:
 
 * ``lite0-imagewoof`` (and ``lite0-imagewoof-base``, the plain fine-tune it must match): the 1,925
@@ -41,13 +41,15 @@ on its fp32 checkpoint over all 500 photos (its int8 figures are reported beside
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import pickle
 import platform
 from pathlib import Path
 
 import numpy as np
 
-from drnet_edge._io import atomic_write, atomic_write_json
+from drnet_edge._io import atomic_write, atomic_write_json, sha256_file
 from drnet_edge.data.classes import imagenet_classes
 from drnet_edge.data.folders import scan_folder
 from drnet_edge.errors import ConfigError
@@ -56,7 +58,7 @@ from drnet_edge.models.checkpoint import load_model, read_checkpoint, save_check
 from drnet_edge.policy.candidates import reference, replay_candidates
 from drnet_edge.policy.crossfit import CROSSFIT_SALT, fold_ids, out_of_fold, within_fold_permutation
 from drnet_edge.policy.registry import Predictions, expand_policies
-from drnet_edge.policy.rows import fixed_frontier_at, paired
+from drnet_edge.policy.rows import fixed_frontier_at, paired, paired_text
 from drnet_edge.policy.selection import calibration_record, select_policy
 from drnet_edge.runtime.bundled import resolve_model
 from drnet_edge.runtime.interface import macs_by_resolution
@@ -81,14 +83,39 @@ def concat(parts: list[Predictions]) -> Predictions:
     )  # fmt: skip
 
 
-def outcomes(model: str, precision: str, sets: list, arts: Path, cache: Path) -> tuple[Predictions, dict, int]:
-    """Per-image outcomes of ``model`` (fp32 checkpoint or its int8 TFLite files) on the photo sets."""
+def outcome_key(source: Path, *photos: object) -> str:
+    """What a cached outcome depends on: the model's files (a checkpoint's sha256, or the sha256 of every
+    model file an artifact folder's manifest lists) and the photos. A re-bundled checkpoint or a re-converted
+    folder computes its outcomes again instead of reading the old model's."""
+    found: list[str] = []
+
+    def walk(x: object) -> None:
+        if isinstance(x, dict):
+            found.extend(v for k, v in x.items() if k == "sha256" and isinstance(v, str))
+            for v in x.values():
+                walk(v)
+        elif isinstance(x, list):
+            for v in x:
+                walk(v)
+
+    if source.is_dir():
+        walk(json.loads((source / "manifest.json").read_text()))
+    else:
+        found.append(sha256_file(source))
+    return hashlib.sha256(json.dumps([sorted(found), *photos]).encode()).hexdigest()[:16]
+
+
+def outcomes(model: str, precision: str, sets: list, arts: Path, out: Path) -> tuple[Predictions, dict, int]:
+    """Per-image outcomes of ``model`` (fp32 checkpoint or its int8 TFLite files) on the photo sets, cached
+    in ``out`` under the model files' and the photos' key."""
+    source = arts / f"{model}-onnx2tf-int8" if precision == "int8" else resolve_model(model)
+    cache = out / f"{model}.{precision}.{outcome_key(Path(source), [list(x) for x in sets])}.outcomes.pkl"
     if cache.is_file():
         return pickle.loads(cache.read_bytes())
     if precision == "int8":
         from drnet_edge.runtime.artifacts import ArtifactDRNet
 
-        net = ArtifactDRNet(arts / f"{model}-onnx2tf-int8", "tflite", threads=2)
+        net = ArtifactDRNet(source, "tflite", threads=2)
         classes = net.classes
     else:
         net, classes, _ = load_model(model)
@@ -168,10 +195,10 @@ def run_model(model: str, out: Path, arts: Path, dest: Path | None, precisions: 
     result: dict = {"model": model, "objective": objective, "photos": [f"{n}{f' ({s})' if s else ''}" for n, s in sets]}
     per = {}
     for precision in precisions:
-        preds, macs, pm = outcomes(model, precision, sets, arts, out / f"{model}.{precision}.outcomes.pkl")
+        preds, macs, pm = outcomes(model, precision, sets, arts, out)
         base = None
         if base_name:
-            base = outcomes(base_name, precision, sets, arts, out / f"{base_name}.{precision}.outcomes.pkl")[0]
+            base = outcomes(base_name, precision, sets, arts, out)[0]
             assert [Path(p).name for p in base.paths] == [Path(p).name for p in preds.paths], "same photos, same order"
         per[precision] = crossfit_row(preds, macs, pm, objective, base)
         per[precision]["hindsight"] = hindsight(preds, macs, pm)
@@ -206,7 +233,7 @@ def main() -> None:
     atomic_write_json(args.out / "results.json", report)
     for r in results:
         for prec, row in r["crossfit"].items():
-            f = lambda d: "-" if d is None else f"{d['delta_pts']:+.1f} ({d['se_pts']:.1f})"  # noqa: E731
+            f = lambda d: paired_text(d, "-")  # noqa: E731
             print(f"{r['model']} {prec} n={row['n']}: {100 * row['top1']:.1f}% at {row['macs_ratio']:.3f}x; "
                   f"frontier {f(row['vs_fixed_frontier'])} control {f(row['vs_control'])} largest {f(row['vs_largest'])} "
                   f"base {f(row['vs_base'])}; {sorted(set(row['policies']))}; refused on {len(row['refused'])} folds")  # fmt: skip

@@ -20,8 +20,6 @@ outcome was seen:
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
 import pickle
 import platform
 import sys
@@ -39,7 +37,7 @@ from drnet_edge.runtime.source import ModelSource, open_model
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "release"))
 from predictor_rest import variant_report  # noqa: E402  (the predictor's rows, as in section 9)
-from shipped_policies import crossfit_row, hindsight  # noqa: E402  (one cross-fit, shared with the shipped policies)
+from shipped_policies import crossfit_row, hindsight, outcome_key  # noqa: E402  (one cross-fit, shared with the shipped policies)
 
 # 0.60: the target fixed in flatter_curve.sh before the run; 0.66: the MACs bound of #32's first
 # acceptance point (within 0.3 of fixed-224 at <= 0.66x), added after the 0.60 outcome was seen.
@@ -47,29 +45,10 @@ OBJECTIVES = {"0.60": {"target_ratio": 0.60}, "0.66": {"target_ratio": 0.66}}
 Record = tuple[Predictions, dict, int]
 
 
-def outcome_key(art: Path, calib: Path, limit: int | None) -> str:
-    """What a cached outcome depends on: the model files (their sha256 in the manifest), the photos, --limit;
-    a re-converted folder or another photo set computes its outcomes again instead of reading stale ones."""
-    found: list[str] = []
-
-    def walk(x: object) -> None:
-        if isinstance(x, dict):
-            found.extend(v for k, v in x.items() if k == "sha256" and isinstance(v, str))
-            for v in x.values():
-                walk(v)
-        elif isinstance(x, list):
-            for v in x:
-                walk(v)
-
-    walk(json.loads((art / "manifest.json").read_text()))
-    text = json.dumps([sorted(found), str(calib.resolve()), limit])
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
 def outcomes(runs: Path, calib: Path, models: dict[str, Path], limit: int | None) -> dict[str, Record]:
     out: dict[str, Record] = {}
     for name, art in models.items():
-        cache = runs / "outcomes" / f"{name}.{outcome_key(art, calib, limit)}.pkl"
+        cache = runs / "outcomes" / f"{name}.{outcome_key(art, str(calib.resolve()), limit)}.pkl"
         if not cache.is_file():
             net, classes = open_model(ModelSource(artifacts=art), threads=2)
             folder = scan_folder(calib, classes=classes, limit=limit)
