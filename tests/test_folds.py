@@ -146,3 +146,34 @@ def test_within_fold_permutation_deals_each_folds_rows_among_themselves() -> Non
         rows = np.flatnonzero(ids == f)
         expected[rows] = rng.permutation(rows)
     assert (perm == expected).all()
+
+
+def test_benchmark_outcome_caches_follow_the_model_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The benchmarks' outcome caches (shipped_policies.py, flatter_curve.py) are keyed by the model's files and
+    the photos: a re-bundled checkpoint or re-converted folder is scored again; a policy recorded later is not."""
+    import json
+    import sys
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks" / "release"))
+    sys.modules.pop("shipped_policies", None)
+    from shipped_policies import outcome_key
+
+    ckpt = tmp_path / "m.pt"
+    ckpt.write_bytes(b"weights 1")
+    first = outcome_key(ckpt, ["photos", None])
+    assert outcome_key(ckpt, ["photos", None]) == first
+    assert outcome_key(ckpt, ["other photos", None]) != first
+    ckpt.write_bytes(b"weights 2")
+    assert outcome_key(ckpt, ["photos", None]) != first
+
+    art = tmp_path / "art"
+    art.mkdir()
+    manifest = {"targets": {"tflite": {"models": {"backbone_224": {"sha256": "a" * 64}}}}}
+    (art / "manifest.json").write_text(json.dumps(manifest))
+    key = outcome_key(art, "photos")
+    manifest["targets"]["tflite"]["policy"] = {"name": "fixed-224"}
+    (art / "manifest.json").write_text(json.dumps(manifest))
+    assert outcome_key(art, "photos") == key, "a calibrated policy does not change the outcomes"
+    manifest["targets"]["tflite"]["models"]["backbone_224"]["sha256"] = "b" * 64
+    (art / "manifest.json").write_text(json.dumps(manifest))
+    assert outcome_key(art, "photos") != key
