@@ -166,9 +166,11 @@ def test_benchmark_outcome_caches_follow_the_model_files(tmp_path: Path, monkeyp
     ckpt.write_bytes(b"weights 2")
     assert outcome_key(ckpt, ["photos", None]) != first
 
+    from .test_manifest import manifest_dict
+
     art = tmp_path / "art"
     art.mkdir()
-    manifest = {"targets": {"tflite": {"models": {"backbone_224": {"sha256": "a" * 64}}}}}
+    manifest = manifest_dict()
     (art / "manifest.json").write_text(json.dumps(manifest))
     key = outcome_key(art, "photos")
     manifest["targets"]["tflite"]["policy"] = {"name": "fixed-224"}

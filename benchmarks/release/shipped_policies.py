@@ -62,6 +62,7 @@ from drnet_edge.policy.rows import fixed_frontier_at, paired, paired_text
 from drnet_edge.policy.selection import calibration_record, select_policy
 from drnet_edge.runtime.bundled import resolve_model
 from drnet_edge.runtime.interface import macs_by_resolution
+from drnet_edge.runtime.manifest import read_manifest
 from drnet_edge.runtime.outputs import predict_folder
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
@@ -87,21 +88,10 @@ def outcome_key(source: Path, *photos: object) -> str:
     """What a cached outcome depends on: the model's files (a checkpoint's sha256, or the sha256 of every
     model file an artifact folder's manifest lists) and the photos. A re-bundled checkpoint or a re-converted
     folder computes its outcomes again instead of reading the old model's."""
-    found: list[str] = []
-
-    def walk(x: object) -> None:
-        if isinstance(x, dict):
-            found.extend(v for k, v in x.items() if k == "sha256" and isinstance(v, str))
-            for v in x.values():
-                walk(v)
-        elif isinstance(x, list):
-            for v in x:
-                walk(v)
-
     if source.is_dir():
-        walk(json.loads((source / "manifest.json").read_text()))
+        found = [m.sha256 for t in read_manifest(source).targets.values() for m in t.models.values()]
     else:
-        found.append(sha256_file(source))
+        found = [sha256_file(source)]
     return hashlib.sha256(json.dumps([sorted(found), *photos]).encode()).hexdigest()[:16]
 
 

@@ -94,18 +94,19 @@ shipped flat-pred
 train "$RUNS/base.pt" "${common[@]}" --mode plain --init-from lite0-imagewoof-base --epochs "$BASE_EPOCHS"
 shipped base
 # the bundled pair converted the same way (litert int8, the same quantisation photos), then the paired report
+MODELS="flat=$RUNS/flat-pred-int8,base=$RUNS/base-int8,bundled=$RUNS/bundled-int8,bundled-base=$RUNS/bundled-base-int8"
 for pair in bundled=lite0-imagewoof bundled-base=lite0-imagewoof-base; do
   m=${pair%%=*}
   [ -f "$RUNS/$m-int8/manifest.json" ] || $NICE .venv/bin/drnet-edge convert --model "${pair#*=}" "${convert[@]}" \
     --quant-data "$QUANT" --threads 2 --out "$RUNS/$m-int8" > "$RUNS/$m-int8.log" 2>&1
 done
 $NICE .venv/bin/python benchmarks/reproduce/flatter_curve.py --runs "$RUNS" --calib "$CALIB" "${scored[@]}" --out "$OUT" \
-  --models "flat=$RUNS/flat-pred-int8,base=$RUNS/base-int8,bundled=$RUNS/bundled-int8,bundled-base=$RUNS/bundled-base-int8"
+  --models "$MODELS"
 echo "done: $OUT.{json,md} (the report), $OUT.eval-{flat-pred,base}.json, $OUT.calibrate-flat.json; logs and times in $RUNS"
 # the same report on the 628 photos of imagewoof-train-3k test:0/5 (trained on by no model here, calibrated on by
 # no policy): a second, independent set for the fixed resolutions and the cross-fitted defaults
 links heldout "$WOOF" test:0/5
 $NICE .venv/bin/python benchmarks/reproduce/flatter_curve.py --runs "$RUNS" --calib "$RUNS/heldout" "${scored[@]}" \
   --out "${OUT}_heldout" \
-  --models "flat=$RUNS/flat-pred-int8,base=$RUNS/base-int8,bundled=$RUNS/bundled-int8,bundled-base=$RUNS/bundled-base-int8"
+  --models "$MODELS"
 echo "done: ${OUT}_heldout.{json,md} (the same report on the 628 held-out photos)"

@@ -5,7 +5,7 @@
 # end-to-end latency of every fixed resolution and the policy, ratios of means and medians against
 # fixed-224 with 95% bootstrap intervals. fixed-224 runs the same Lite0 graph as the plain base at 224 px,
 # so its latency is the base's. Settings as bench_shipped_policy.sh (TFLite, 2 threads, 50 runs, 5 warm-up).
-# Writes benchmarks/results/flatter_curve_bench.{json,md,png}. ~15 min on 2 x86-64 cores; run it on an
+# Writes benchmarks/results/flatter_curve_bench.{json,md,png}. About 10 s on 2 x86-64 cores; run it on an
 # idle machine (pause other jobs: a loaded machine gives no latency worth reporting).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
