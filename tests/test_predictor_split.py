@@ -40,12 +40,16 @@ def test_split_is_in_the_shipped_checkpoint(
     photos = tiny[1]
     _predictor_run(backbone_ckpt, photos, tmp_path / "p.pt", "test:0/2")
     assert "warning:" not in capsys.readouterr().err  # disjoint folds: no warning
-    shipped = export_for_shipping(tmp_path / "p.pt", tmp_path / "shipped.pt")
+    shipped = export_for_shipping(tmp_path / "p.pt", tmp_path / "shipped.pt", folder_names={str(photos): "tiny-set"})
     ckpt = read_checkpoint(shipped)
     assert ckpt["train_state"] is None
     data = ckpt["meta"]["data"]
     held, rest = scan_folder(photos, subset="test:0/2"), scan_folder(photos, subset="train:0/2")
-    assert data["predictor"]["folders"] == [str(photos)] and data["predictor"]["subset"] == "test:0/2"
+    # the shipped file names the photo sets, not this machine's paths; the counts and ids stay
+    assert data["predictor"]["folders"] == ["tiny-set"] and data["predictor"]["subset"] == "test:0/2"
+    assert data["backbone"]["folders"] == ["tiny-set"]
+    assert export_for_shipping(tmp_path / "p.pt", tmp_path / "s2.pt").exists()
+    assert read_checkpoint(tmp_path / "s2.pt")["meta"]["data"]["predictor"]["folders"] == [photos.name]
     assert data["predictor"]["photos"] == len(held) > 0
     assert data["predictor"]["ids"] == photo_ids([f"{p.parent.name}/{p.name}" for p in held.paths])
     assert data["backbone"]["photos"] == len(rest) and data["backbone"]["subset"] == "train:0/2"
@@ -54,6 +58,7 @@ def test_split_is_in_the_shipped_checkpoint(
     assert len(data["predictor"]["sha256"]) == 64
     # the digest is of the sorted relative file list: the same photos scanned again give the same one
     assert folder_record(held, [str(photos)], "test:0/2", None)["sha256"] == data["predictor"]["sha256"]
+    assert read_checkpoint(tmp_path / "p.pt")["meta"]["data"]["predictor"]["folders"] == [str(photos)]
     assert describe_split(data).endswith("; 0 photos in both")
     shown = run_cli("models", str(shipped))
     assert shown.returncode == 0 and "trained on" in shown.stdout

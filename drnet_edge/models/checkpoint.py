@@ -188,10 +188,19 @@ def load_model(
     return model, classes, ckpt
 
 
-def export_for_shipping(src: str | Path, dst: str | Path, *, half: bool = True) -> Path:
-    """Strip the training state and (optionally) store weights in fp16: the small file we bundle."""
+def export_for_shipping(
+    src: str | Path, dst: str | Path, *, half: bool = True, folder_names: dict[str, str] | None = None
+) -> Path:
+    """Strip the training state and (optionally) store weights in fp16: the small file we bundle. The
+    training-photo record stays, its folder paths renamed by ``folder_names`` (else each folder's own
+    name: :func:`drnet_edge.train.split.public_record`)."""
+    from ..train.split import public_record
+
     ckpt = read_checkpoint(src)
     ckpt["train_state"] = None
+    meta = ckpt.get("meta")
+    if isinstance(meta, dict) and meta.get("data"):
+        ckpt["meta"] = {**meta, "data": public_record(meta["data"], folder_names or {})}
     if half and ckpt.get("backbone_state") is not None:
         # conv and linear weights in fp16; BatchNorm parameters and statistics stay fp32
         ckpt["backbone_state"] = {
