@@ -50,11 +50,10 @@ from pathlib import Path
 import numpy as np
 
 from drnet_edge._io import atomic_write, atomic_write_json, sha256_file
-from drnet_edge.data.classes import imagenet_classes
 from drnet_edge.data.folders import scan_folder
 from drnet_edge.errors import ConfigError
 from drnet_edge.evaluate import score_policies
-from drnet_edge.models.checkpoint import load_model, read_checkpoint, save_checkpoint
+from drnet_edge.models.checkpoint import read_checkpoint, save_checkpoint
 from drnet_edge.policy.candidates import reference, replay_candidates
 from drnet_edge.policy.crossfit import CROSSFIT_SALT, fold_ids, out_of_fold, within_fold_permutation
 from drnet_edge.policy.registry import Predictions, expand_policies
@@ -64,6 +63,7 @@ from drnet_edge.runtime.bundled import resolve_model
 from drnet_edge.runtime.interface import macs_by_resolution
 from drnet_edge.runtime.manifest import read_manifest
 from drnet_edge.runtime.outputs import predict_folder
+from drnet_edge.runtime.source import ModelSource, open_model
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 FOLDS = 5
@@ -73,6 +73,7 @@ MODELS = {
     "lite0-imagewoof": (WOOF, {"target_ratio": 0.60}, "lite0-imagewoof-base", WOOF[:1], "int8"),
     "lite0-imagenet": ([("imagenet-sample-dev", None)], {"max_drop": 1.0}, None, None, "fp32"),
 }
+Record = tuple[Predictions, dict, int]  # outcomes, MACs per resolution, predictor MACs
 
 
 def concat(parts: list[Predictions]) -> Predictions:
@@ -95,28 +96,38 @@ def outcome_key(source: Path, *photos: object) -> str:
     return hashlib.sha256(json.dumps([sorted(found), *photos]).encode()).hexdigest()[:16]
 
 
-def outcomes(model: str, precision: str, sets: list, arts: Path, out: Path) -> tuple[Predictions, dict, int]:
-    """Per-image outcomes of ``model`` (fp32 checkpoint or its int8 TFLite files) on the photo sets, cached
-    in ``out`` under the model files' and the photos' key."""
-    source = arts / f"{model}-onnx2tf-int8" if precision == "int8" else resolve_model(model)
-    cache = out / f"{model}.{precision}.{outcome_key(Path(source), [list(x) for x in sets])}.outcomes.pkl"
+def cached_outcomes(
+    source: ModelSource, sets: list[tuple[Path, str | None]], cache: Path, limit: int | None = None
+) -> Record:
+    """``(Predictions, MACs per resolution, predictor MACs)`` of the model ``source`` names (opened by
+    :func:`drnet_edge.runtime.source.open_model`, the one door) on the photo sets ``(folder, --subset)``, one
+    after the other, every photo at every resolution; cached at ``cache`` (whose name the caller keys with
+    :func:`outcome_key`)."""
     if cache.is_file():
         return pickle.loads(cache.read_bytes())
-    if precision == "int8":
-        from drnet_edge.runtime.artifacts import ArtifactDRNet
-
-        net = ArtifactDRNet(source, "tflite", threads=2)
-        classes = net.classes
-    else:
-        net, classes, _ = load_model(model)
-    own = None if classes.ids == imagenet_classes().ids else classes
+    net, classes = open_model(source, threads=2)
     parts = []
-    for name, subset in sets:
-        folder = scan_folder(SHARED / name, classes=own, subset=subset)
-        parts.append(predict_folder(net, folder, net.resolutions, net.preprocess)[0])
+    for folder, subset in sets:
+        preds, skipped = predict_folder(net, scan_folder(folder, classes=classes, subset=subset, limit=limit),
+                                        net.resolutions, net.preprocess)  # fmt: skip
+        assert not skipped, skipped
+        parts.append(preds)
     out = (concat(parts), macs_by_resolution(net), net.predictor_macs())
     atomic_write(cache, lambda p: p.write_bytes(pickle.dumps(out)))
     return out
+
+
+def outcomes(model: str, precision: str, sets: list, arts: Path, out: Path) -> Record:
+    """Per-image outcomes of ``model`` (fp32 checkpoint or its int8 TFLite files) on the photo sets, cached
+    in ``out`` under the model files' and the photos' key."""
+    if precision == "int8":
+        path = arts / f"{model}-onnx2tf-int8"
+        source = ModelSource(artifacts=path, runtime="tflite")
+    else:
+        path = resolve_model(model)
+        source = ModelSource(model=path)
+    cache = out / f"{model}.{precision}.{outcome_key(Path(path), [list(x) for x in sets])}.outcomes.pkl"
+    return cached_outcomes(source, [(SHARED / name, subset) for name, subset in sets], cache)
 
 
 def crossfit_row(preds: Predictions, macs: dict, pred_macs: int, objective: dict, base: Predictions | None) -> dict:

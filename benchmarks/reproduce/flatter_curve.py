@@ -20,44 +20,31 @@ outcome was seen:
 from __future__ import annotations
 
 import argparse
-import pickle
 import platform
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from drnet_edge._io import atomic_write, atomic_write_json, atomic_write_text
-from drnet_edge.data.folders import scan_folder
-from drnet_edge.policy.registry import Predictions
+from drnet_edge._io import atomic_write_json, atomic_write_text
 from drnet_edge.policy.rows import paired, paired_text
-from drnet_edge.runtime.interface import macs_by_resolution
-from drnet_edge.runtime.outputs import predict_folder
-from drnet_edge.runtime.source import ModelSource, open_model
+from drnet_edge.runtime.source import ModelSource
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "release"))
 from predictor_rest import variant_report  # noqa: E402  (the predictor's rows, as in section 9)
-from shipped_policies import crossfit_row, hindsight, outcome_key  # noqa: E402  (one cross-fit, shared with the shipped policies)
+from shipped_policies import Record, cached_outcomes, crossfit_row, hindsight, outcome_key  # noqa: E402  (one cross-fit, shared with the shipped policies)
 
 # 0.60: the target fixed in flatter_curve.sh before the run; 0.66: the MACs bound of #32's first
 # acceptance point (within 0.3 of fixed-224 at <= 0.66x), added after the 0.60 outcome was seen.
 OBJECTIVES = {"0.60": {"target_ratio": 0.60}, "0.66": {"target_ratio": 0.66}}
-Record = tuple[Predictions, dict, int]
 
 
 def outcomes(runs: Path, calib: Path, models: dict[str, Path], limit: int | None) -> dict[str, Record]:
-    out: dict[str, Record] = {}
-    for name, art in models.items():
-        cache = runs / "outcomes" / f"{name}.{outcome_key(art, str(calib.resolve()), limit)}.pkl"
-        if not cache.is_file():
-            net, classes = open_model(ModelSource(artifacts=art), threads=2)
-            folder = scan_folder(calib, classes=classes, limit=limit)
-            preds, skipped = predict_folder(net, folder, net.resolutions, net.preprocess)
-            assert not skipped, skipped
-            record = (preds, macs_by_resolution(net), net.predictor_macs())
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write(cache, lambda p, r=record: p.write_bytes(pickle.dumps(r)))
-        out[name] = pickle.loads(cache.read_bytes())
+    out = {
+        name: cached_outcomes(ModelSource(artifacts=art), [(calib, None)], limit=limit,
+                              cache=runs / "outcomes" / f"{name}.{outcome_key(art, str(calib.resolve()), limit)}.pkl")
+        for name, art in models.items()
+    }  # fmt: skip
     paths = {n: r[0].paths for n, r in out.items()}
     assert len({tuple(p) for p in paths.values()}) == 1, "every model on the same photos, in the same order"
     return out
