@@ -50,6 +50,8 @@ def test_split_is_in_the_shipped_checkpoint(
     assert data["backbone"]["folders"] == ["tiny-set"]
     assert export_for_shipping(tmp_path / "p.pt", tmp_path / "s2.pt").exists()
     assert read_checkpoint(tmp_path / "s2.pt")["meta"]["data"]["predictor"]["folders"] == [photos.name]
+    again = export_for_shipping(shipped, tmp_path / "s3.pt")  # a shipped file exported again keeps its names
+    assert read_checkpoint(again)["meta"]["data"]["predictor"]["folders"] == ["tiny-set"]
     assert data["predictor"]["photos"] == len(held) > 0
     assert data["predictor"]["ids"] == photo_ids([f"{p.parent.name}/{p.name}" for p in held.paths])
     assert data["backbone"]["photos"] == len(rest) and data["backbone"]["subset"] == "train:0/2"

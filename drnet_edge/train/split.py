@@ -185,12 +185,14 @@ def describe_split(record: dict[str, Any] | None) -> str | None:
 def public_record(record: dict[str, Any] | None, names: dict[str, str]) -> dict[str, Any] | None:
     """``record`` as a bundled checkpoint keeps it: every folder and ``via`` path renamed by ``names``
     (``{path: public name}``), any other folder by its last path component; photo counts, ``sha256`` and
-    ``ids`` unchanged. A shipped file names the photo sets, not paths on the machine that trained it."""
+    ``ids`` unchanged. A shipped file names the photo sets, not paths on the machine that trained it. A
+    record already made public (``public`` set) keeps its names: exporting a shipped file again is safe."""
     if not record:
         return record
+    done = bool(record.get("public"))
 
     def name(path: str) -> str:
-        return names.get(path, Path(path).name)
+        return names.get(path, path if done else Path(path).name)
 
     def part(rec: Any) -> Any:
         if not isinstance(rec, dict):
@@ -202,4 +204,4 @@ def public_record(record: dict[str, Any] | None, names: dict[str, str]) -> dict[
             out["via"] = names[rec["via"]]
         return out
 
-    return part(record)
+    return {**part(record), "public": True}
