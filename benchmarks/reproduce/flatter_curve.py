@@ -87,6 +87,9 @@ def report(results: dict[str, Record]) -> dict:
         if "flat" in results and base in results:
             a, b = results["flat"][0], results[base][0]
             doc["paired"][f"flat_224_minus_{base}_224"] = paired(a.correct()[:, 0], b.correct()[:, 0])
+    if "base" in results and "bundled-base" in results:  # did the base arm's budget pay?
+        a, b = results["base"][0], results["bundled-base"][0]
+        doc["paired"]["base_224_minus_bundled-base_224"] = paired(a.correct()[:, 0], b.correct()[:, 0])
     return doc
 
 
