@@ -178,6 +178,24 @@ def hindsight(preds: Predictions, macs: dict, pred_macs: int, budgets: tuple = (
     return {f"{b:.2f}": {"policy": c.name, "top1": c.top1, "macs_ratio": c.macs / ref} for b, c in best.items()}
 
 
+def held_out_row(name: str, preds: Predictions, macs: dict, pred_macs: int, base: Predictions | None) -> dict:
+    """The policy ``name`` replayed on photos it was not calibrated on: top-1, MACs against the largest
+    resolution, paired differences (points, SE) against the fixed frontier, fixed-224 and the base (the
+    figures beside ``bench_shipped_policy.sh``'s latency run, which benches the same policy on them)."""
+    rows = score_policies(preds, expand_policies(["fixed", name], preds.resolutions), macs, pred_macs)
+    row, largest = rows[name], macs[max(preds.resolutions)]
+    front = fixed_frontier_at(rows, row.macs_m)
+    right = np.asarray(row.correct, dtype=np.float64)
+    return {
+        "n": preds.n,
+        "top1": row.top1,
+        "macs_ratio": 1e6 * row.macs_m / largest,
+        "vs_fixed_frontier": None if front is None else {"between": front[2], **paired(right, front[0])},
+        "vs_largest": paired(right, preds.correct()[:, 0]),
+        "vs_base": None if base is None else {"base_top1": float(base.correct()[:, 0].mean()), **paired(right, base.correct()[:, 0])},
+    }  # fmt: skip
+
+
 def bundle(model: str, preds: Predictions, macs: dict, pred_macs: int, objective: dict, source: dict, data: str,
            dest: Path | None) -> dict:  # fmt: skip
     """The default policy calibrated on ``preds``; written into a copy of the checkpoint under ``dest``."""
@@ -210,6 +228,11 @@ def run_model(model: str, out: Path, arts: Path, dest: Path | None, precisions: 
             src = {"model": model, "runtime": "tflite" if precision == "int8" else "pytorch", "precision": precision,
                    "route": "onnx2tf" if precision == "int8" else None}  # fmt: skip
             result["bundled"] = bundle(model, cal, macs, pm, objective, src, where, dest)
+            if bundle_sets and n_first < preds.n:  # the bundled policy on the photos it was not calibrated on
+                rest = np.arange(n_first, preds.n)
+                result["bundled"]["held_out"] = held_out_row(
+                    result["bundled"]["name"], preds.subset(rest), macs, pm, None if base is None else base.subset(rest)
+                )
     correct = {prec: np.array(row.pop("correct")) for prec, row in per.items()}
     result["crossfit"] = per
     if len(correct) == 2:
@@ -240,6 +263,11 @@ def main() -> None:
                   f"base {f(row['vs_base'])}; {sorted(set(row['policies']))}; refused on {len(row['refused'])} folds")  # fmt: skip
         bundled = r["bundled"]["name"] if "bundled" in r else "- (its precision not run)"
         print(f"{r['model']} int8 - fp32: {r.get('int8_vs_fp32', '-')}; bundled {bundled}")
+        if "held_out" in r.get("bundled", {}):
+            h, f = r["bundled"]["held_out"], lambda d: paired_text(d, "-")  # noqa: E731
+            print(f"  {bundled} on the {h['n']} photos it was not calibrated on: {100 * h['top1']:.1f}% at "
+                  f"{h['macs_ratio']:.2f}x; frontier {f(h['vs_fixed_frontier'])} largest {f(h['vs_largest'])} "
+                  f"base {f(h['vs_base'])}")  # fmt: skip
 
 
 if __name__ == "__main__":
