@@ -188,14 +188,38 @@ def load_model(
     return model, classes, ckpt
 
 
+def public_record(record: dict[str, Any] | None, names: dict[str, str]) -> dict[str, Any] | None:
+    """The training-photo record (``meta['data']``, :mod:`drnet_edge.train.split`) as a bundled checkpoint
+    keeps it: every folder and ``via`` path renamed by ``names`` (``{path: public name}``), any other
+    folder by its last path component; photo counts, ``sha256`` and
+    ``ids`` unchanged. A shipped file names the photo sets, not paths on the machine that trained it. A
+    record already made public (``public`` set) keeps its names: exporting a shipped file again is safe."""
+    if not record:
+        return record
+    done = bool(record.get("public"))
+
+    def name(path: str) -> str:
+        return names.get(path, path if done else Path(path).name)
+
+    def part(rec: Any) -> Any:
+        if not isinstance(rec, dict):
+            return rec
+        out = {k: part(v) for k, v in rec.items()}
+        if rec.get("folders"):
+            out["folders"] = [name(f) for f in rec["folders"]]
+        if isinstance(rec.get("via"), str) and rec["via"] in names:
+            out["via"] = names[rec["via"]]
+        return out
+
+    return {**part(record), "public": True}
+
+
 def export_for_shipping(
     src: str | Path, dst: str | Path, *, half: bool = True, folder_names: dict[str, str] | None = None
 ) -> Path:
     """Strip the training state and (optionally) store weights in fp16: the small file we bundle. The
     training-photo record stays, its folder paths renamed by ``folder_names`` (else each folder's own
-    name: :func:`drnet_edge.train.split.public_record`)."""
-    from ..train.split import public_record
-
+    name: :func:`public_record`)."""
     ckpt = read_checkpoint(src)
     ckpt["train_state"] = None
     meta = ckpt.get("meta")

@@ -180,28 +180,3 @@ def describe_split(record: dict[str, Any] | None) -> str | None:
     shared = record.get("overlap")
     tail = "" if shared is None else f"; {shared} photos in both"
     return f"{part('backbone', record.get('backbone'))}; {part('predictor', record.get('predictor'))}{tail}"
-
-
-def public_record(record: dict[str, Any] | None, names: dict[str, str]) -> dict[str, Any] | None:
-    """``record`` as a bundled checkpoint keeps it: every folder and ``via`` path renamed by ``names``
-    (``{path: public name}``), any other folder by its last path component; photo counts, ``sha256`` and
-    ``ids`` unchanged. A shipped file names the photo sets, not paths on the machine that trained it. A
-    record already made public (``public`` set) keeps its names: exporting a shipped file again is safe."""
-    if not record:
-        return record
-    done = bool(record.get("public"))
-
-    def name(path: str) -> str:
-        return names.get(path, path if done else Path(path).name)
-
-    def part(rec: Any) -> Any:
-        if not isinstance(rec, dict):
-            return rec
-        out = {k: part(v) for k, v in rec.items()}
-        if rec.get("folders"):
-            out["folders"] = [name(f) for f in rec["folders"]]
-        if isinstance(rec.get("via"), str) and rec["via"] in names:
-            out["via"] = names[rec["via"]]
-        return out
-
-    return {**part(record), "public": True}
