@@ -14,8 +14,8 @@ hybrid, each against its frontier, its control, its own 224 px and the base.
 
     .venv/bin/python benchmarks/probes/hybrid_224_probe.py   # writes benchmarks/results/hybrid_224_probe.{json,md}
 
-The manifest does not say yet which file answers at which resolution from two checkpoints, so the hybrid
-is not a product feature: this probe measures whether it would be worth one.
+``convert`` builds an artifact folder from one checkpoint, so nothing here makes a hybrid folder yet: this
+probe measures whether one would be worth building.
 """
 
 from __future__ import annotations
