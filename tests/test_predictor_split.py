@@ -9,6 +9,7 @@ import pytest
 from drnet_edge.data.folders import scan_folder
 from drnet_edge.errors import ConfigError
 from drnet_edge.models.checkpoint import export_for_shipping, read_checkpoint, save_checkpoint
+from drnet_edge.runtime.bundled import bundled_models, resolve_model
 from drnet_edge.train import TrainConfig, train
 from drnet_edge.train.split import describe_split, folder_record, overlap, photo_ids
 
@@ -153,3 +154,22 @@ def test_another_thumb_size_reuses_the_cached_outcomes(
             fresh = ds.item(i, v or None)["crops"]
             assert torch.equal(entry["thumb40"][v], torch.from_numpy(fresh[40]))
             assert torch.equal(entry["thumb32"][v], torch.from_numpy(fresh[32]))
+
+
+@pytest.mark.parametrize("name", sorted(bundled_models()))
+def test_bundled_models_name_photo_sets_not_paths(name: str) -> None:
+    """A bundled checkpoint's photo record went through export_for_shipping: public names, no local paths."""
+    data = (read_checkpoint(resolve_model(name)).get("meta") or {}).get("data")
+    if not data:
+        pytest.skip(f"{name} carries no photo record (bundled before records)")
+    assert data.get("public") is True
+
+    def folders(rec: object) -> list[str]:
+        if not isinstance(rec, dict):
+            return []
+        return list(rec.get("folders") or []) + [f for v in rec.values() for f in folders(v)]
+
+    named = folders(data)
+    assert named, "a record without folders"
+    for f in named:
+        assert not f.startswith(("/", "./", "../", "runs/")) and "shared/data" not in f, f
