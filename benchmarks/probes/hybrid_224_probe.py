@@ -25,8 +25,6 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
-
 from drnet_edge._io import atomic_write_json, atomic_write_text
 from drnet_edge.policy.registry import Predictions
 from drnet_edge.policy.rows import paired_text
@@ -88,7 +86,6 @@ def main() -> None:
     lines += ["", f"Policies the folds chose (hybrid): {', '.join(rows['hybrid']['policies'])}"]
     atomic_write_text(OUT.with_suffix(".md"), "\n".join(lines) + "\n")
     print("\n".join(lines))
-    assert np.isfinite(rows["hybrid"]["top1"])
 
 
 if __name__ == "__main__":

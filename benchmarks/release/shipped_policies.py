@@ -148,7 +148,6 @@ def crossfit_row(preds: Predictions, macs: dict, pred_macs: int, objective: dict
     control = right[np.arange(preds.n), oof.final[perm]]
     fixed = score_policies(preds, expand_policies(["fixed"], preds.resolutions), macs)
     largest = macs[max(preds.resolutions)]
-    front = fixed_frontier_at(fixed, float(oof.macs.mean()) / 1e6)
     row = {
         "n": preds.n,
         "folds": FOLDS,
@@ -156,17 +155,21 @@ def crossfit_row(preds: Predictions, macs: dict, pred_macs: int, objective: dict
         "refused": refusals,  # folds where calibrate's selection refused (scored at the largest resolution)
         **oof.estimate(largest),
         "fixed": {k: {"top1": v.top1, "macs_ratio": 1e6 * v.macs_m / largest} for k, v in fixed.items()},
-        "vs_fixed_frontier": None if front is None else {"between": front[2], **paired(oof.correct, front[0])},
         "vs_control": paired(oof.correct, control),
-        "vs_largest": paired(oof.correct, right[:, 0]),
-        "vs_base": None
-        if base is None
-        else {
-            "base_top1": float(base.correct()[:, 0].mean()),
-            **paired(oof.correct, base.correct()[:, 0]),
-        },  # fmt: skip
+        **comparisons(oof.correct, fixed, float(oof.macs.mean()) / 1e6, preds, base),
     }
     return {**row, "correct": oof.correct.tolist()}
+
+
+def comparisons(correct: np.ndarray, rows: dict, macs_m: float, preds: Predictions, base: Predictions | None) -> dict:
+    """Paired differences (points, SE) of a policy's per-photo ``correct`` against the fixed frontier of
+    ``rows`` at ``macs_m``, the largest resolution of ``preds`` and the base's largest (with its top-1)."""
+    front = fixed_frontier_at(rows, macs_m)
+    return {
+        "vs_fixed_frontier": None if front is None else {"between": front[2], **paired(correct, front[0])},
+        "vs_largest": paired(correct, preds.correct()[:, 0]),
+        "vs_base": None if base is None else {"base_top1": float(base.correct()[:, 0].mean()), **paired(correct, base.correct()[:, 0])},
+    }  # fmt: skip
 
 
 def hindsight(preds: Predictions, macs: dict, pred_macs: int, budgets: tuple = (0.60, 0.62, 0.70, 0.90)) -> dict:
@@ -183,17 +186,13 @@ def held_out_row(name: str, preds: Predictions, macs: dict, pred_macs: int, base
     resolution, paired differences (points, SE) against the fixed frontier, fixed-224 and the base (the
     figures beside ``bench_shipped_policy.sh``'s latency run, which benches the same policy on them)."""
     rows = score_policies(preds, expand_policies(["fixed", name], preds.resolutions), macs, pred_macs)
-    row, largest = rows[name], macs[max(preds.resolutions)]
-    front = fixed_frontier_at(rows, row.macs_m)
-    right = np.asarray(row.correct, dtype=np.float64)
+    row = rows[name]
     return {
         "n": preds.n,
         "top1": row.top1,
-        "macs_ratio": 1e6 * row.macs_m / largest,
-        "vs_fixed_frontier": None if front is None else {"between": front[2], **paired(right, front[0])},
-        "vs_largest": paired(right, preds.correct()[:, 0]),
-        "vs_base": None if base is None else {"base_top1": float(base.correct()[:, 0].mean()), **paired(right, base.correct()[:, 0])},
-    }  # fmt: skip
+        "macs_ratio": 1e6 * row.macs_m / macs[max(preds.resolutions)],
+        **comparisons(np.asarray(row.correct, dtype=np.float64), rows, row.macs_m, preds, base),
+    }
 
 
 def bundle(model: str, preds: Predictions, macs: dict, pred_macs: int, objective: dict, source: dict, data: str,
@@ -255,16 +254,16 @@ def main() -> None:
     results = [run_model(m, args.out, args.artifacts, args.bundle, precisions) for m in args.models.split(",")]
     report = {"hardware": {"machine": platform.machine(), "processor": platform.processor()}, "models": results}
     atomic_write_json(args.out / "results.json", report)
+    f = lambda d: paired_text(d, "-")  # noqa: E731
     for r in results:
         for prec, row in r["crossfit"].items():
-            f = lambda d: paired_text(d, "-")  # noqa: E731
             print(f"{r['model']} {prec} n={row['n']}: {100 * row['top1']:.1f}% at {row['macs_ratio']:.3f}x; "
                   f"frontier {f(row['vs_fixed_frontier'])} control {f(row['vs_control'])} largest {f(row['vs_largest'])} "
                   f"base {f(row['vs_base'])}; {sorted(set(row['policies']))}; refused on {len(row['refused'])} folds")  # fmt: skip
         bundled = r["bundled"]["name"] if "bundled" in r else "- (its precision not run)"
         print(f"{r['model']} int8 - fp32: {r.get('int8_vs_fp32', '-')}; bundled {bundled}")
         if "held_out" in r.get("bundled", {}):
-            h, f = r["bundled"]["held_out"], lambda d: paired_text(d, "-")  # noqa: E731
+            h = r["bundled"]["held_out"]
             print(f"  {bundled} on the {h['n']} photos it was not calibrated on: {100 * h['top1']:.1f}% at "
                   f"{h['macs_ratio']:.2f}x; frontier {f(h['vs_fixed_frontier'])} largest {f(h['vs_largest'])} "
                   f"base {f(h['vs_base'])}")  # fmt: skip
