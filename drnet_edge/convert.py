@@ -27,7 +27,8 @@ from .data.folders import ImageFolder, sample_dir, scan_folder
 from .data.preprocess import load_image, to_tensor
 from .errors import ConfigError, ConversionError, DataError
 from .models.checkpoint import load_model
-from .models.drnet import DRNet, fold_resolution
+from .models.compose import compose
+from .models.drnet import DRNet
 from .policy.registry import Predictions, expand_policies
 from .runtime.bundled import DEFAULT_MODEL
 from .runtime.manifest import MANIFEST_FORMAT, MANIFEST_VERSION, write_manifest
@@ -86,7 +87,7 @@ def modules_to_export(model: DRNet) -> dict[str, tuple[nn.Module, int, int | Non
     if model.predictor is not None:
         out["predictor"] = (model.predictor.eval(), model.thumb_size, None)
     for k, r in enumerate(model.resolutions):
-        out[f"backbone_{r}"] = (fold_resolution(model.backbone, k).eval(), r, k)
+        out[f"backbone_{r}"] = (model.folded_backbone(k).eval(), r, k)
     return out
 
 
@@ -102,6 +103,7 @@ def convert(
     policy_data: str | Path | None = None,
     policy_objective: dict[str, Any] | None = None,
     policy_min_photos: int = 100,
+    passes: dict[int, str | Path] | None = None,
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
     """Convert a DRNet checkpoint (path or bundled name) for each target; returns the parity report.
@@ -112,7 +114,11 @@ def convert(
     photos (``calibrate --artifacts``; the ``quant_data`` folder's held-aside fifth is never used) under
     ``policy_objective`` (``max_drop``/``target_ratio``; default: the checkpoint's own calibration
     objective). Either way ``parity.json`` records, per target, how often the files'
-    policy decisions match PyTorch fp32's on the held-aside photos."""
+    policy decisions match PyTorch fp32's on the held-aside photos.
+
+    ``passes`` (resolution -> checkpoint path or bundled name) takes those resolutions' passes from other
+    checkpoints of the same backbone, classes and preprocessing (:mod:`drnet_edge.models.compose`); the
+    manifest records each one's source and sha256."""
     from drnet_edge.converters import get_target, list_routes, list_targets
 
     names = list_targets() if "all" in targets else list(dict.fromkeys(targets))
@@ -135,6 +141,11 @@ def convert(
     check_writable(out, "--out", directory=True)  # before any work: a bad --out never costs a conversion
 
     net, classes, ckpt = load_model(model)
+    net, borrowed = compose(net, classes, passes or {})
+    if borrowed and policy_data is None and ckpt.get("policy"):
+        log(f"warning: the default policy {ckpt['policy']['name']} was calibrated on {model}'s own passes, not on "
+            f"the {', '.join(borrowed)} px pass taken from {', '.join(b['model'] for b in borrowed.values())}: "
+            "add --policy-data DIR (photos neither model trained on) to calibrate it on these files")  # fmt: skip
     own = classes.ids != imagenet_classes().ids
     if quant_data is None and own:
         raise ConfigError(
@@ -152,6 +163,8 @@ def convert(
     tmp = staging_dir(out)
     try:
         manifest = _manifest_head(net, classes, ckpt, model)
+        if borrowed:
+            manifest["passes"] = borrowed
         parity: dict[str, Any] = {"atol_fp32": FP32_ATOL, "targets": {}}
         for t in tgts:
             manifest["targets"][t.name], parity["targets"][t.name] = _convert_target(t, net, mods, qset, tmp, int8, log)
@@ -179,7 +192,7 @@ def _convert_target(
     (tmp / t.name).mkdir()
     entry = {"precision": "int8" if int8 else "fp32", "route": t.route, "versions": t.versions(), "models": {}}
     parity: dict[str, Any] = {}
-    shared = not int8 and t.shares_weights and not net.resolution_bn and len(net.resolutions) > 1
+    shared = not int8 and t.shares_weights and net.one_weight_set and len(net.resolutions) > 1
     entry["shared_backbone_weights"] = shared
     exported: dict[str, tuple[Path, Any, str | None]] = {}
     for name, (module, size, k) in mods.items():

@@ -49,6 +49,14 @@ def convert_cmd(
     min_photos: Annotated[
         int, typer.Option(min=0, help="With --policy-data: refuse fewer photos than this (0: no check).")
     ] = 100,
+    pass_from: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="RES=MODEL: take the RES px pass from another checkpoint (path or bundled name) of the same "
+            "backbone, classes and preprocessing, e.g. 224=lite0-imagewoof-base: a cascade that escalates to "
+            "224 px then escalates to that model (repeatable; add --policy-data to calibrate the folder)."
+        ),
+    ] = None,
     old_quant_data: Annotated[Path | None, typer.Option("--calib", hidden=True)] = None,
     old_quant_count: Annotated[int | None, typer.Option("--calib-count", min=1, hidden=True)] = None,
 ) -> None:
@@ -69,6 +77,9 @@ def convert_cmd(
     from rich.table import Table
 
     from ..convert import convert
+    from ..models.compose import parse_pass_from
+
+    passes = parse_pass_from(pass_from)
 
     if threads:
         torch.set_num_threads(threads)
@@ -78,7 +89,7 @@ def convert_cmd(
             parity = convert(
                 model, targets=target, out=out, int8=int8, quant_data=quant_data, quant_count=quant_count,
                 via=via,
-                policy_data=policy_data, policy_objective=objective, policy_min_photos=min_photos,
+                policy_data=policy_data, policy_objective=objective, policy_min_photos=min_photos, passes=passes,
                 log=lambda m: console.print(m, highlight=False, markup=False),
             )  # fmt: skip
     except KeyboardInterrupt:  # every converter (onnx2tf's child process included) is stopped by now

@@ -208,6 +208,15 @@ class DRNet(nn.Module):
     def resolution_bn(self) -> bool:
         return has_resolution_bn(self.backbone)
 
+    @property
+    def one_weight_set(self) -> bool:
+        """Every resolution runs the very same weights (shared BN): a converter may store them once."""
+        return not self.resolution_bn
+
+    def folded_backbone(self, index: int) -> nn.Module:
+        """The backbone as resolution ``index`` runs it, with plain BN (what a converter exports)."""
+        return fold_resolution(self.backbone, index)
+
     def backbone_at(self, x: torch.Tensor, index: int) -> torch.Tensor:
         """Backbone logits for ``x`` already at resolution ``resolutions[index]``."""
         set_resolution(self.backbone, index)
