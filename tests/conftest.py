@@ -55,7 +55,13 @@ def pytest_configure(config: pytest.Config) -> None:
 # Fixtures that convert a model (seconds to a minute each): a test using one is marked ``conversion`` (so is
 # every test of a module that converts in its body), and ``make test-fast`` leaves them out.
 CONVERSION_FIXTURES = {"tiny_converted", "tiny_artifacts", "onnx_artifacts", "int8_tflite", "calibrated_tflite"}
-CONVERSION_MODULES = {"test_convert.py", "test_own_data.py", "test_verify.py", "test_policy_on_artifacts.py"}
+CONVERSION_MODULES = {
+    "test_convert.py",
+    "test_compose.py",
+    "test_own_data.py",
+    "test_verify.py",
+    "test_policy_on_artifacts.py",
+}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

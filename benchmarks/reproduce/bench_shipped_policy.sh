@@ -9,16 +9,21 @@
 # so its latency is fixed-224's) is evaluated in int8 on the same photos.
 # Writes benchmarks/results/bench_shipped_policy.{json,md,png}, ..._calibration.json and
 # ..._base_eval.json. ~15 min on 2 x86-64 cores.
+# NAME=lite0-imagewoof-hybrid: the same run for the hybrid folder (convert --pass-from
+# 224=lite0-imagewoof-base, also made by convert_shipped.sh; RESULTS 6c), written to
+# benchmarks/results/bench_shipped_policy_hybrid.*
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 RUNS=${RUNS:-runs/convert}
 SHARED=${SHARED:-../shared/data}
 THREADS=${THREADS:-2}
 OUT=benchmarks/results
-STEM="$OUT/bench_shipped_policy"
-ART="$RUNS/lite0-imagewoof-onnx2tf-int8"
+NAME=${NAME:-lite0-imagewoof}
+STEM="$OUT/bench_shipped_policy${NAME#lite0-imagewoof}"
+STEM=${STEM/policy-/policy_}
+ART="$RUNS/$NAME-onnx2tf-int8"
 BASE="$RUNS/lite0-imagewoof-base-onnx2tf-int8"
-CAL="$RUNS/lite0-imagewoof-onnx2tf-int8-calibrated"
+CAL="$RUNS/$NAME-onnx2tf-int8-calibrated"
 for a in "$ART" "$BASE"; do
   [ -f "$a/manifest.json" ] || { echo "$a missing: run bash benchmarks/release/convert_shipped.sh first" >&2; exit 2; }
 done

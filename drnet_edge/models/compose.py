@@ -91,7 +91,9 @@ def compose(
                 "only come from the same backbone graph (the manifest describes one)"
             )
         if tuple(dclasses.ids) != tuple(classes.ids):
-            raise ConfigError(f"{what}: that checkpoint has other classes ({len(dclasses)}) than the model ({len(classes)})")
+            raise ConfigError(
+                f"{what}: that checkpoint has other classes ({len(dclasses)}) than the model ({len(classes)})"
+            )
         if donor.preprocess != net.preprocess:
             raise ConfigError(f"{what}: that checkpoint preprocesses its input differently from the model")
         if r not in donor.resolutions:
