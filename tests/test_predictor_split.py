@@ -56,7 +56,7 @@ def test_split_is_in_the_shipped_checkpoint(
     assert data["predictor"]["photos"] == len(held) > 0
     assert data["predictor"]["ids"] == photo_ids([f"{p.parent.name}/{p.name}" for p in held.paths])
     assert data["backbone"]["photos"] == len(rest) and data["backbone"]["subset"] == "train:0/2"
-    assert data["backbone"]["via"] == str(backbone_ckpt)  # carried over from --init-from's record
+    assert data["backbone"]["via"] == backbone_ckpt.name  # carried over from --init-from's record, its path not shipped
     assert data["backbone_frozen"] and data["overlap"] == 0
     assert len(data["predictor"]["sha256"]) == 64
     # the digest is of the sorted relative file list: the same photos scanned again give the same one
@@ -158,7 +158,8 @@ def test_another_thumb_size_reuses_the_cached_outcomes(
 
 @pytest.mark.parametrize("name", sorted(bundled_models()))
 def test_bundled_models_name_photo_sets_not_paths(name: str) -> None:
-    """A bundled checkpoint's photo record went through export_for_shipping: public names, no local paths."""
+    """A bundled checkpoint's photo record went through export_for_shipping: public names (folders and the
+    ``via`` checkpoints), no local paths."""
     data = (read_checkpoint(resolve_model(name)).get("meta") or {}).get("data")
     if not data:
         pytest.skip(f"{name} carries no photo record (bundled before records)")
@@ -167,7 +168,8 @@ def test_bundled_models_name_photo_sets_not_paths(name: str) -> None:
     def folders(rec: object) -> list[str]:
         if not isinstance(rec, dict):
             return []
-        return list(rec.get("folders") or []) + [f for v in rec.values() for f in folders(v)]
+        via = [rec["via"]] if isinstance(rec.get("via"), str) else []
+        return list(rec.get("folders") or []) + via + [f for v in rec.values() for f in folders(v)]
 
     named = folders(data)
     assert named, "a record without folders"

@@ -191,7 +191,8 @@ def load_model(
 def public_record(record: dict[str, Any] | None, names: dict[str, str]) -> dict[str, Any] | None:
     """The training-photo record (``meta['data']``, :mod:`drnet_edge.train.split`) as a bundled checkpoint
     keeps it: every folder and ``via`` path renamed by ``names`` (``{path: public name}``), any other
-    folder by its last path component; photo counts, ``sha256`` and
+    folder or ``via`` path by its last path component (a ``via`` that is a bundled model's name stays as
+    it is); photo counts, ``sha256`` and
     ``ids`` unchanged. A shipped file names the photo sets, not paths on the machine that trained it. A
     record already made public (``public`` set) keeps its names: exporting a shipped file again is safe."""
     if not record:
@@ -207,8 +208,8 @@ def public_record(record: dict[str, Any] | None, names: dict[str, str]) -> dict[
         out = {k: part(v) for k, v in rec.items()}
         if rec.get("folders"):
             out["folders"] = [name(f) for f in rec["folders"]]
-        if isinstance(rec.get("via"), str) and rec["via"] in names:
-            out["via"] = names[rec["via"]]
+        if isinstance(rec.get("via"), str):
+            out["via"] = name(rec["via"])
         return out
 
     return {**part(record), "public": True}
