@@ -96,6 +96,13 @@ def test_converted_folder_runs_the_borrowed_pass(tiny, donor: Path, tmp_path: Pa
         np.testing.assert_allclose(art.backbone_at(x[64].numpy(), 0), base.backbone_at(x[64], 0), atol=1e-3)
         np.testing.assert_allclose(art.backbone_at(x[48].numpy(), 1), own.backbone_at(x[48], 1), atol=1e-3)
         assert not np.allclose(art.backbone_at(x[64].numpy(), 0), own.backbone_at(x[64], 0), atol=1e-2)
+    # a bench of the folder says where its pass came from (the JSON and the report's title)
+    r = run_cli("bench", "--artifacts", str(out), "--data", str(data), "--limit", "3", "--runs", "1", "--warmup", "0",
+                "--quiet", "--json", str(tmp_path / "b.json"), "--report", str(tmp_path / "b.md"))  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    report = json.loads((tmp_path / "b.json").read_text())
+    assert report["passes"] == manifest["passes"] and report["source_model"] == str(ckpt)
+    assert f"64 px pass from {donor}" in (tmp_path / "b.md").read_text().splitlines()[0]
 
 
 def test_cli_refuses_a_bad_pass_before_any_work(tiny, tmp_path: Path) -> None:

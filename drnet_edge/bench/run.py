@@ -65,6 +65,8 @@ def run_bench(artifacts: str | Path, opts: BenchOptions | None = None) -> dict:
         "threads": measured.threads,
         "backbone": manifest.backbone,
         "resolutions": manifest.resolutions,
+        "source_model": manifest.source_model,
+        **({"passes": manifest.raw["passes"]} if manifest.raw.get("passes") else {}),  # convert --pass-from
         "artifacts": str(root),
         "artifacts_manifest_sha256": sha256_file(root / "manifest.json"),
         "data": str(opts.data),

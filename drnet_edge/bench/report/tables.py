@@ -67,8 +67,9 @@ COLUMNS = [
 def title(report: dict) -> str:
     dev = report["device"]
     where = dev.get("model") or dev.get("cpu") or dev["name"]
+    borrowed = "".join(f", {r} px pass from {p['model']}" for r, p in (report.get("passes") or {}).items())
     return (
-        f"{report['backbone']} {report['runtime']} {report['precision']} on {dev['name']} ({where}), "
+        f"{report['backbone']} {report['runtime']} {report['precision']}{borrowed} on {dev['name']} ({where}), "
         f"{report['threads']} threads, n={report['n']}"
     )
 
