@@ -30,7 +30,7 @@ done
 .venv/bin/drnet-edge calibrate --artifacts "$ART" --runtime tflite --data "$SHARED/imagewoof-val-calib" \
   --target-ratio 0.60 --threads "$THREADS" --out "$CAL" --quiet --json "${STEM}_calibration.json"
 .venv/bin/drnet-edge eval --runtime tflite --artifacts "$BASE" --data "$SHARED/imagewoof-train-3k" --subset test:0/5 \
-  --threads "$THREADS" --quiet --json "${STEM}_base_eval.json" > /dev/null
+  --threads "$THREADS" --quiet --json "$OUT/bench_shipped_policy_base_eval.json" > /dev/null
 .venv/bin/drnet-edge bench --artifacts "$CAL" --runtime tflite --data "$SHARED/imagewoof-train-3k" --subset test:0/5 \
   --threads "$THREADS" --runs 50 --warmup 5 --quiet --json "$STEM.json" --report "$STEM.md" --plot "$STEM.png"
 # the report names the photo set, not a path a clone does not have
