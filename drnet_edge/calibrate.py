@@ -132,6 +132,7 @@ def calibrate(
             "runtime": source.runtime,
             "route": net.entry.route,
             "precision": net.precision,
+            **({"passes": net.manifest.passes} if net.manifest.passes else {}),
         }
     else:
         source_info = {"model": str(model), "runtime": "pytorch", "precision": "fp32"}

@@ -198,7 +198,12 @@ def evaluate(
     if source.model is not None:
         extra["model"] = str(source.model)
     if source.kind == "artifacts":
+        from .runtime.artifacts import ArtifactDRNet
+
+        assert isinstance(net, ArtifactDRNet)  # converted files always open as ArtifactDRNet
         extra.update(runtime=source.runtime, artifacts=str(source.artifacts), precision=net.precision)
+        if net.manifest.passes:  # convert --pass-from: where each borrowed pass came from
+            extra["passes"] = net.manifest.passes
     if want_baseline:
         assert baseline is not None
         results["baseline"] = _baseline_result(baseline, folder, batch_size, skip_bad, progress)

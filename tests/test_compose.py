@@ -96,7 +96,13 @@ def test_converted_folder_runs_the_borrowed_pass(tiny, donor: Path, tmp_path: Pa
         np.testing.assert_allclose(art.backbone_at(x[64].numpy(), 0), base.backbone_at(x[64], 0), atol=1e-3)
         np.testing.assert_allclose(art.backbone_at(x[48].numpy(), 1), own.backbone_at(x[48], 1), atol=1e-3)
         assert not np.allclose(art.backbone_at(x[64].numpy(), 0), own.backbone_at(x[64], 0), atol=1e-2)
-    # a bench of the folder says where its pass came from (the JSON and the report's title)
+    # eval, calibrate and bench of the folder say where its pass came from (their JSON; bench's title too)
+    from drnet_edge.calibrate import calibrate
+    from drnet_edge.evaluate import evaluate
+
+    assert evaluate(data, artifacts=out, runtime="onnx", progress=False).to_json()["passes"] == manifest["passes"]
+    cal = calibrate(None, str(data), None, artifacts=str(out), runtime="onnx", min_photos=0, progress=False, max_drop=5.0)
+    assert cal.record["calibration"]["source"]["passes"] == manifest["passes"]
     r = run_cli("bench", "--artifacts", str(out), "--data", str(data), "--limit", "3", "--runs", "1", "--warmup", "0",
                 "--quiet", "--json", str(tmp_path / "b.json"), "--report", str(tmp_path / "b.md"))  # fmt: skip
     assert r.returncode == 0, r.stderr

@@ -66,7 +66,7 @@ def run_bench(artifacts: str | Path, opts: BenchOptions | None = None) -> dict:
         "backbone": manifest.backbone,
         "resolutions": manifest.resolutions,
         "source_model": manifest.source_model,
-        **({"passes": manifest.raw["passes"]} if manifest.raw.get("passes") else {}),  # convert --pass-from
+        **({"passes": manifest.passes} if manifest.passes else {}),  # convert --pass-from
         "artifacts": str(root),
         "artifacts_manifest_sha256": sha256_file(root / "manifest.json"),
         "data": str(opts.data),

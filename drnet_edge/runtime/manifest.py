@@ -103,6 +103,7 @@ class Manifest:
     predictor_input: int | None = None
     resolution_bn: bool = True
     source_model: str = ""
+    passes: dict[str, dict[str, Any]] | None = None  # convert --pass-from: resolution -> {"model", "sha256"}
     policy: dict[str, Any] | None = None  # version 2: the default policy (see drnet_edge.policy.registry)
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -173,6 +174,7 @@ class Manifest:
             predictor_input=d.get("predictor_input") or None,
             resolution_bn=bool(d.get("resolution_bn", True)),
             source_model=str(d.get("source_model", "")),
+            passes=d.get("passes") or None,
             policy=d.get("policy") if version >= 2 else None,
             raw=d,
         )
