@@ -101,7 +101,9 @@ def test_converted_folder_runs_the_borrowed_pass(tiny, donor: Path, tmp_path: Pa
     from drnet_edge.evaluate import evaluate
 
     assert evaluate(data, artifacts=out, runtime="onnx", progress=False).to_json()["passes"] == manifest["passes"]
-    cal = calibrate(None, str(data), None, artifacts=str(out), runtime="onnx", min_photos=0, progress=False, max_drop=5.0)
+    cal = calibrate(
+        None, str(data), None, artifacts=str(out), runtime="onnx", min_photos=0, progress=False, max_drop=5.0
+    )
     assert cal.record["calibration"]["source"]["passes"] == manifest["passes"]
     r = run_cli("bench", "--artifacts", str(out), "--data", str(data), "--limit", "3", "--runs", "1", "--warmup", "0",
                 "--quiet", "--json", str(tmp_path / "b.json"), "--report", str(tmp_path / "b.md"))  # fmt: skip
