@@ -20,7 +20,6 @@ from .._io import sha256_file
 from ..data.classes import ClassList
 from ..errors import ConfigError
 from ..runtime.bundled import resolve_model
-from .checkpoint import load_model
 from .drnet import DRNet, fold_resolution
 
 
@@ -69,22 +68,30 @@ class ComposedDRNet(DRNet):
         return False
 
 
+Donor = tuple[str | Path, DRNet, ClassList]  # the checkpoint (path or bundled name), its model, its classes
+
+
+def check_resolutions(net: DRNet, passes: dict[int, str], flag: str = "--pass-from") -> None:
+    """Each borrowed resolution is one of ``net``'s (before any donor is loaded)."""
+    for r, src in passes.items():
+        if r not in net.resolutions:
+            raise ConfigError(f"{flag} {r}={src}: {r} px is not one of the model's resolutions ({net.resolutions})")
+
+
 def compose(
-    net: DRNet, classes: ClassList, passes: dict[int, str | Path], flag: str = "--pass-from"
+    net: DRNet, classes: ClassList, passes: dict[int, Donor], flag: str = "--pass-from"
 ) -> tuple[DRNet, dict[str, dict[str, Any]]]:
-    """``net`` with each resolution in ``passes`` run by that checkpoint (path or bundled name): the
-    composed model and, per resolution, where its pass came from (``{"model", "sha256"}``, for the
-    manifest). Refused before any work, naming ``flag``, when a donor has another backbone graph, other
-    classes or preprocessing, or lacks the resolution."""
+    """``net`` with each resolution in ``passes`` run by that checkpoint's model (loaded by the caller,
+    ``convert``): the composed model and, per resolution, where its pass came from (``{"model",
+    "sha256"}``, for the manifest). Refused before any work, naming ``flag``, when a donor has another
+    backbone graph, other classes or preprocessing, or lacks the resolution."""
     if not passes:
         return net, {}
+    check_resolutions(net, {r: str(d[0]) for r, d in passes.items()}, flag)
     donors: dict[int, tuple[DRNet, int]] = {}
     record: dict[str, dict[str, Any]] = {}
-    for r, src in sorted(passes.items(), reverse=True):
+    for r, (src, donor, dclasses) in sorted(passes.items(), key=lambda kv: -kv[0]):
         what = f"{flag} {r}={src}"
-        if r not in net.resolutions:
-            raise ConfigError(f"{what}: {r} px is not one of the model's resolutions ({net.resolutions})")
-        donor, dclasses, _ = load_model(src)
         if donor.backbone_name != net.backbone_name:
             raise ConfigError(
                 f"{what}: that checkpoint is a {donor.backbone_name} and the model a {net.backbone_name}; a pass can "
