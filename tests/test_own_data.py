@@ -94,3 +94,22 @@ def test_own_photos_to_a_calibrated_int8_model_and_a_bench(tmp_path: Path) -> No
               "--json", tmp_path / "b.json")  # fmt: skip
     bench = json.loads((tmp_path / "b.json").read_text())
     assert bench["models"] and bench.get("policies")
+
+
+def test_own_plain_fine_tune_as_the_cascade_s_largest_pass(tmp_path: Path) -> None:
+    """docs/own-data.md's plain fine-tune as the DRNet's largest pass (``convert --pass-from``), through
+    the CLI: the folder's fixed-64 answers as the plain checkpoint does, and its eval names the source."""
+    train, val = photos(tmp_path / "train", 6, 0), photos(tmp_path / "val", 4, 2000)
+    ckpt, base, art = tmp_path / "dogs.pt", tmp_path / "dogs-base.pt", tmp_path / "dogs-hybrid"
+    small = ("--resolutions", "64,48", "--batch-size", "4", "--workers", "0", "--quiet")
+    cli("train", "--data", train, "--out", ckpt, "--epochs", "1", "--thumb-size", "32", *small)
+    cli("train", "--data", train, "--out", base, "--mode", "plain", "--epochs", "1", *small)
+    cli("convert", "--model", ckpt, "--pass-from", f"64={base}", "--target", "onnx", "--quant-data", train,
+              "--quant-count", "4", "--out", art)  # fmt: skip
+    passes = read_manifest(art).passes
+    assert passes and passes["64"]["model"] == str(base) and len(passes["64"]["sha256"]) == 64
+    cli("eval", "--artifacts", art, "--data", val, "--quiet", "--json", tmp_path / "h.json")
+    cli("eval", "--model", base, "--data", val, "--quiet", "--json", tmp_path / "b.json")
+    hybrid, plain = (json.loads((tmp_path / f).read_text()) for f in ("h.json", "b.json"))
+    assert hybrid["policies"]["fixed-64"]["top1"] == plain["policies"]["fixed-64"]["top1"]
+    assert hybrid["passes"]["64"]["model"] == str(base)
