@@ -25,7 +25,7 @@ from .data.augment import view_crops
 from .data.classes import imagenet_classes
 from .data.folders import ImageFolder, sample_dir, scan_folder
 from .data.preprocess import load_image, to_tensor
-from .errors import ConfigError, ConversionError, DataError
+from .errors import CheckpointError, ConfigError, ConversionError, DataError
 from .models.checkpoint import load_model
 from .models.compose import check_resolutions, compose
 from .models.drnet import DRNet
@@ -143,7 +143,7 @@ def convert(
     net, classes, ckpt = load_model(model)
     if passes:
         check_resolutions(net, {r: str(s) for r, s in passes.items()})  # before any other checkpoint loads
-    net, borrowed = compose(net, classes, {r: (s, *load_model(s)[:2]) for r, s in (passes or {}).items()})
+    net, borrowed = compose(net, classes, {r: _donor(r, s) for r, s in (passes or {}).items()})
     if borrowed and policy_data is None and ckpt.get("policy"):
         log(f"warning: the default policy {ckpt['policy']['name']} was calibrated on {model}'s own passes, not on "
             f"the {', '.join(borrowed)} px pass taken from {', '.join(b['model'] for b in borrowed.values())}: "
@@ -184,6 +184,15 @@ def convert(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return parity
+
+
+def _donor(res: int, src: str | Path) -> tuple[str | Path, DRNet, Any]:
+    """A ``--pass-from`` checkpoint loaded for :func:`~drnet_edge.models.compose.compose`; a load error names
+    the flag."""
+    try:
+        return (src, *load_model(src)[:2])
+    except CheckpointError as exc:
+        raise CheckpointError(f"--pass-from {res}={src}: {exc}") from exc
 
 
 def _convert_target(

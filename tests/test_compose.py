@@ -118,8 +118,16 @@ def test_converted_folder_runs_the_borrowed_pass(tiny, donor: Path, tmp_path: Pa
     assert f"64 px pass from {donor}" in (tmp_path / "b.md").read_text().splitlines()[0]
 
 
-def test_cli_refuses_a_bad_pass_before_any_work(tiny, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "spec, said",
+    [
+        ("64", "--pass-from '64': write RES=MODEL"),
+        ("64=nope.pt", "--pass-from 64=nope.pt: checkpoint nope.pt does not exist"),
+        ("32=nope.pt", "--pass-from 32=nope.pt: 32 px is not one of the model's resolutions"),
+    ],
+)
+def test_cli_refuses_a_bad_pass_before_any_work(tiny, tmp_path: Path, spec: str, said: str) -> None:
     r = run_cli("convert", "--model", str(tiny[0]), "--target", "onnx", "--out", str(tmp_path / "x"),
-                "--pass-from", "64")  # fmt: skip
-    assert r.returncode != 0 and "--pass-from '64': write RES=MODEL" in r.stderr
+                "--pass-from", spec)  # fmt: skip
+    assert r.returncode != 0 and said in " ".join(r.stderr.split()), r.stderr
     assert not (tmp_path / "x").exists()
