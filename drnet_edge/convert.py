@@ -27,7 +27,7 @@ from .data.folders import ImageFolder, sample_dir, scan_folder
 from .data.preprocess import load_image, to_tensor
 from .errors import CheckpointError, ConfigError, ConversionError, DataError
 from .models.checkpoint import load_model
-from .models.compose import check_resolutions, compose
+from .models.compose import compose
 from .models.drnet import DRNet
 from .policy.registry import Predictions, expand_policies
 from .runtime.bundled import DEFAULT_MODEL
@@ -141,9 +141,7 @@ def convert(
     check_writable(out, "--out", directory=True)  # before any work: a bad --out never costs a conversion
 
     net, classes, ckpt = load_model(model)
-    if passes:
-        check_resolutions(net, {r: str(s) for r, s in passes.items()})  # before any other checkpoint loads
-    net, borrowed = compose(net, classes, {r: _donor(r, s) for r, s in (passes or {}).items()})
+    net, borrowed = compose(net, classes, passes or {}, load=_donor)
     if borrowed and policy_data is None and ckpt.get("policy"):
         log(f"warning: the default policy {ckpt['policy']['name']} was calibrated on {model}'s own passes, not on "
             f"the {', '.join(borrowed)} px pass taken from {', '.join(b['model'] for b in borrowed.values())}: "
@@ -186,11 +184,11 @@ def convert(
     return parity
 
 
-def _donor(res: int, src: str | Path) -> tuple[str | Path, DRNet, Any]:
+def _donor(res: int, src: str | Path) -> tuple[DRNet, Any]:
     """A ``--pass-from`` checkpoint loaded for :func:`~drnet_edge.models.compose.compose`; a load error names
     the flag."""
     try:
-        return (src, *load_model(src)[:2])
+        return load_model(src)[:2]
     except CheckpointError as exc:
         raise CheckpointError(f"--pass-from {res}={src}: {exc}") from exc
 

@@ -23,9 +23,9 @@ from drnet_edge.runtime.source import ModelSource, open_model
 from .conftest import CLASSES, randomise_batchnorm, run_cli
 
 
-def loaded(src: str | Path) -> tuple:
-    """A donor as ``convert`` hands it to ``compose``: the name, the model, its classes."""
-    return (src, *load_model(src)[:2])
+def load(res: int, src: str | Path) -> tuple:
+    """What ``convert`` hands ``compose`` to load a checkpoint: its model and classes."""
+    return load_model(src)[:2]
 
 
 @pytest.fixture(scope="module")
@@ -66,18 +66,21 @@ def test_pass_from_spec() -> None:
 def test_refused_when_the_pass_does_not_fit(tiny, donor: Path, tiny_checkpoints) -> None:
     net, classes, _ = load_model(tiny[0])
     with pytest.raises(ConfigError, match=r"--pass-from 32=.*32 px is not one of the model's resolutions"):
-        compose(net, classes, {32: loaded(donor)})
+        compose(net, classes, {32: donor}, load)
+    never = lambda r, s: pytest.fail("a checkpoint loaded before the resolution check")  # noqa: E731
+    with pytest.raises(ConfigError, match="32 px is not one of the model's resolutions"):
+        compose(net, classes, {32: "any.pt"}, never)
     with pytest.raises(ConfigError, match=r"--pass-from 48=.*has no 48 px pass \(it has \[64\]\)"):
-        compose(net, classes, {48: loaded(donor)})
+        compose(net, classes, {48: donor}, load)
     with pytest.raises(ConfigError, match="same backbone graph"):
-        compose(net, classes, {64: loaded(tiny_checkpoints("mobilenet_v2", predictor=False))})
+        compose(net, classes, {64: tiny_checkpoints("mobilenet_v2", predictor=False)}, load)
 
 
 def test_bundled_models_with_other_classes_are_refused() -> None:
     net, classes, _ = load_model("lite0-imagewoof")
     with pytest.raises(ConfigError, match=r"224=lite0-imagenet: that checkpoint has other classes \(1000\)"):
-        compose(net, classes, {224: loaded("lite0-imagenet")})
-    composed, record = compose(net, classes, {224: loaded("lite0-imagewoof-base")})
+        compose(net, classes, {224: "lite0-imagenet"}, load)
+    composed, record = compose(net, classes, {224: "lite0-imagewoof-base"}, load)
     assert record["224"]["model"] == "lite0-imagewoof-base" and len(record["224"]["sha256"]) == 64
     x = torch.randn(2, 3, 128, 128)
     assert torch.equal(composed.backbone_at(x, 3), net.backbone_at(x, 3))  # the DRNet's own small pass

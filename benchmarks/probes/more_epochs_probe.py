@@ -10,8 +10,6 @@ import platform
 import sys
 from pathlib import Path
 
-import numpy as np
-
 from drnet_edge._io import atomic_write_json, atomic_write_text
 from drnet_edge.policy.rows import paired, paired_text
 from drnet_edge.runtime.source import ModelSource
@@ -50,10 +48,7 @@ def main() -> None:
         vs_base = {name: paired(right[name][224], right["base"][224]) for name in ("before", "after")}
         doc["sets"][label] = {"top1": rows, "after_minus_before": after_minus_before, "vs_base_224": vs_base}
         for name in MODELS:
-            cells = [
-                f"{100 * rows[name].get(str(r), np.nan):.1f}%" if str(r) in rows[name] else ""
-                for r in (224, 192, 160, 128)
-            ]
+            cells = [f"{100 * rows[name][str(r)]:.1f}%" if str(r) in rows[name] else "" for r in (224, 192, 160, 128)]
             lines.append(f"| {label} | {name} | {' | '.join(cells)} |")
         lines.append(
             f"| {label} | after - before | {' | '.join(paired_text(after_minus_before[str(r)]) for r in (224, 192, 160, 128))} |"

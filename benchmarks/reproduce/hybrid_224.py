@@ -30,7 +30,7 @@ import numpy as np
 
 from drnet_edge._io import atomic_write_json, atomic_write_text
 from drnet_edge.policy.rows import paired_text
-from drnet_edge.runtime.manifest import read_manifest
+from drnet_edge.runtime.manifest import Manifest, read_manifest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "release"))
 from shipped_policies import WOOF, crossfit_row, hindsight, outcomes  # noqa: E402  (the shipped cross-fit)
@@ -43,10 +43,9 @@ OBJECTIVES = (0.60, 0.66)  # --target-ratio: the shipped objective, and #32's "w
 HYBRID = "lite0-imagewoof-hybrid"  # convert_shipped.sh's folder name for the --pass-from conversion
 
 
-def file_shas(name: str) -> dict[str, str]:
-    """sha256 of each model file in ``name``'s int8 folder, by model name."""
-    models = read_manifest(ARTS / f"{name}-onnx2tf-int8").target("tflite").models.values()
-    return {m.name: m.sha256 for m in models}
+def file_shas(manifest: Manifest) -> dict[str, str]:
+    """sha256 of each model file in an int8 folder's manifest, by model name."""
+    return {m.name: m.sha256 for m in manifest.target("tflite").models.values()}
 
 
 def main() -> None:
@@ -54,9 +53,13 @@ def main() -> None:
     base = outcomes("lite0-imagewoof-base", "int8", WOOF, ARTS, CACHES)[0]
     hyb, hmacs, hpm = outcomes(HYBRID, "int8", WOOF, ARTS, CACHES)
     assert [Path(p).name for p in hyb.paths] == [Path(p).name for p in base.paths], "same photos, same order"
-    hs, ds, bs = file_shas(HYBRID), file_shas("lite0-imagewoof"), file_shas("lite0-imagewoof-base")
+    hm = read_manifest(ARTS / f"{HYBRID}-onnx2tf-int8")
+    hs, ds, bs = (
+        file_shas(m)
+        for m in (hm, *(read_manifest(ARTS / f"{n}-onnx2tf-int8") for n in ("lite0-imagewoof", "lite0-imagewoof-base")))
+    )
     check = {
-        "passes": read_manifest(ARTS / f"{HYBRID}-onnx2tf-int8").raw.get("passes"),
+        "passes": hm.passes,
         "same_file_as": {
             m: ("lite0-imagewoof-base" if h == bs.get(m) else "lite0-imagewoof" if h == ds.get(m) else None)
             for m, h in hs.items()

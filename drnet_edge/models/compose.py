@@ -10,6 +10,7 @@ models did not train on: ``convert --policy-data``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -68,29 +69,26 @@ class ComposedDRNet(DRNet):
         return False
 
 
-Donor = tuple[str | Path, DRNet, ClassList]  # the checkpoint (path or bundled name), its model, its classes
-
-
-def check_resolutions(net: DRNet, passes: dict[int, str], flag: str = "--pass-from") -> None:
-    """Each borrowed resolution is one of ``net``'s (before any donor is loaded)."""
-    for r, src in passes.items():
-        if r not in net.resolutions:
-            raise ConfigError(f"{flag} {r}={src}: {r} px is not one of the model's resolutions ({net.resolutions})")
+Loader = Callable[[int, str | Path], tuple[DRNet, ClassList]]  # (resolution, checkpoint) -> its model, classes
 
 
 def compose(
-    net: DRNet, classes: ClassList, passes: dict[int, Donor], flag: str = "--pass-from"
+    net: DRNet, classes: ClassList, passes: dict[int, str | Path], load: Loader, flag: str = "--pass-from"
 ) -> tuple[DRNet, dict[str, dict[str, Any]]]:
-    """``net`` with each resolution in ``passes`` run by that checkpoint's model (loaded by the caller,
-    ``convert``): the composed model and, per resolution, where its pass came from (``{"model",
-    "sha256"}``, for the manifest). Refused before any work, naming ``flag``, when a donor has another
-    backbone graph, other classes or preprocessing, or lacks the resolution."""
+    """``net`` with each resolution in ``passes`` run by that checkpoint (path or bundled name), loaded by
+    ``load`` (the caller's: ``convert`` loads checkpoints, this module does not): the composed model and,
+    per resolution, where its pass came from (``{"model", "sha256"}``, for the manifest). Refused before any
+    work, naming ``flag``: a resolution ``net`` lacks (before any checkpoint loads), or a checkpoint with
+    another backbone graph, other classes or preprocessing, or without that resolution."""
     if not passes:
         return net, {}
-    check_resolutions(net, {r: str(d[0]) for r, d in passes.items()}, flag)
+    for r, src in passes.items():
+        if r not in net.resolutions:
+            raise ConfigError(f"{flag} {r}={src}: {r} px is not one of the model's resolutions ({net.resolutions})")
     donors: dict[int, tuple[DRNet, int]] = {}
     record: dict[str, dict[str, Any]] = {}
-    for r, (src, donor, dclasses) in sorted(passes.items(), key=lambda kv: -kv[0]):
+    for r, src in sorted(passes.items(), reverse=True):
+        donor, dclasses = load(r, src)
         what = f"{flag} {r}={src}"
         if donor.backbone_name != net.backbone_name:
             raise ConfigError(
