@@ -369,6 +369,7 @@ BEFORE_WORK = [
     ("convert-policy-data-target-ratio", [*CONVERT, "--out", "{out}/art", "--policy-data", "{data}", "--target-ratio",
      "1.5"], ["--target-ratio", "got 1.5"]),
     ("convert-quant-count-zero", [*CONVERT, "--out", "{out}/art", "--quant-count", "0"], ["--quant-count", "greater than or equal to 1"]),
+    ("convert-pass-from-spec", [*CONVERT, "--out", "{out}/art", "--pass-from", "64"], ["--pass-from '64'", "write RES=MODEL"]),
 ]  # fmt: skip
 
 _BEFORE_WORK_CLI = """

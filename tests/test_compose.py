@@ -11,12 +11,13 @@ import pytest
 import torch
 
 from drnet_edge._io import sha256_file
+from drnet_edge.cli.conversion import parse_pass_from
 from drnet_edge.convert import convert
 from drnet_edge.data.classes import ClassList
 from drnet_edge.errors import ConfigError
 from drnet_edge.models.backbones import TF_LITE_PREPROCESS, create_backbone
 from drnet_edge.models.checkpoint import load_model, make_checkpoint, save_checkpoint
-from drnet_edge.models.compose import compose, parse_pass_from
+from drnet_edge.models.compose import compose
 from drnet_edge.models.drnet import DRNet
 from drnet_edge.runtime.source import ModelSource, open_model
 

@@ -73,13 +73,11 @@ def convert_cmd(
         objective = objective_of(max_drop, target_ratio, False)
     if policy_data is not None and not policy_data.is_dir():
         raise ConfigError(f"--policy-data {policy_data} is not a folder of photos (one sub-folder per class)")
+    passes = parse_pass_from(pass_from)
     import torch
     from rich.table import Table
 
     from ..convert import convert
-    from ..models.compose import parse_pass_from
-
-    passes = parse_pass_from(pass_from)
 
     if threads:
         torch.set_num_threads(threads)
@@ -118,6 +116,20 @@ def convert_cmd(
             )
     console.print(table)
     console.print(f"artifacts: {out} (manifest.json, parity.json)")
+
+
+def parse_pass_from(specs: list[str] | None, flag: str = "--pass-from") -> dict[int, str]:
+    """``["224=lite0-imagewoof-base"]`` -> ``{224: "lite0-imagewoof-base"}``; a clear error naming ``flag``."""
+    out: dict[int, str] = {}
+    for spec in specs or []:
+        res, sep, model = spec.partition("=")
+        if not sep or not res.strip().isdigit() or not model.strip():
+            raise ConfigError(f"{flag} {spec!r}: write RES=MODEL, e.g. {flag} 224=lite0-imagewoof-base")
+        r = int(res)
+        if r in out:
+            raise ConfigError(f"{flag}: {r} px is named twice ({out[r]} and {model.strip()})")
+        out[r] = model.strip()
+    return out
 
 
 def _renamed(old: str, old_value: Any, new: str, value: Any, default: Any) -> Any:

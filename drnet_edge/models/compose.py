@@ -24,20 +24,6 @@ from ..runtime.bundled import resolve_model
 from .drnet import DRNet, fold_resolution
 
 
-def parse_pass_from(specs: list[str] | None, flag: str = "--pass-from") -> dict[int, str]:
-    """``["224=lite0-imagewoof-base"]`` -> ``{224: "lite0-imagewoof-base"}``; a clear error naming ``flag``."""
-    out: dict[int, str] = {}
-    for spec in specs or []:
-        res, sep, model = spec.partition("=")
-        if not sep or not res.strip().isdigit() or not model.strip():
-            raise ConfigError(f"{flag} {spec!r}: write RES=MODEL, e.g. {flag} 224=lite0-imagewoof-base")
-        r = int(res)
-        if r in out:
-            raise ConfigError(f"{flag}: {r} px is named twice ({out[r]} and {model.strip()})")
-        out[r] = model.strip()
-    return out
-
-
 class ComposedDRNet(DRNet):
     """``net`` with the pass at some resolutions run by another model (``donors``: resolution index ->
     (donor, the donor's index for that resolution)). Everything else (predictor, preprocessing, the other
